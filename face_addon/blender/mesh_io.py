@@ -1,0 +1,143 @@
+"""Blender object <-> `core.Mesh`, moved in bulk with foreach_get/foreach_set (no per-vertex Python).
+
+Reading triangulates n-gons through loop triangles, so face indices always refer to the object's own vertices
+and per-vertex results can be written straight back to it.
+"""
+from __future__ import annotations
+
+import bpy
+import numpy as np
+
+from ..core.mesh import Mesh, MeshError
+
+
+def _world_matrix(obj: bpy.types.Object) -> np.ndarray:
+    return np.array(obj.matrix_world, dtype=np.float64)
+
+
+def _read_colors(me: bpy.types.Mesh, n: int, corner_verts: np.ndarray | None) -> np.ndarray | None:
+    """Active color attribute as per-vertex linear RGB (corner colors are averaged per vertex)."""
+    attr = me.color_attributes.active_color
+    if attr is None:
+        return None
+    buf = np.empty(len(attr.data) * 4, np.float32)
+    attr.data.foreach_get("color", buf)
+    rgba = buf.reshape(-1, 4)
+    if attr.domain == "POINT":
+        return rgba[:, :3].copy()
+    if attr.domain == "CORNER" and corner_verts is not None:
+        counts = np.bincount(corner_verts, minlength=n).astype(np.float32)
+        out = np.stack([np.bincount(corner_verts, rgba[:, c], minlength=n) for c in range(3)], axis=1)
+        return (out / np.maximum(counts, 1)[:, None]).astype(np.float32)
+    return None
+
+
+def _read_texture(obj: bpy.types.Object) -> tuple[np.ndarray | None, str | None]:
+    """First image texture feeding the active material, as (h, w, 3) float32; or (None, reason)."""
+    mat = obj.active_material
+    if mat is None or mat.node_tree is None:
+        return None, None
+    for node in mat.node_tree.nodes:
+        if node.type == "TEX_IMAGE" and node.image is not None:
+            img = node.image
+            if not img.has_data:
+                try:
+                    img.pixels[0]  # forces a load attempt
+                except (IndexError, RuntimeError):
+                    pass
+            w, h = img.size
+            if w == 0 or h == 0:
+                return None, f"texture '{img.name}' could not be loaded (missing file: {img.filepath!r})"
+            px = np.empty(w * h * img.channels, np.float32)
+            img.pixels.foreach_get(px)
+            px = px.reshape(h, w, img.channels)[::-1]  # Blender stores bottom row first
+            rgb = px[..., :3] if img.channels >= 3 else np.repeat(px[..., :1], 3, axis=2)
+            return np.ascontiguousarray(rgb), None
+    return None, None
+
+
+def read_mesh(
+    obj: bpy.types.Object,
+    *,
+    space: str = "WORLD",
+    evaluated: bool = False,
+    with_texture: bool = False,
+) -> tuple[Mesh, list[str]]:
+    """Read `obj` as a Mesh (vertex positions in WORLD or LOCAL space). Returns (mesh, warnings).
+
+    `evaluated=True` reads the mesh after modifiers (vertex indices then no longer match the object's data, so
+    writers must not be used with it). Raises MeshError for non-mesh objects.
+    """
+    if obj is None:
+        raise MeshError("No active object: select a mesh first.")
+    if obj.type != "MESH":
+        raise MeshError(f"'{obj.name}' is a {obj.type.lower()}, not a mesh.")
+    warnings: list[str] = []
+    eval_obj = None
+    if evaluated:
+        eval_obj = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+        me = eval_obj.to_mesh()
+    else:
+        me = obj.data
+    try:
+        n = len(me.vertices)
+        co = np.empty(n * 3, np.float32)
+        if n:
+            me.attributes["position"].data.foreach_get("vector", co)
+        verts = co.reshape(-1, 3).astype(np.float64)
+        me.calc_loop_triangles()
+        tris = np.empty(len(me.loop_triangles) * 3, np.int32)
+        me.loop_triangles.foreach_get("vertices", tris)
+        corner_verts = None
+        if len(me.loops):
+            corner_verts = np.empty(len(me.loops), np.int32)
+            me.loops.foreach_get("vertex_index", corner_verts)
+        colors = _read_colors(me, n, corner_verts)
+        uv = None
+        if me.uv_layers.active is not None and len(me.loop_triangles):
+            loop_uv = np.empty(len(me.loops) * 2, np.float32)
+            me.uv_layers.active.uv.foreach_get("vector", loop_uv)
+            tri_loops = np.empty(len(me.loop_triangles) * 3, np.int32)
+            me.loop_triangles.foreach_get("loops", tri_loops)
+            uv = loop_uv.reshape(-1, 2)[tri_loops].reshape(-1, 3, 2)
+    finally:
+        if eval_obj is not None:
+            eval_obj.to_mesh_clear()
+    if space not in ("WORLD", "LOCAL"):
+        raise ValueError(f"space must be 'WORLD' or 'LOCAL', not {space!r}")
+    if space == "WORLD":
+        m = _world_matrix(obj)
+        verts = verts @ m[:3, :3].T + m[:3, 3]
+    texture = None
+    if with_texture:
+        texture, reason = _read_texture(obj)
+        if reason:
+            warnings.append(reason)
+    mesh = Mesh(verts, tris.reshape(-1, 3), colors=colors, uv=uv, texture=texture, name=obj.name)
+    return mesh, warnings
+
+
+def new_mesh_object(
+    name: str,
+    mesh: Mesh,
+    collection: bpy.types.Collection | None = None,
+) -> bpy.types.Object:
+    """Create a new object from a Mesh (positions taken as object-local), linked to `collection` or the scene's."""
+    me = bpy.data.meshes.new(name)
+    n, m = mesh.n_vertices, mesh.n_faces
+    me.vertices.add(n)
+    me.vertices.foreach_set("co", mesh.vertices.astype(np.float32).ravel())
+    if m:
+        me.loops.add(m * 3)
+        me.loops.foreach_set("vertex_index", mesh.faces.astype(np.int32).ravel())
+        me.polygons.add(m)
+        me.polygons.foreach_set("loop_start", np.arange(0, m * 3, 3, dtype=np.int32))
+    me.update(calc_edges=True)
+    me.validate(clean_customdata=False)
+    if mesh.colors is not None:
+        attr = me.color_attributes.new("Col", "FLOAT_COLOR", "POINT")
+        rgba = np.concatenate([mesh.colors, np.ones((n, 1), np.float32)], axis=1)
+        attr.data.foreach_set("color", rgba.astype(np.float32).ravel())
+    obj = bpy.data.objects.new(name, me)
+    (collection or bpy.context.scene.collection).objects.link(obj)
+    return obj

@@ -1,0 +1,58 @@
+"""Shared operator behaviour: user mistakes become a report and CANCELLED, never a traceback.
+
+Subclasses implement `run(context) -> set[str]`. Errors a user can fix (MeshError, FaceAddonError) are
+reported as they are; anything else is reported as an internal error with the traceback printed to the console.
+Set FACE_ADDON_RAISE=1 (tests) to re-raise unexpected errors instead.
+"""
+from __future__ import annotations
+
+import os
+import traceback
+
+import bpy
+
+from ..core.mesh import MeshError
+
+
+class FaceAddonError(RuntimeError):
+    """A problem the user can act on (missing weights, wrong object...); its message is shown verbatim."""
+
+
+USER_ERRORS = (MeshError, FaceAddonError)
+
+
+class FaceOperator:
+    """Mixin for bpy.types.Operator subclasses of this add-on."""
+
+    bl_options = {"REGISTER", "UNDO"}
+
+    def run(self, context: bpy.types.Context) -> set[str]:
+        raise NotImplementedError
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        try:
+            return self.run(context)
+        except USER_ERRORS as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        except Exception as exc:  # noqa: BLE001 - last line of defence for the user, re-raised under tests
+            if os.environ.get("FACE_ADDON_RAISE"):
+                raise
+            traceback.print_exc()
+            self.report({"ERROR"}, f"Internal error ({type(exc).__name__}: {exc}); details in the system console.")
+            return {"CANCELLED"}
+
+
+def poll_active_mesh(cls: type, context: bpy.types.Context) -> bool:
+    """Poll for operators that work on the active mesh, explaining why not in the tooltip."""
+    obj = context.active_object
+    if obj is None:
+        cls.poll_message_set("Select a mesh object first")
+        return False
+    if obj.type != "MESH":
+        cls.poll_message_set(f"Active object '{obj.name}' is not a mesh")
+        return False
+    if context.mode != "OBJECT":
+        cls.poll_message_set("Switch to Object Mode first")
+        return False
+    return True

@@ -1,0 +1,33 @@
+"""Idempotent register/unregister of every class, the CLI command and the add-on's properties."""
+from __future__ import annotations
+
+import bpy
+
+from . import operators, panels, preferences
+
+_CLASSES = (*preferences.CLASSES, *operators.CLASSES, *panels.CLASSES)
+_state: dict[str, object] = {"registered": False, "cli": None}
+
+
+def register() -> None:
+    """Register everything once; a second call is a no-op."""
+    if _state["registered"]:
+        return
+    for cls in _CLASSES:
+        bpy.utils.register_class(cls)
+    from .cli import blender_cli_entry
+
+    _state["cli"] = bpy.utils.register_cli_command("face", blender_cli_entry)
+    _state["registered"] = True
+
+
+def unregister() -> None:
+    """Remove everything register() added, in reverse order; calling it again is a no-op."""
+    if not _state["registered"]:
+        return
+    if _state["cli"] is not None:
+        bpy.utils.unregister_cli_command(_state["cli"])
+        _state["cli"] = None
+    for cls in reversed(_CLASSES):
+        bpy.utils.unregister_class(cls)
+    _state["registered"] = False

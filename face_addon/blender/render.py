@@ -1,0 +1,123 @@
+"""Small Cycles renders of an object from a few directions, tiled into one contact sheet PNG.
+
+Used by `face demo` and the docs scripts so that results can be looked at, not only asserted. Landmark
+positions are shown as small emissive spheres that exist only during the render.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import bpy
+import numpy as np
+from mathutils import Vector
+
+VIEWS = {"front": (0.0, -1.0, 0.0), "three_quarter": (0.7, -0.7, 0.0), "side": (1.0, 0.0, 0.0)}
+
+
+def _bbox_world(obj: bpy.types.Object) -> tuple[np.ndarray, float]:
+    corners = np.array([obj.matrix_world @ Vector(c) for c in obj.bound_box])
+    return corners.mean(axis=0), float(np.linalg.norm(corners.max(0) - corners.min(0)))
+
+
+def _marker_material() -> bpy.types.Material:
+    mat = bpy.data.materials.get("FaceAddon Marker") or bpy.data.materials.new("FaceAddon Marker")
+    if mat.node_tree is None:  # Blender 4.x creates materials without nodes
+        mat.use_nodes = True
+    nodes = mat.node_tree.nodes
+    nodes.clear()
+    emit = nodes.new("ShaderNodeEmission")
+    emit.inputs["Color"].default_value = (1.0, 0.05, 0.02, 1.0)
+    emit.inputs["Strength"].default_value = 4.0
+    out = nodes.new("ShaderNodeOutputMaterial")
+    mat.node_tree.links.new(emit.outputs[0], out.inputs[0])
+    return mat
+
+
+def _add_markers(points: np.ndarray, radius: float) -> list[bpy.types.Object]:
+    mat = _marker_material()
+    me = bpy.data.meshes.new("FaceAddon Marker")
+    import bmesh
+
+    bm = bmesh.new()
+    bmesh.ops.create_icosphere(bm, subdivisions=2, radius=radius)
+    bm.to_mesh(me)
+    bm.free()
+    me.materials.append(mat)
+    out = []
+    for p in points:
+        o = bpy.data.objects.new("FaceAddon Marker", me)
+        o.location = p
+        bpy.context.scene.collection.objects.link(o)
+        out.append(o)
+    return out
+
+
+def render_sheet(
+    obj: bpy.types.Object,
+    path: Path,
+    *,
+    views: Sequence[str] = ("front", "three_quarter", "side"),
+    markers: np.ndarray | None = None,
+    resolution: int = 384,
+    samples: int = 16,
+) -> Path:
+    """Render `obj` from `views` with Cycles (CPU) and save the tiles side by side as one PNG at `path`."""
+    scene = bpy.context.scene
+    scene.render.engine = "CYCLES"
+    scene.cycles.device = "CPU"
+    scene.cycles.samples = samples
+    scene.cycles.use_denoising = False
+    scene.render.resolution_x = scene.render.resolution_y = resolution
+    scene.render.resolution_percentage = 100
+    scene.render.image_settings.file_format = "PNG"
+    scene.render.film_transparent = False
+    if scene.world is None:
+        scene.world = bpy.data.worlds.new("FaceAddon World")
+    scene.world.color = (0.35, 0.37, 0.4)
+
+    center, diag = _bbox_world(obj)
+    created: list[bpy.types.Object] = []
+    cam_data = bpy.data.cameras.new("FaceAddon Render Camera")
+    cam_data.lens = 85
+    cam = bpy.data.objects.new("FaceAddon Render Camera", cam_data)
+    sun_data = bpy.data.lights.new("FaceAddon Render Key", "SUN")
+    sun_data.energy = 3.0
+    sun = bpy.data.objects.new("FaceAddon Render Key", sun_data)
+    for o in (cam, sun):
+        scene.collection.objects.link(o)
+        created.append(o)
+    scene.camera = cam
+    if markers is not None and len(markers):
+        created += _add_markers(np.asarray(markers), radius=diag * 0.006)
+    tiles = []
+    tmp = path.with_suffix(".tile.png")
+    try:
+        for name in views:
+            d = Vector(VIEWS[name]).normalized()
+            cam.location = Vector(center) + d * diag * 2.6
+            cam.rotation_euler = (-d).to_track_quat("-Z", "Y").to_euler()
+            sun.rotation_euler = (-(d + Vector((0.3, 0.0, 0.8)))).to_track_quat("-Z", "Y").to_euler()
+            scene.render.filepath = str(tmp)
+            bpy.ops.render.render(write_still=True)
+            img = bpy.data.images.load(str(tmp), check_existing=False)
+            px = np.empty(resolution * resolution * 4, np.float32)
+            img.pixels.foreach_get(px)
+            bpy.data.images.remove(img)
+            tiles.append(px.reshape(resolution, resolution, 4))
+    finally:
+        tmp.unlink(missing_ok=True)
+        for o in created:
+            data = o.data
+            bpy.data.objects.remove(o, do_unlink=True)
+            if data is not None and data.users == 0:
+                getattr(bpy.data, {"CAMERA": "cameras", "LIGHT": "lights", "MESH": "meshes"}[data.id_type])\
+                    .remove(data)
+    sheet = np.concatenate(tiles, axis=1)
+    out = bpy.data.images.new("FaceAddon Sheet", sheet.shape[1], sheet.shape[0], alpha=True)
+    out.pixels.foreach_set(sheet.ravel())
+    out.filepath_raw = str(path)
+    out.file_format = "PNG"
+    out.save()
+    bpy.data.images.remove(out)
+    return path

@@ -1,0 +1,54 @@
+"""What the extension can do right now, and why not when it can't.
+
+The sidebar and `face info` show this list, so a user learns that e.g. landmark weights are missing instead of
+meeting a traceback. Readiness is derived from files on disk, never hard-coded as "ready".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+MODELS_DIR = PACKAGE_DIR / "models"
+ASSETS_DIR = PACKAGE_DIR / "assets"
+
+
+@dataclass(frozen=True)
+class Capability:
+    """One user-facing capability and the files it needs."""
+
+    key: str
+    label: str
+    operator: str
+    needs: tuple[str, ...]  # paths relative to the package directory
+    implemented: bool
+
+    def status(self, package_dir: Path = PACKAGE_DIR) -> str:
+        """'ready', 'not implemented yet', or 'missing: <file>, ...'."""
+        if not self.implemented:
+            return "not implemented yet"
+        missing = [n for n in self.needs if not (package_dir / n).is_file()]
+        return "ready" if not missing else "missing: " + ", ".join(missing)
+
+    def ready(self, package_dir: Path = PACKAGE_DIR) -> bool:
+        return self.status(package_dir) == "ready"
+
+
+CAPABILITIES: tuple[Capability, ...] = (
+    Capability("inspect", "Check Mesh", "face.check_mesh", (), True),
+    Capability("facekit", "Add Face Model", "face.add_face_model", ("assets/facekit.npz",), True),
+    Capability("skin", "Segment Skin", "face.segment_skin", ("models/skin.pt",), False),
+    Capability("register", "Register Head", "face.register_head", ("models/skin.pt",), False),
+    Capability("landmarks", "Detect Landmarks", "face.detect_landmarks", ("models/landmarks.pt",), False),
+    Capability("photo", "Reconstruct from Photo", "face.reconstruct_photo", ("models/photo_regressor.pt",), False),
+    Capability("edit", "Face Edit", "face.edit_face", ("models/neo3df.pt",), False),
+    Capability("synth", "Synthetic Data (CLI)", "", (), False),
+)
+
+
+def capability(key: str) -> Capability:
+    """Look a capability up by key (KeyError names the known keys)."""
+    for cap in CAPABILITIES:
+        if cap.key == key:
+            return cap
+    raise KeyError(f"unknown capability {key!r}; known: {[c.key for c in CAPABILITIES]}")

@@ -1,0 +1,1 @@
+"""geometry for face_addon.core (filled by the capability issues)."""

@@ -1,0 +1,1 @@
+"""nets for face_addon.core (filled by the capability issues)."""

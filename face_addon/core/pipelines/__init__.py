@@ -1,0 +1,1 @@
+"""pipelines for face_addon.core (filled by the capability issues)."""

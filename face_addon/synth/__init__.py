@@ -1,0 +1,1 @@
+"""Synthetic data generation with bpy + Cycles (the only bpy user besides face_addon.blender)."""

@@ -1,0 +1,29 @@
+"""Helpers for tests that build Blender objects."""
+from __future__ import annotations
+
+import bpy
+import numpy as np
+
+
+def make_object(name: str, verts, faces, select: bool = True) -> "bpy.types.Object":
+    """A mesh object from python lists/arrays (faces may be n-gons), linked to the scene and made active."""
+    me = bpy.data.meshes.new(name)
+    me.from_pydata(np.asarray(verts, float).tolist(), [], [list(f) for f in faces])
+    me.update()
+    obj = bpy.data.objects.new(name, me)
+    bpy.context.scene.collection.objects.link(obj)
+    if select:
+        bpy.context.view_layer.objects.active = obj
+        obj.select_set(True)
+    return obj
+
+
+def group_weights(obj, name: str) -> np.ndarray:
+    """Per-vertex weights of a vertex group (Blender has no bulk getter; fine for test-sized meshes)."""
+    gi = obj.vertex_groups[name].index
+    out = np.zeros(len(obj.data.vertices))
+    for v in obj.data.vertices:
+        for g in v.groups:
+            if g.group == gi:
+                out[v.index] = g.weight
+    return out
