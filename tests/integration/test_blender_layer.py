@@ -174,3 +174,16 @@ def test_cli_module_info_and_errors(tmp_path):
     bad = run("check", str(tmp_path / "missing.ply"))
     assert bad.returncode == 1 and "no such file" in bad.stderr and "Traceback" not in bad.stderr
     assert run("nonsense").returncode == 2
+
+
+def test_read_mesh_concave_ngon_uses_blender_triangulation(scene):
+    from face_addon.blender.mesh_io import read_mesh
+
+    # an arrow-shaped concave pentagon: a naive fan from vertex 0 would create a triangle outside the polygon
+    v = [[0, 0, 0], [0.2, 0, 0], [0.2, 0.2, 0], [0.1, 0.05, 0], [0, 0.2, 0]]
+    obj = make_object("P", v, [(0, 1, 2, 3, 4)])
+    mesh, _ = read_mesh(obj)
+    assert mesh.n_faces == 3
+    tri = mesh.vertices[mesh.faces]
+    area = 0.5 * np.abs(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])[:, 2]).sum()
+    assert area == pytest.approx(0.2 * 0.2 - 0.5 * 0.2 * 0.15, abs=1e-7)  # triangles tile the polygon exactly
