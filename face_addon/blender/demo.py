@@ -28,7 +28,8 @@ def _run(op, log: list[str], label: str, **kwargs) -> None:
 def run_demo(out_dir: Path, samples: int = 16, resolution: int = 384) -> list[str]:
     """Build the demo scene in a fresh file; returns (and prints) the log of what ran."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    bpy.ops.wm.read_factory_settings(use_empty=True)
+    # a clean scene, but keep the preferences (read_factory_settings would disable installed add-ons)
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
     log: list[str] = []
     markers = None
     if capability("facekit").ready():

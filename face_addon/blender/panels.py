@@ -28,4 +28,37 @@ class FACE_PT_main(bpy.types.Panel):
         layout.operator("face.info", icon="QUESTION")
 
 
-CLASSES = (FACE_PT_main,)
+
+
+class FACE_PT_facekit(bpy.types.Panel):
+    """Identity sliders of the active FaceKit head, grouped by face part."""
+
+    bl_idname = "FACE_PT_facekit"
+    bl_label = "Face Model"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Face"
+
+    @classmethod
+    def poll(cls, context):
+        obj = context.active_object
+        return obj is not None and obj.face_kit.is_facekit
+
+    def draw(self, context):
+        settings = context.active_object.face_kit
+        layout = self.layout
+        row = layout.row(align=True)
+        row.operator("face.randomize_face", icon="FILE_REFRESH")
+        row.operator("face.reset_face", icon="LOOP_BACK")
+        layout.prop(settings, "group")
+        col = layout.column(align=True)
+        for item in settings.coefficients:
+            if item.group == settings.group:
+                col.prop(item, "value", text=item.name, slider=True)
+
+
+def menu_add_face_model(self, context):
+    self.layout.operator("face.add_face_model", icon="USER")
+
+
+CLASSES = (FACE_PT_main, FACE_PT_facekit)

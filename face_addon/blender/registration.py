@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import bpy
 
-from . import operators, panels, preferences
+from . import facekit_props, operators, panels, preferences
 
-_CLASSES = (*preferences.CLASSES, *operators.CLASSES, *panels.CLASSES)
+_CLASSES = (*preferences.CLASSES, *facekit_props.CLASSES, *operators.CLASSES, *panels.CLASSES)
 _state: dict[str, object] = {"registered": False, "cli": None}
 
 
@@ -15,6 +15,8 @@ def register() -> None:
         return
     for cls in _CLASSES:
         bpy.utils.register_class(cls)
+    facekit_props.register_properties()
+    bpy.types.VIEW3D_MT_mesh_add.append(panels.menu_add_face_model)
     from .cli import blender_cli_entry
 
     _state["cli"] = bpy.utils.register_cli_command("face", blender_cli_entry)
@@ -28,6 +30,8 @@ def unregister() -> None:
     if _state["cli"] is not None:
         bpy.utils.unregister_cli_command(_state["cli"])
         _state["cli"] = None
+    bpy.types.VIEW3D_MT_mesh_add.remove(panels.menu_add_face_model)
+    facekit_props.unregister_properties()
     for cls in reversed(_CLASSES):
         bpy.utils.unregister_class(cls)
     _state["registered"] = False

@@ -88,10 +88,13 @@ def write_empties(
     positions: np.ndarray,
     size: float,
     properties: Mapping[str, Sequence[float]] | None = None,
+    parent_vertices: Sequence[int] | None = None,
 ) -> bpy.types.Collection:
     """Replace our empties in collection `collection_name` with one empty per name at object-local `positions`
     (k, 3), parented to `obj` so they follow it. `properties` adds per-empty custom float properties
-    (e.g. {'confidence': [...]}). Objects in that collection that we did not create are left alone.
+    (e.g. {'confidence': [...]}). With `parent_vertices` each empty is vertex-parented instead, so it also
+    follows shape keys and deformation (positions are then ignored). Objects in that collection that we did
+    not create are left alone.
     """
     positions = np.asarray(positions, np.float64).reshape(-1, 3)
     if len(names) != len(positions):
@@ -107,7 +110,11 @@ def write_empties(
         empty.empty_display_type = "SPHERE"
         empty.empty_display_size = size
         empty.parent = obj
-        empty.location = pos
+        if parent_vertices is None:
+            empty.location = pos
+        else:
+            empty.parent_type = "VERTEX"
+            empty.parent_vertices[0] = int(parent_vertices[i])
         empty[OWNER_PROP] = True
         for key, vals in (properties or {}).items():
             empty[key] = float(vals[i])

@@ -1,0 +1,115 @@
+"""FaceKit in Blender: Add Face Model, expression keys equal the core model, identity sliders, extras follow."""
+import numpy as np
+import pytest
+
+import bpy
+
+
+@pytest.fixture(scope="module")
+def fk():
+    from face_addon.core.facekit import ensure_facekit, load_facekit
+
+    return load_facekit(ensure_facekit())
+
+
+def _evaluated(obj) -> np.ndarray:
+    dg = bpy.context.evaluated_depsgraph_get()
+    me = obj.evaluated_get(dg).to_mesh()
+    co = np.empty(len(me.vertices) * 3, np.float32)
+    me.vertices.foreach_get("co", co)
+    obj.evaluated_get(dg).to_mesh_clear()
+    return co.reshape(-1, 3).astype(np.float64)
+
+
+def _exp(fk, **values) -> np.ndarray:
+    e = np.zeros(fk.n_expression, np.float32)
+    for name, v in values.items():
+        e[fk.exp_names.index(name)] = v
+    return e
+
+
+def test_add_face_model_matches_core_evaluation(scene, fk):
+    from face_addon.blender.facekit_object import identity_of
+
+    assert bpy.ops.face.add_face_model(randomize=True, seed=11, add_landmarks=True) == {"FINISHED"}
+    head = bpy.context.active_object
+    alpha = identity_of(head)
+    assert np.abs(alpha).max() > 0.05  # a random identity, not the mean face
+    keys = head.data.shape_keys.key_blocks
+    assert [k.name for k in keys][1:] == fk.exp_names and len(fk.exp_names) == 52
+    np.testing.assert_allclose(_evaluated(head), fk.evaluate(alpha), atol=1e-6)
+    for name in ("jawOpen", "mouthSmileLeft", "eyeBlinkRight", "browInnerUp"):
+        keys[name].value = 1.0
+        np.testing.assert_allclose(_evaluated(head), fk.evaluate(alpha, _exp(fk, **{name: 1.0})), atol=1e-6)
+        keys[name].value = 0.0
+    # landmarks are vertex-parented, so they follow an expression
+    keys["jawOpen"].value = 1.0
+    bpy.context.view_layer.update()
+    lms = bpy.data.collections[f"{head.name} Landmarks"].objects
+    got = np.array([lms[n].matrix_world.translation for n in sorted(lms.keys())])
+    np.testing.assert_allclose(got, fk.landmarks(fk.evaluate(alpha, _exp(fk, jawOpen=1.0))), atol=1e-6)
+
+
+def test_part_groups_and_extras(scene, fk):
+    bpy.ops.face.add_face_model()
+    head = bpy.context.active_object
+    for part, idx in fk.parts.items():
+        g = head.vertex_groups[f"part.{part}"]
+        members = [v.index for v in head.data.vertices if any(e.group == g.index for e in v.groups)]
+        assert sorted(members) == sorted(idx.tolist())
+    teeth = next(c for c in head.children if c.get("face_addon_extra") == "teeth")
+    before = _evaluated(teeth)
+    head.data.shape_keys.key_blocks["jawOpen"].value = 1.0
+    after = _evaluated(teeth)
+    # the lower teeth follow the head's jaw through drivers; the upper teeth stay put
+    drop = before[:, 2] - after[:, 2]
+    assert drop.max() > 0.003 and np.quantile(drop, 0.2) < 1e-4
+
+
+def test_identity_sliders_rebake_and_keep_expressions(scene, fk):
+    from face_addon.blender.facekit_object import identity_of
+
+    bpy.ops.face.add_face_model()
+    head = bpy.context.active_object
+    head.data.shape_keys.key_blocks["jawOpen"].value = 0.5
+    coeffs = head.face_kit.coefficients
+    coeffs["nose-scale-vert-decr-incr"].value = 0.8
+    coeffs["macro-gender"].value = -0.7
+    alpha = identity_of(head)
+    assert alpha[fk.id_names.index("nose-scale-vert-decr-incr")] == pytest.approx(0.8)
+    np.testing.assert_allclose(_evaluated(head), fk.evaluate(alpha, _exp(fk, jawOpen=0.5)), atol=1e-6)
+    assert bpy.ops.face.randomize_face(seed=5) == {"FINISHED"}
+    alpha2 = identity_of(head)
+    assert not np.allclose(alpha2, alpha)
+    np.testing.assert_allclose(_evaluated(head), fk.evaluate(alpha2, _exp(fk, jawOpen=0.5)), atol=1e-6)
+    assert bpy.ops.face.reset_face() == {"FINISHED"}
+    np.testing.assert_allclose(_evaluated(head), fk.evaluate(None, _exp(fk, jawOpen=0.5)), atol=1e-6)
+
+
+def test_identity_operators_need_a_facekit_head(scene):
+    bpy.ops.mesh.primitive_cube_add()
+    with pytest.raises(RuntimeError, match="FaceKit head"):
+        bpy.ops.face.randomize_face()
+
+
+def test_subdivided_head(scene, fk):
+    bpy.ops.face.add_face_model(subdivide=True, add_extras=False)
+    head = bpy.context.active_object
+    sub = fk.subdivided()
+    assert len(head.data.vertices) == sub.n_vertices
+    head.data.shape_keys.key_blocks["jawOpen"].value = 1.0
+    np.testing.assert_allclose(_evaluated(head), sub.evaluate(None, _exp(fk, jawOpen=1.0)), atol=1e-6)
+
+
+def test_demo_runs_and_writes_outputs(tmp_path, fk):
+    import face_addon
+    from face_addon.blender.demo import run_demo
+
+    face_addon.register()
+    try:
+        log = run_demo(tmp_path, samples=1, resolution=64)
+    finally:
+        face_addon.unregister()
+    assert (tmp_path / "demo.blend").stat().st_size > 10_000
+    assert (tmp_path / "demo.png").stat().st_size > 1_000
+    assert any("68 landmark empties" in line for line in log)
