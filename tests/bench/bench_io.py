@@ -4,6 +4,7 @@ Run: .venv/bin/python tests/bench/bench_io.py   (writes tests/bench/results/io.j
 """
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -51,7 +52,10 @@ def main() -> None:
     write_em = _best(lambda: write_empties(obj, "Grid Landmarks", [f"LM_{i}" for i in range(68)],
                                            rng.random((68, 3)), 0.005))
     total = read + write_vg + write_sk
+    build = RESULTS / "build.json"  # zip sizes come from bench_install_full.py, which builds every platform
+    zip_mb = json.loads(build.read_text())["zip_mb"] if build.exists() else {}
     data = {
+        "zip_mb": zip_mb,
         "n_vertices": n,
         "baseline_foreach_get_s": baseline,
         "read_mesh_s": read,
@@ -71,6 +75,7 @@ def main() -> None:
         f"| write_shape_keys (1 key) | {write_sk:.3f} | {write_sk / baseline:.1f} |\n"
         f"| **read + write (io_1M_ratio)** | {total:.3f} | **{total / baseline:.1f}** |\n"
         f"| write_empties (68) | {write_em:.4f} | — |\n"
+        f"\nZip sizes (MB, from build.json): {zip_mb}\n"
     )
     write_results("io", data, table, "python tests/bench/bench_io.py")
     print((RESULTS / "io.md").read_text())
