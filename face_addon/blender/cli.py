@@ -1,11 +1,13 @@
 """One argparse front for `blender -b -c face <subcommand>` and `python -m face_addon <subcommand>`.
 
-Subcommands are small functions taking the parsed namespace and returning an exit code; capability issues add
-theirs to `_build_parser`. User errors print one line to stderr and exit 1, never a traceback.
+Subcommands are small functions taking the parsed namespace and returning an exit code. A capability adds
+its own with a module exposing `add_subcommands(subparsers)`, listed in `PLUGIN_MODULES` (imported lazily, so
+`face info` never pays for torch). User errors print one line to stderr and exit 1, never a traceback.
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
@@ -38,6 +40,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+#: modules (relative to the face_addon package) that add subcommands through add_subcommands(subparsers)
+PLUGIN_MODULES: tuple[str, ...] = ()
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="face", description="face_addon command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -51,6 +57,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=16, help="Cycles samples per view")
     p.add_argument("--res", type=int, default=384, help="render resolution (square) per view")
     p.set_defaults(func=_cmd_demo)
+    for name in PLUGIN_MODULES:
+        importlib.import_module(name, __package__.rsplit(".", 1)[0]).add_subcommands(sub)
     return parser
 
 
