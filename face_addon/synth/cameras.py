@@ -1,0 +1,98 @@
+"""The fixed 13-view capture rig, per-sample jitter, and OpenCV camera parameters. No bpy.
+
+Rig (azimuth 0 = in front of the face, positive towards the subject's left (+x); elevation up; all cameras
+at RIG_DISTANCE from RIG_TARGET, 50 mm lens on a 36 mm wide sensor, square images):
+
+    row      elevation   azimuths (deg)
+    upper      +30       -50, 0, 50
+    middle      +5       -100, -60, -30, 0, 30, 60, 100
+    lower      -25       -40, 0, 40
+
+This is a face rig: the back of the head is seen by no camera (as in most photogrammetry booths), so scans
+have holes there. Jitter per sample: position +-1 cm, look-at point +-1 cm, roll +-1 deg, focal length +-2 %.
+
+Conventions written to cameras.json (OpenCV): x_cam = R·x_world + t with `world_to_camera` = [[R, t], [0, 1]];
+camera +x right, +y down, +z forward (into the scene); pixel (u, v) = (fx·x/z + cx, fy·y/z + cy) with (0, 0)
+the centre of the top-left pixel, so for a W x H image the principal point is (W/2 - 0.5, H/2 - 0.5).
+World = Blender world (metres, +Z up, the face looks along -Y).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+RIG = [(30, a) for a in (-50, 0, 50)] + [(5, a) for a in (-100, -60, -30, 0, 30, 60, 100)] + \
+      [(-25, a) for a in (-40, 0, 40)]
+RIG_DISTANCE = 0.75
+RIG_TARGET = np.array([0.0, -0.01, -0.03])
+LENS_MM, SENSOR_MM = 50.0, 36.0
+
+
+@dataclass
+class Camera:
+    """One view: camera-to-world (Blender convention: looks down -Z, +Y up) and pinhole intrinsics."""
+
+    cam_to_world_blender: np.ndarray  # (4, 4)
+    lens_mm: float
+    width: int
+    height: int
+
+    @property
+    def K(self) -> np.ndarray:
+        f = self.lens_mm / SENSOR_MM * self.width
+        return np.array([[f, 0, self.width / 2 - 0.5], [0, f, self.height / 2 - 0.5], [0, 0, 1.0]])
+
+    @property
+    def world_to_camera(self) -> np.ndarray:
+        """OpenCV extrinsics: flip Blender's camera (+y up, looking -z) to (+y down, looking +z)."""
+        return np.diag([1.0, -1.0, -1.0, 1.0]) @ np.linalg.inv(self.cam_to_world_blender)
+
+    @property
+    def center(self) -> np.ndarray:
+        return self.cam_to_world_blender[:3, 3]
+
+    def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(pixel coordinates (n, 2) OpenCV, depth (n,)) of world points."""
+        m = self.world_to_camera
+        pc = points @ m[:3, :3].T + m[:3, 3]
+        z = pc[:, 2]
+        k = self.K
+        uv = np.stack([k[0, 0] * pc[:, 0] / z + k[0, 2], k[1, 1] * pc[:, 1] / z + k[1, 2]], 1)
+        return uv, z
+
+    def to_json(self) -> dict:
+        return {"K": self.K.tolist(), "world_to_camera": self.world_to_camera.tolist(), "width": self.width,
+                "height": self.height}
+
+
+def look_at(eye: np.ndarray, target: np.ndarray, roll_deg: float = 0.0) -> np.ndarray:
+    """Blender camera-to-world matrix looking from eye at target with world +Z up, rolled about the view axis."""
+    back = eye - target
+    back /= np.linalg.norm(back)  # camera +Z points away from the target
+    right = np.cross([0, 0, 1.0], back)
+    right /= np.linalg.norm(right)
+    up = np.cross(back, right)
+    r = np.deg2rad(roll_deg)
+    right, up = np.cos(r) * right + np.sin(r) * up, -np.sin(r) * right + np.cos(r) * up
+    m = np.eye(4)
+    m[:3, 0], m[:3, 1], m[:3, 2], m[:3, 3] = right, up, back, eye
+    return m
+
+
+def rig_cameras(resolution: int, rng: np.random.Generator | None = None, n_views: int = 13) -> list[Camera]:
+    """The rig's first n_views cameras (all 13 by default), jittered with `rng` when given."""
+    cams = []
+    for elev, az in RIG[:n_views]:
+        e, a = np.deg2rad(elev), np.deg2rad(az)
+        d = np.array([np.sin(a) * np.cos(e), -np.cos(a) * np.cos(e), np.sin(e)])
+        eye = RIG_TARGET + d * RIG_DISTANCE
+        target = RIG_TARGET.copy()
+        roll, lens = 0.0, LENS_MM
+        if rng is not None:
+            eye = eye + rng.uniform(-0.01, 0.01, 3)
+            target = target + rng.uniform(-0.01, 0.01, 3)
+            roll = rng.uniform(-1, 1)
+            lens = LENS_MM * rng.uniform(0.98, 1.02)
+        cams.append(Camera(look_at(eye, target, roll), lens, resolution, resolution))
+    return cams

@@ -1,0 +1,79 @@
+"""`face synth ...`: generate (default), verify and preview synthetic datasets.
+
+    face synth --out DIR --count N --seed S [--shard K/N] [--views 13] [--res 512] [--samples 16]
+               [--profile scan|full] [--target-verts 150000]
+    face synth verify DIR        completeness + label sanity; exit 1 when a sample is broken
+    face synth preview DIR [--png FILE] [--n 16]
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..blender.operator_base import FaceAddonError
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        k, n = (int(x) for x in text.split("/"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--shard takes K/N (e.g. 0/4), not {text!r}") from exc
+    if not 0 <= k < n:
+        raise argparse.ArgumentTypeError(f"--shard K/N needs 0 <= K < N, got {text}")
+    return k, n
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    if args.action == "verify":
+        from .verify import verify_dataset
+
+        report = verify_dataset(Path(_dir(args)))
+        for line in report.lines():
+            print(line)
+        return 0 if report.ok else 1
+    if args.action == "preview":
+        from .preview import contact_sheet
+
+        root = Path(_dir(args))
+        out = Path(args.png) if args.png else root / "preview.png"
+        print(f"wrote {contact_sheet(root, out, n=args.n)}")
+        return 0
+    if args.out is None:
+        raise FaceAddonError("face synth needs --out DIR")
+    from .generate import SynthConfig, run_shard
+
+    cfg = SynthConfig(profile=args.profile, views=args.views, resolution=args.res, samples=args.samples,
+                      target_vertices=args.target_verts)
+    result = run_shard(Path(args.out), args.seed, args.count, cfg, args.shard)
+    print(f"synth: {result['done']} made, {len(result['failed'])} failed"
+          + (f", {result['s_per_sample']:.1f} s/sample" if result["s_per_sample"] else ""))
+    return 0
+
+
+def _dir(args: argparse.Namespace) -> str:
+    d = args.path or args.out
+    if d is None:
+        raise FaceAddonError(f"face synth {args.action} needs a dataset folder")
+    if not Path(d).is_dir():
+        raise FileNotFoundError(f"{d}: no such dataset folder")
+    return d
+
+
+def add_subcommands(subparsers) -> None:
+    p = subparsers.add_parser("synth", help="synthetic head scans, renders and labels (Cycles, headless)",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("action", nargs="?", default="generate", choices=("generate", "verify", "preview"))
+    p.add_argument("path", nargs="?", help="dataset folder (verify/preview)")
+    p.add_argument("--out", help="dataset folder to write (generate)")
+    p.add_argument("--count", type=int, default=10, help="number of samples: seeds S .. S+count-1")
+    p.add_argument("--seed", type=int, default=0, help="first seed S (train: 0-999999, test: 1000000+)")
+    p.add_argument("--shard", type=_shard, default=(0, 1), help="K/N: make only samples i with i %% N == K")
+    p.add_argument("--views", type=int, default=13, help="rig views to use (1-13)")
+    p.add_argument("--res", type=int, default=512, help="render resolution (square)")
+    p.add_argument("--samples", type=int, default=16, help="Cycles samples per RGB view")
+    p.add_argument("--profile", choices=("scan", "full"), default="full",
+                   help="scan: geometry + labels only (seconds); full: also renders and baked colours")
+    p.add_argument("--target-verts", type=int, default=150_000, help="approximate scan vertex count")
+    p.add_argument("--png", help="preview: output PNG (default DIR/preview.png)")
+    p.add_argument("--n", type=int, default=16, help="preview: number of samples")
+    p.set_defaults(func=_cmd)

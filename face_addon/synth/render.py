@@ -1,0 +1,105 @@
+"""Cycles renders of the rig views: RGB (`VV.png`) and class-label images (`VV_parts.png`, 8-bit ids).
+
+The label pass re-renders each view with 1 sample, a ~zero-width pixel filter, no bounces, emission-only
+per-class materials of value id/255, a black world, no dithering and the 'Raw' view transform, so every
+pixel holds exactly one class id. Then scan vertex colours are baked from the RGB views (visibility-aware
+mean over the views that see a vertex, weighted by the viewing angle's cosine).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpy
+import numpy as np
+
+from ..core.dataset import read_png, write_png
+from .cameras import Camera
+from .scan import visible_mask
+from .scene import _STATE, use_label_materials
+from .shapes import vertex_normals
+
+
+def _camera_object(cam: Camera) -> bpy.types.Object:
+    from mathutils import Matrix
+
+    data = bpy.data.cameras.new("synth camera")
+    data.lens = cam.lens_mm
+    data.sensor_width = 36.0
+    data.sensor_fit = "HORIZONTAL"
+    data.clip_start, data.clip_end = 0.05, 20.0
+    obj = bpy.data.objects.new("synth camera", data)
+    bpy.context.scene.collection.objects.link(obj)
+    obj.matrix_world = Matrix(cam.cam_to_world_blender.tolist())
+    return obj
+
+
+def _settings(resolution: int, samples: int, seed: int, labels: bool) -> None:
+    scene = bpy.context.scene
+    scene.render.engine = "CYCLES"
+    scene.cycles.device = "CPU"
+    scene.cycles.samples = 1 if labels else samples
+    scene.cycles.use_adaptive_sampling = False
+    scene.cycles.use_denoising = False
+    scene.cycles.seed = seed % (2 ** 31)
+    scene.cycles.max_bounces = 0 if labels else 4
+    scene.cycles.pixel_filter_type = "BOX"
+    scene.cycles.filter_width = 0.01 if labels else 1.0
+    scene.render.resolution_x = scene.render.resolution_y = resolution
+    scene.render.resolution_percentage = 100
+    scene.render.film_transparent = False
+    scene.render.dither_intensity = 0.0 if labels else 1.0
+    scene.view_settings.view_transform = "Raw" if labels else "Standard"
+    scene.view_settings.look = "None"
+    scene.render.image_settings.file_format = "PNG"
+    scene.render.image_settings.color_depth = "8"
+    scene.render.image_settings.color_mode = "BW" if labels else "RGB"
+    world = scene.world
+    if world is not None and world.node_tree is not None:
+        bgn = world.node_tree.nodes.get("Background")
+        if bgn is not None:
+            bgn.inputs["Color"].default_value = (0, 0, 0, 1) if labels else _STATE["background"]
+    if world is not None:
+        world.color = (0, 0, 0) if labels else _STATE["background"][:3]
+
+
+def render_views(cams: list[Camera], out_dir: Path, samples: int, seed: int) -> None:
+    """Write VV.png and VV_parts.png for every camera into out_dir."""
+    scene = bpy.context.scene
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cam_objs = [_camera_object(c) for c in cams]
+    res = cams[0].width
+    for labels in (False, True):
+        _settings(res, samples, seed, labels)
+        use_label_materials(labels)
+        for i, obj in enumerate(cam_objs):
+            scene.camera = obj
+            path = out_dir / (f"{i:02d}_parts.png" if labels else f"{i:02d}.png")
+            scene.render.filepath = str(path)
+            bpy.ops.render.render(write_still=True)
+            if labels:  # re-encode through our writer: single channel, exactly the class ids
+                img = read_png(path)
+                write_png(path, img if img.ndim == 2 else img[..., 0])
+    use_label_materials(False)
+
+
+def bake_colors(v: np.ndarray, f: np.ndarray, cams: list[Camera], view_dir: Path, pixel_m: float,
+                fallback: np.ndarray) -> np.ndarray:
+    """Linear RGB per scan vertex from the RGB views; vertices no view sees keep `fallback`."""
+    n = vertex_normals(v, f)
+    acc = np.zeros((len(v), 3))
+    wsum = np.zeros(len(v))
+    for i, cam in enumerate(cams):
+        img = read_png(view_dir / f"{i:02d}.png")[..., :3].astype(np.float32) / 255.0
+        lin = np.where(img <= 0.04045, img / 12.92, ((img + 0.055) / 1.055) ** 2.4)
+        vis = visible_mask(v, n, cam, pixel_m)
+        uv, _ = cam.project(v[vis])
+        iu = np.clip(np.round(uv[:, 0]).astype(int), 0, cam.width - 1)
+        iv = np.clip(np.round(uv[:, 1]).astype(int), 0, cam.height - 1)
+        to_cam = cam.center - v[vis]
+        w = np.clip((to_cam * n[vis]).sum(1) / np.linalg.norm(to_cam, axis=1), 0, 1) ** 2
+        acc[vis] += lin[iv, iu] * w[:, None]
+        wsum[vis] += w
+    out = fallback.astype(np.float64).copy()
+    ok = wsum > 1e-6
+    out[ok] = acc[ok] / wsum[ok, None]
+    return out.astype(np.float32)
