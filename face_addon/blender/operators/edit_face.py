@@ -1,0 +1,56 @@
+"""Set up the Face Edit sliders on the active face: one linearised shape key per NEO-3DF controller."""
+from __future__ import annotations
+
+import bpy
+import numpy as np
+
+from ..edit_props import SLIDER_RANGE
+from ..operator_base import FaceOperator, poll_active_mesh
+from ..writers import write_shape_keys
+
+
+def basis_positions(obj: bpy.types.Object) -> np.ndarray:
+    """The face being edited: the Basis key when there are shape keys (expressions stay keys), else the mesh."""
+    me = obj.data
+    co = np.empty(len(me.vertices) * 3, np.float32)
+    src = me.shape_keys.reference_key.data if me.shape_keys is not None else me.vertices
+    src.foreach_get("co", co)
+    return co.reshape(-1, 3).astype(np.float64)
+
+
+def mesh_faces(obj: bpy.types.Object) -> np.ndarray:
+    me = obj.data
+    if any(p.loop_total != 3 for p in me.polygons):
+        return None  # not triangulated like FaceKit; the vertex-count check still applies
+    idx = np.empty(len(me.polygons) * 3, np.int32)
+    me.polygons.foreach_get("vertices", idx)
+    return idx.reshape(-1, 3).astype(np.int64)
+
+
+class FACE_OT_edit_face(FaceOperator, bpy.types.Operator):
+    """Add one slider (and shape key) per face-part controller, computed at the current face"""
+
+    bl_idname = "face.edit_face"
+    bl_label = "Face Edit"
+
+    @classmethod
+    def poll(cls, context):
+        return poll_active_mesh(cls, context)
+
+    def run(self, context):
+        from ...core.pipelines.edit_face import controller_keys
+
+        obj = context.active_object
+        result = controller_keys(basis_positions(obj), mesh_faces(obj))
+        settings = obj.face_edit
+        old = {c.name: c.value for c in settings.controllers}
+        labels = {c.name: c.label for c in result.controllers}
+        write_shape_keys(obj, {labels[k]: v for k, v in result.offsets.items()},
+                         {labels[k]: old.get(k, 0.0) for k in result.offsets}, slider_range=SLIDER_RANGE)
+        settings.controllers.clear()
+        for c in result.controllers:
+            item = settings.controllers.add()
+            item.name, item.label, item.segment = c.name, c.label, c.segment
+            item.value = old.get(c.name, 0.0)
+        self.report({"INFO"}, f"{len(result.controllers)} face edit sliders in {result.timings['keys_s']:.1f} s")
+        return {"FINISHED"}
