@@ -3,18 +3,17 @@ from __future__ import annotations
 
 import bpy
 
+from .panels import FacePanel
+
 SEGMENT_TITLES = {"eyebrows": "Eyebrows", "eyes": "Eyes", "nose": "Nose", "upper_lip": "Upper Lip",
                   "lower_lip": "Lower Lip", "rest": "Jaw & Chin"}
 
 
-class FACE_PT_face_edit(bpy.types.Panel):
+class FACE_PT_face_edit(FacePanel, bpy.types.Panel):
     """Part-based face editing sliders of the active face (in standard deviations, -3 to +3)."""
 
     bl_idname = "FACE_PT_face_edit"
     bl_label = "Face Edit"
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = "Face"
 
     @classmethod
     def poll(cls, context):

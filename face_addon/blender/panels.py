@@ -6,12 +6,17 @@ import bpy
 from ..core.capabilities import CAPABILITIES
 
 
-class FACE_PT_main(bpy.types.Panel):
-    bl_idname = "FACE_PT_main"
-    bl_label = "Face"
+class FacePanel:
+    """Where every panel of the add-on lives: the 3D viewport sidebar, tab "Face"."""
+
     bl_space_type = "VIEW_3D"
     bl_region_type = "UI"
     bl_category = "Face"
+
+
+class FACE_PT_main(FacePanel, bpy.types.Panel):
+    bl_idname = "FACE_PT_main"
+    bl_label = "Face"
 
     def draw(self, context):
         layout = self.layout
@@ -30,14 +35,11 @@ class FACE_PT_main(bpy.types.Panel):
 
 
 
-class FACE_PT_facekit(bpy.types.Panel):
+class FACE_PT_facekit(FacePanel, bpy.types.Panel):
     """Identity sliders of the active FaceKit head, grouped by face part."""
 
     bl_idname = "FACE_PT_facekit"
     bl_label = "Face Model"
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = "Face"
 
     @classmethod
     def poll(cls, context):
