@@ -54,7 +54,8 @@ SMOKE = Settings(pool=512, epochs=1, batch=128, hidden=(32, 16), test_count=16)
 
 def _sparse(mat) -> torch.Tensor:
     coo = mat.tocoo()
-    return torch.sparse_coo_tensor(np.vstack([coo.row, coo.col]), coo.data, coo.shape, dtype=torch.float32).coalesce()
+    return torch.sparse_coo_tensor(np.vstack([coo.row, coo.col]), coo.data, coo.shape, dtype=torch.float32,
+                                   check_invariants=True).coalesce()
 
 
 def segment_laplacians(model: Neo3DF) -> dict[str, torch.Tensor]:

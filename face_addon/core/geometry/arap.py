@@ -56,7 +56,7 @@ class ARAP:
         self.lu = splu(a)
         coo = lap.tocoo()
         self.lap = torch.sparse_coo_tensor(np.vstack([coo.row, coo.col]), coo.data, coo.shape,
-                                           dtype=torch.float64).coalesce()
+                                           dtype=torch.float64, check_invariants=True).coalesce()
         e = unique_edges(faces)
         self.src = torch.as_tensor(np.concatenate([e[:, 0], e[:, 1]]))  # directed edges i -> j
         self.dst = torch.as_tensor(np.concatenate([e[:, 1], e[:, 0]]))
