@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import bpy
 
-from . import facekit_props, operators, panels, preferences
+from . import edit_panel, edit_props, facekit_props, operators, panels, preferences
 
-_CLASSES = (*preferences.CLASSES, *facekit_props.CLASSES, *operators.CLASSES, *panels.CLASSES)
+_CLASSES = (*preferences.CLASSES, *facekit_props.CLASSES, *edit_props.CLASSES, *operators.CLASSES, *panels.CLASSES,
+            *edit_panel.CLASSES)
 _state: dict[str, object] = {"registered": False, "cli": None}
 
 
@@ -16,6 +17,7 @@ def register() -> None:
     for cls in _CLASSES:
         bpy.utils.register_class(cls)
     facekit_props.register_properties()
+    edit_props.register_properties()
     bpy.types.VIEW3D_MT_mesh_add.append(panels.menu_add_face_model)
     from .cli import blender_cli_entry
 
@@ -31,6 +33,7 @@ def unregister() -> None:
         bpy.utils.unregister_cli_command(_state["cli"])
         _state["cli"] = None
     bpy.types.VIEW3D_MT_mesh_add.remove(panels.menu_add_face_model)
+    edit_props.unregister_properties()
     facekit_props.unregister_properties()
     for cls in reversed(_CLASSES):
         bpy.utils.unregister_class(cls)

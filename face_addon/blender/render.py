@@ -15,9 +15,11 @@ from mathutils import Vector
 VIEWS = {"front": (0.0, -1.0, 0.0), "three_quarter": (0.7, -0.7, 0.0), "side": (1.0, 0.0, 0.0)}
 
 
-def _bbox_world(obj: bpy.types.Object) -> tuple[np.ndarray, float]:
-    corners = np.array([obj.matrix_world @ Vector(c) for c in obj.bound_box])
-    return corners.mean(axis=0), float(np.linalg.norm(corners.max(0) - corners.min(0)))
+def _bbox_world(objects: Sequence[bpy.types.Object]) -> tuple[np.ndarray, float]:
+    """Centre and diagonal of the world-space bounding box around all `objects`."""
+    corners = np.array([o.matrix_world @ Vector(c) for o in objects for c in o.bound_box])
+    lo, hi = corners.min(0), corners.max(0)
+    return (lo + hi) / 2, float(np.linalg.norm(hi - lo))
 
 
 def _marker_material() -> bpy.types.Material:
@@ -54,7 +56,7 @@ def _add_markers(points: np.ndarray, radius: float) -> list[bpy.types.Object]:
 
 
 def render_sheet(
-    obj: bpy.types.Object,
+    obj: bpy.types.Object | Sequence[bpy.types.Object],
     path: Path,
     *,
     views: Sequence[str] = ("front", "three_quarter", "side"),
@@ -62,7 +64,8 @@ def render_sheet(
     resolution: int = 384,
     samples: int = 16,
 ) -> Path:
-    """Render `obj` from `views` with Cycles (CPU) and save the tiles side by side as one PNG at `path`."""
+    """Render `obj` (or several objects, framed together) from `views` with Cycles (CPU) and save the tiles
+    side by side as one PNG at `path`."""
     scene = bpy.context.scene
     scene.render.engine = "CYCLES"
     scene.cycles.device = "CPU"
@@ -76,7 +79,7 @@ def render_sheet(
         scene.world = bpy.data.worlds.new("FaceAddon World")
     scene.world.color = (0.35, 0.37, 0.4)
 
-    center, diag = _bbox_world(obj)
+    center, diag = _bbox_world([obj] if isinstance(obj, bpy.types.Object) else list(obj))
     created: list[bpy.types.Object] = []
     cam_data = bpy.data.cameras.new("FaceAddon Render Camera")
     cam_data.lens = 85

@@ -39,10 +39,10 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("facekit", "Add Face Model", "face.add_face_model", ("assets/facekit.npz",), True),
     Capability("skin", "Segment Skin", "face.segment_skin", ("models/skin.pt",), False),
     Capability("register", "Register Head", "face.register_head", ("models/skin.pt",), False),
-    Capability("landmarks", "Detect Landmarks", "face.detect_landmarks", ("models/landmarks.pt",), False),
+    Capability("landmarks", "Detect Landmarks", "face.detect_landmarks", ("models/landmarks.pt",), True),
     Capability("photo", "Reconstruct from Photo", "face.reconstruct_photo", ("models/photo_regressor.pt",), False),
-    Capability("edit", "Face Edit", "face.edit_face", ("models/neo3df.pt",), False),
-    Capability("synth", "Synthetic Data (CLI)", "", (), False),
+    Capability("edit", "Face Edit", "face.edit_face", ("models/neo3df.pt",), True),
+    Capability("synth", "Synthetic Data (CLI)", "", ("assets/facekit.npz",), True),
 )
 
 

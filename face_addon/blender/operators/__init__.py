@@ -1,7 +1,13 @@
 """Operators, one per file; CLASSES lists them in registration order."""
 from .add_face_model import FACE_OT_add_face_model
+from .bake_face_edit import FACE_OT_bake_face_edit
 from .check_mesh import FACE_OT_check_mesh
+from .detect_landmarks import FACE_OT_detect_landmarks, FACE_OT_export_landmarks
+from .edit_face import FACE_OT_edit_face
 from .facekit_identity import FACE_OT_randomize_face, FACE_OT_reset_face
 from .info import FACE_OT_info
+from .reset_face_edit import FACE_OT_reset_face_edit
 
-CLASSES = (FACE_OT_info, FACE_OT_check_mesh, FACE_OT_add_face_model, FACE_OT_randomize_face, FACE_OT_reset_face)
+CLASSES = (FACE_OT_info, FACE_OT_check_mesh, FACE_OT_add_face_model, FACE_OT_randomize_face, FACE_OT_reset_face,
+           FACE_OT_edit_face, FACE_OT_bake_face_edit, FACE_OT_reset_face_edit, FACE_OT_detect_landmarks,
+           FACE_OT_export_landmarks)

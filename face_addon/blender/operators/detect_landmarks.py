@@ -1,0 +1,160 @@
+"""Detect Landmarks (2S-SGCN) on the active mesh -> 68 named empties; Export Landmarks -> .json/.csv/.pp."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpy
+import numpy as np
+from bpy_extras.io_utils import ExportHelper
+
+from ...core import ibug68
+from ..mesh_io import read_mesh
+from ..operator_base import FaceAddonError, FaceOperator, poll_active_mesh
+from ..writers import OWNER_PROP, write_empties
+
+RESULT_PROP = "face_addon_landmarks"
+
+
+def landmark_collection_name(obj: bpy.types.Object) -> str:
+    return f"{obj.name} Landmarks"
+
+
+def _weights_path(context, override: str) -> Path | None:
+    """Operator override, else a landmarks.pt in the preferences' model folder, else the shipped one (None)."""
+    from ..preferences import settings
+
+    if override:
+        return Path(bpy.path.abspath(override))
+    models_dir = settings(context).models_dir
+    if models_dir and (Path(models_dir) / "landmarks.pt").is_file():
+        return Path(models_dir) / "landmarks.pt"
+    return None
+
+
+class FACE_OT_detect_landmarks(FaceOperator, bpy.types.Operator):
+    """Find the 68 iBUG facial landmarks on the active mesh or point cloud (2S-SGCN) and add them as empties"""
+
+    bl_idname = "face.detect_landmarks"
+    bl_label = "Detect Landmarks"
+
+    weights: bpy.props.StringProperty(name="Weights", subtype="FILE_PATH", default="",
+                                      description="Optional landmarks.pt to use instead of the shipped model")
+    seed: bpy.props.IntProperty(name="Seed", default=0, min=0, description="Seed of the resampling")
+
+    @classmethod
+    def poll(cls, context):
+        return poll_active_mesh(cls, context)
+
+    def run(self, context):
+        from ...core.capabilities import capability
+        from ...core.pipelines.detect_landmarks import detect_landmarks
+        from ..preferences import settings
+
+        obj = context.active_object
+        weights = _weights_path(context, self.weights)
+        if weights is None and not capability("landmarks").ready():
+            raise FaceAddonError(f"Detect Landmarks is not available: {capability('landmarks').status()}")
+        threads = settings(context).threads
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
+        wm = context.window_manager
+        wm.progress_begin(0, 3)
+        try:
+            mesh, warnings = read_mesh(obj, space="WORLD")  # 'upright' is as the user sees it
+            wm.progress_update(1)
+            result = detect_landmarks(mesh.vertices, mesh.faces if mesh.n_faces else None, weights, seed=self.seed)
+            wm.progress_update(2)
+        finally:
+            wm.progress_end()
+        world = np.array(obj.matrix_world, np.float64)
+        local = (result.landmarks - world[:3, 3]) @ np.linalg.inv(world[:3, :3]).T
+        spread = float(np.ptp(local, axis=0).max())
+        coll = write_empties(obj, landmark_collection_name(obj), ibug68.empty_names(), local,
+                             size=max(spread * 0.015, 1e-6), properties={"confidence": result.confidence})
+        index = {n: i for i, n in enumerate(ibug68.empty_names())}
+        for empty in coll.objects:  # names are global in Blender: another object's landmarks make 'LM_00_….001'
+            i = index.get(empty.name.split(".")[0])
+            if empty.get(OWNER_PROP) and i is not None:
+                empty["landmark_index"] = i
+                empty["vertex_index"] = int(result.vertex_index[i])
+        t = result.timings
+        obj[RESULT_PROP] = (f"68 landmarks, mean confidence {result.confidence.mean():.2f}, "
+                            f"{t['total_s']:.2f} s (resample {t['resample_s']:.2f}, network {t['network_s']:.2f}, "
+                            f"stage 2 {t['stage2_s']:.2f})")
+        obj[RESULT_PROP + "_warnings"] = "; ".join(warnings + result.warnings)
+        for w in warnings + result.warnings:
+            self.report({"WARNING"}, w)
+        self.report({"INFO"}, f"'{coll.name}': {obj[RESULT_PROP]}")
+        return {"FINISHED"}
+
+
+def _landmark_source(context) -> tuple[bpy.types.Object, bpy.types.Collection]:
+    obj = context.active_object
+    if obj is not None and obj.type == "EMPTY" and obj.get(OWNER_PROP) and obj.parent is not None:
+        obj = obj.parent
+    coll = bpy.data.collections.get(landmark_collection_name(obj)) if obj is not None else None
+    if coll is None or not any(o.get(OWNER_PROP) for o in coll.objects):
+        raise FaceAddonError("No landmarks on the active object: run Detect Landmarks first.")
+    return obj, coll
+
+
+def read_landmark_empties(coll: bpy.types.Collection) -> tuple[np.ndarray, np.ndarray]:
+    """World positions (68, 3) and confidences (68,) of our empties in iBUG order (moved empties included)."""
+    names = {n: i for i, n in enumerate(ibug68.empty_names())}
+    pts = np.full((68, 3), np.nan)
+    conf = np.full(68, np.nan)
+    for o in coll.objects:
+        i = names.get(o.name.split(".")[0])
+        if i is not None and o.get(OWNER_PROP):
+            pts[i] = np.array(o.matrix_world.translation)
+            conf[i] = float(o.get("confidence", np.nan))
+    if np.isnan(pts).any():
+        missing = [ibug68.empty_names()[i] for i in np.flatnonzero(np.isnan(pts).any(axis=1))]
+        raise FaceAddonError(f"{len(missing)} landmark empties are missing (e.g. {missing[0]}); run Detect Landmarks again.")
+    return pts, conf
+
+
+class FACE_OT_export_landmarks(FaceOperator, ExportHelper, bpy.types.Operator):
+    """Export the active object's landmarks (world space, metres) as JSON, CSV or MeshLab picked points (.pp)"""
+
+    bl_idname = "face.export_landmarks"
+    bl_label = "Export Landmarks"
+    bl_options = {"REGISTER"}
+
+    filename_ext = ".json"
+    filter_glob: bpy.props.StringProperty(default="*.json;*.csv;*.pp", options={"HIDDEN"})
+    file_format: bpy.props.EnumProperty(
+        name="Format", items=(("json", "JSON", "face_addon JSON with confidences"),
+                              ("csv", "CSV", "index,name,x,y,z,confidence"),
+                              ("pp", "MeshLab .pp", "MeshLab PickedPoints")), default="json")
+
+    @classmethod
+    def poll(cls, context):
+        try:
+            _landmark_source(context)
+        except FaceAddonError as exc:
+            cls.poll_message_set(str(exc))
+            return False
+        return True
+
+    def check(self, context):
+        changed = False
+        want = "." + self.file_format
+        if self.filepath and not self.filepath.lower().endswith(want):
+            self.filepath = bpy.path.ensure_ext(str(Path(self.filepath).with_suffix("")), want)
+            changed = True
+        return changed
+
+    def run(self, context):
+        from ...core.landmark_export import write_landmarks
+
+        obj, coll = _landmark_source(context)
+        pts, conf = read_landmark_empties(coll)
+        path = Path(bpy.path.abspath(self.filepath))
+        if path.suffix.lower() not in (".json", ".csv", ".pp"):
+            path = path.with_suffix("." + self.file_format)
+        write_landmarks(path, pts, conf, source=obj.name)
+        self.report({"INFO"}, f"wrote 68 landmarks of '{obj.name}' to {path}")
+        return {"FINISHED"}

@@ -1,0 +1,256 @@
+"""3D facial landmarks on any mesh or point cloud: 2S-SGCN (Burger et al., CVIU 2025).
+
+    result = detect_landmarks(vertices, faces)        # arrays in (any unit, roughly upright), dataclass out
+    result.landmarks (68, 3) in the input's frame and units, result.confidence (68,), result.timings
+
+Stage 0 (§3.2): Poisson-disk resampling to |V| = 8000 points carrying the normals of their source triangles
+(point clouds: PCA normals), then standardisation (centre, PCA-align, scale into [-1, 1]; see
+geometry/pca_align.py for the sign convention). Stage 1 (§4.1): the SGCN predicts a heatmap per landmark on
+the fine kNN graph (k = 16) + the coarse graph of the points nearest the training-mean prototype. Stage 2
+(§4.2, MSE-over-mesh): per landmark, the softmax-weighted mean m of its top-t points (Eq. 6; the weights sum
+to one), the ball of radius gamma * r_m around m on the ORIGINAL vertices (Eq. 7), and the vertex whose
+Gaussian (Eq. 1, sigma) best explains the top-t heatmap values (Eq. 8). The 1-stage estimate m is kept too
+(the 1S ablation). Confidence = heatmap peak per landmark.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from ..capabilities import MODELS_DIR
+from ..geometry.knn_graph import estimate_normals, knn_graph
+from ..geometry.pca_align import Standardization, standardize
+from ..geometry.poisson_disk import poisson_disk_mesh, poisson_disk_subset
+from ..mesh import Mesh, MeshError, guess_unit_scale
+
+WEIGHTS_KIND = "landmarks_2s_sgcn"
+WEIGHTS_VERSIONS = (1,)
+DEFAULT_WEIGHTS = MODELS_DIR / "landmarks.pt"
+
+N_POINTS = 8000     # |V| (§5.2)
+K_NEIGHBOURS = 16   # fine graph k (§5.2)
+SIGMA = 0.03        # heatmap spread in standardised units (Eq. 1)
+TOP_T = 12          # t of Eqs. 6-8 (§5.2)
+GAMMA = 5.0         # ball radius factor of Eq. 7 (§5.2)
+MAX_BALL = 20000    # at most this many candidate vertices per landmark in stage 2 (only hit by flat heatmaps)
+#: below these the result gets a warning (calibrated on held-out scans vs. non-face meshes, docs/landmarks.md)
+LOW_CONFIDENCE = 0.25
+NOT_A_FACE_MEAN_CONFIDENCE = 0.38
+NOT_A_FACE_SHAPE_RESIDUAL = 0.15
+
+
+@dataclass
+class PreparedInput:
+    """Stage-0 output: standardised resampled points, features and graphs for the network."""
+
+    points: np.ndarray        # (N, 3) standardised positions
+    normals: np.ndarray       # (N, 3) unit normals (standardised frame)
+    neighbours: np.ndarray    # (N, k+1) fine graph, self first
+    coarse: np.ndarray        # (|L|,) indices of the coarse nodes
+    standardization: Standardization
+
+    @property
+    def features(self) -> np.ndarray:
+        return np.concatenate([self.points, self.normals], axis=1).astype(np.float32)
+
+
+@dataclass
+class LandmarkResult:
+    landmarks: np.ndarray          # (68, 3) 2S-SGCN estimate (vertices of the input), input frame and units
+    landmarks_1s: np.ndarray       # (68, 3) stage-1 weighted mean m (Eq. 6), input frame and units
+    confidence: np.ndarray         # (68,) heatmap peak in [0, 1]
+    vertex_index: np.ndarray       # (68,) index of the chosen input vertex (-1: fell back to m)
+    unit_scale: float              # factor to metres guessed from the size (1, 0.01 or 0.001)
+    warnings: list[str] = field(default_factory=list)
+    timings: dict = field(default_factory=dict)  # resample_s, network_s, stage2_s, total_s
+    n_points: int = 0
+    shape_residual: float = 0.0    # similarity-aligned RMS distance to the prototype (standardised units)
+
+
+def nearest_to(points: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Index of the point nearest each target (Eq. 5)."""
+    return np.asarray(cKDTree(points).query(targets)[1], np.int64)
+
+
+def heatmaps(points: np.ndarray, landmarks: np.ndarray, sigma: float = SIGMA) -> np.ndarray:
+    """Eq. 1: H = exp(-d^2 / 2 sigma^2), (N, |L|)."""
+    d2 = ((points[:, None, :] - landmarks[None, :, :]) ** 2).sum(-1)
+    return np.exp(-d2 / (2 * sigma ** 2)).astype(np.float32)
+
+
+def resample(vertices: np.ndarray, faces: np.ndarray | None, n_points: int, rng: np.random.Generator
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Stage 0 resampling: Poisson-disk points + source-triangle normals (point clouds: PCA normals)."""
+    if faces is not None and len(faces):
+        return poisson_disk_mesh(vertices, faces, n_points, rng)
+    keep = poisson_disk_subset(vertices, n_points, rng)
+    pts = np.asarray(vertices, np.float64)[keep]
+    return pts, estimate_normals(pts, K_NEIGHBOURS)
+
+
+def prepare(points: np.ndarray, normals: np.ndarray, prototype: np.ndarray, k: int = K_NEIGHBOURS
+            ) -> PreparedInput:
+    """Standardise resampled points and build the fine and coarse graphs."""
+    st = standardize(points, normals)
+    p = st.apply(points)
+    nrm = st.apply_vectors(normals)
+    nrm /= np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-12)
+    return PreparedInput(p, nrm, knn_graph(p, k), nearest_to(p, prototype), st)
+
+
+def weighted_mean(points: np.ndarray, heat: np.ndarray, top: int = TOP_T) -> tuple[np.ndarray, np.ndarray]:
+    """Eq. 6 for all landmarks: (m (L, 3), top indices (L, t)). heat (N, L) -> softmax over each top-t."""
+    t = min(top, len(points))
+    idx = np.argpartition(-heat, t - 1, axis=0)[:t].T  # (L, t)
+    h = np.take_along_axis(heat.T, idx, axis=1)
+    w = np.exp(h - h.max(axis=1, keepdims=True))
+    w /= w.sum(axis=1, keepdims=True)
+    return (w[:, :, None] * points[idx]).sum(axis=1), idx
+
+
+def mse_over_mesh(original_std: np.ndarray, points: np.ndarray, heat: np.ndarray, top: int = TOP_T,
+                  gamma: float = GAMMA, sigma: float = SIGMA, tree: cKDTree | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stage 2 (Eqs. 6-8) on standardised original vertices -> (landmarks (L,3), vertex index (L,) or -1, m (L,3))."""
+    m, idx = weighted_mean(points, heat, top)
+    r = np.linalg.norm(points[idx] - m[:, None, :], axis=2).max(axis=1)  # r_m
+    radius = gamma * np.maximum(r, 1e-9)
+    if len(original_std) * len(m) <= 3e7 and tree is None:  # numpy beats building Python lists for big balls
+        balls = [np.flatnonzero(((original_std - c) ** 2).sum(1) <= rad ** 2) for c, rad in zip(m, radius)]
+    else:
+        tree = tree if tree is not None else cKDTree(original_std)
+        balls = [np.asarray(b, np.int64) for b in tree.query_ball_point(m, radius)]
+    out, chosen = m.copy(), np.full(len(m), -1, np.int64)
+    for l, ball in enumerate(balls):
+        if len(ball) == 0:
+            continue
+        if len(ball) > MAX_BALL:  # a flat heatmap on a huge mesh: bound the work (a spread-out subset)
+            ball = ball[:: -(-len(ball) // MAX_BALL)]
+        cand = original_std[ball]                       # (b, 3)
+        q = points[idx[l]]                              # (t, 3)
+        d2 = ((cand[:, None, :] - q[None, :, :]) ** 2).sum(-1)
+        cost = ((heat[idx[l], l][None, :] - np.exp(-d2 / (2 * sigma ** 2))) ** 2).mean(axis=1)
+        best = int(np.argmin(cost))
+        chosen[l] = ball[best]
+        out[l] = cand[best]
+    return out, chosen, m
+
+
+def shape_residual(landmarks_std: np.ndarray, prototype: np.ndarray) -> float:
+    """RMS distance after the best similarity transform of the landmarks onto the prototype (standardised units,
+    prototype scale): a 'does this look like a face' measure independent of the heatmap values."""
+    a = landmarks_std - landmarks_std.mean(0)
+    b = prototype - prototype.mean(0)
+    u, s, vt = np.linalg.svd(a.T @ b)
+    d = np.sign(np.linalg.det(u @ vt))
+    rot = u @ np.diag([1, 1, d]) @ vt
+    scale = (s * [1, 1, d]).sum() / max((a ** 2).sum(), 1e-12)
+    return float(np.sqrt(((scale * a @ rot - b) ** 2).sum(1).mean()))
+
+
+_MODEL_CACHE: dict = {}
+
+
+def load_landmark_model(path: Path | str | None = None):
+    """(network in eval mode, meta) from a weights file (default: the shipped models/landmarks.pt), cached."""
+    import torch
+
+    from ..nets.sgcn import SGCN
+    from ..weights import load_weights
+
+    path = Path(path) if path else DEFAULT_WEIGHTS
+    key = (str(path.resolve()), path.stat().st_mtime if path.is_file() else None)
+    if key not in _MODEL_CACHE:
+        state, meta = load_weights(path, WEIGHTS_KIND, WEIGHTS_VERSIONS)
+        net = SGCN(**meta["arch"])
+        net.load_state_dict(state)
+        net.eval()
+        for p in net.parameters():
+            p.requires_grad_(False)
+        _MODEL_CACHE.clear()
+        _MODEL_CACHE[key] = (net, meta)
+    return _MODEL_CACHE[key]
+
+
+def predict_heatmaps(net, prepared: PreparedInput) -> np.ndarray:
+    import torch
+
+    with torch.inference_mode():
+        feats = torch.from_numpy(prepared.features)[None]
+        nbr = torch.from_numpy(prepared.neighbours)[None]
+        coarse = torch.from_numpy(prepared.coarse)[None]
+        return net(feats, nbr, coarse)[0].numpy().astype(np.float64)
+
+
+def refine(vertices: np.ndarray, prepared: PreparedInput, heat: np.ndarray, top: int = TOP_T, gamma: float = GAMMA,
+           sigma: float = SIGMA) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Stage 2 on the input's own vertices -> (2S landmarks, 1S landmarks (input frame), vertex index, m (std)).
+
+    Only the vertices inside the box around all balls are standardised (fast on 2M-vertex meshes)."""
+    st = prepared.standardization
+    m, idx = weighted_mean(prepared.points, heat, top)
+    r = np.linalg.norm(prepared.points[idx] - m[:, None, :], axis=2).max(axis=1)
+    reach = (gamma * r.max() + 1e-9) / st.scale
+    centres = st.invert(m)
+    lo, hi = centres.min(0) - reach, centres.max(0) + reach
+    near = np.flatnonzero(((vertices >= lo) & (vertices <= hi)).all(axis=1))
+    sub = st.apply(vertices[near])
+    lm_std, chosen, _ = mse_over_mesh(sub, prepared.points, heat, top, gamma, sigma)
+    vertex_index = np.where(chosen >= 0, near[np.maximum(chosen, 0)], -1)
+    return st.invert(lm_std), st.invert(m), vertex_index, m
+
+
+def detect_landmarks(vertices: np.ndarray, faces: np.ndarray | None = None, weights: Path | str | None = None,
+                     *, model=None, seed: int = 0, top: int | None = None, gamma: float | None = None
+                     ) -> LandmarkResult:
+    """68 iBUG landmarks on a mesh (faces (m, 3)) or point cloud (faces None/empty) in any unit.
+
+    The input should be roughly upright (+Z up, face towards -Y, within ~±30°; a face looking +Y is turned
+    around automatically). `model` = (net, meta) from `load_landmark_model` overrides `weights`.
+    Raises MeshError for unusable input (empty, NaN, too few points).
+    """
+    t0 = time.perf_counter()
+    mesh = Mesh(vertices, faces if faces is not None else np.zeros((0, 3), np.int64))
+    mesh.validate(allow_point_cloud=True)
+    if mesh.n_vertices < 100:
+        raise MeshError(f"{mesh.n_vertices} points are too few to find a face (need at least 100).")
+    net, meta = model if model is not None else load_landmark_model(weights)
+    n_points = int(meta.get("n_points", N_POINTS))
+    sigma = float(meta.get("sigma", SIGMA))
+    top = int(top if top is not None else meta.get("top", TOP_T))
+    gamma = float(gamma if gamma is not None else meta.get("gamma", GAMMA))
+    prototype = net.prototype.numpy().astype(np.float64)
+    rng = np.random.default_rng(seed)
+    v = mesh.vertices
+
+    pts, nrm = resample(v, mesh.faces if not mesh.is_point_cloud else None, n_points, rng)
+    prepared = prepare(pts, nrm, prototype, int(meta.get("k", K_NEIGHBOURS)))
+    t1 = time.perf_counter()
+    heat = predict_heatmaps(net, prepared)
+    t2 = time.perf_counter()
+
+    landmarks, landmarks_1s, vertex_index, m = refine(v, prepared, heat, top, gamma, sigma)
+    t3 = time.perf_counter()
+
+    conf = np.clip(heat.max(axis=0), 0.0, 1.0)
+    resid = shape_residual(m, prototype)
+    warnings = []
+    unit = guess_unit_scale(mesh)
+    if unit != 1.0:
+        warnings.append(f"the mesh looks like it is in {'millimetres' if unit == 0.001 else 'centimetres' if unit == 0.01 else 'decimetres'} "
+                        f"(size {mesh.extent():.4g}); landmarks are returned in the same units")
+    if conf.mean() < NOT_A_FACE_MEAN_CONFIDENCE or resid > NOT_A_FACE_SHAPE_RESIDUAL:
+        warnings.append(f"this does not look like a face (mean confidence {conf.mean():.2f}, landmark layout "
+                        f"residual {resid:.3f}): the landmarks are probably wrong")
+    low = np.flatnonzero(conf < LOW_CONFIDENCE)
+    if len(low):
+        warnings.append(f"{len(low)} landmark(s) with very low confidence (< {LOW_CONFIDENCE}): "
+                        + ", ".join(str(i) for i in low[:12]) + (" ..." if len(low) > 12 else ""))
+    return LandmarkResult(
+        landmarks=landmarks, landmarks_1s=landmarks_1s, confidence=conf, vertex_index=vertex_index,
+        unit_scale=unit, warnings=warnings, n_points=len(pts), shape_residual=resid,
+        timings={"resample_s": t1 - t0, "network_s": t2 - t1, "stage2_s": t3 - t2, "total_s": t3 - t0})

@@ -1,0 +1,49 @@
+"""Shipped weights: one file = {"format", "kind", "version", "meta", "state_dict"} written with torch.save and
+read back with torch.load(weights_only=True) (tensors, numbers, strings, lists, dicts only: no pickled code).
+
+`load_weights` checks the kind and that the file's version is one this code can read, so a stale or foreign
+file gives a clear message instead of a shape error deep inside a network.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .mesh import MeshError
+
+FORMAT = "face_addon.weights"
+
+
+class WeightsError(MeshError):
+    """A weights file is missing, foreign or of an unsupported version (a problem the user can fix)."""
+
+
+def save_weights(path: Path | str, kind: str, version: int, state_dict: dict, meta: dict) -> Path:
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save({"format": FORMAT, "kind": kind, "version": int(version), "meta": meta, "state_dict": state}, tmp)
+    tmp.replace(path)
+    return path
+
+
+def load_weights(path: Path | str, kind: str, versions: tuple[int, ...]) -> tuple[dict, dict]:
+    """(state_dict, meta) of a weights file of `kind` whose version is in `versions`; WeightsError otherwise."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"weights file not found: {path}")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is the same user problem
+        raise WeightsError(f"{path.name} is not a readable weights file ({type(exc).__name__}: {exc})") from None
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+        raise WeightsError(f"{path.name} is not a face_addon weights file")
+    if blob.get("kind") != kind:
+        raise WeightsError(f"{path.name} holds '{blob.get('kind')}' weights, expected '{kind}'")
+    if blob.get("version") not in versions:
+        raise WeightsError(f"{path.name} has version {blob.get('version')}; this face_addon reads {list(versions)}")
+    return blob["state_dict"], blob.get("meta", {})
