@@ -31,15 +31,14 @@ def run_demo(out_dir: Path, samples: int = 16, resolution: int = 384) -> list[st
     # a clean scene, but keep the preferences (read_factory_settings would disable installed add-ons)
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
     log: list[str] = []
-    markers = None
+    subjects = []
     if capability("facekit").ready():
         _run(bpy.ops.face.add_face_model, log, "Add Face Model (random identity, landmarks)",
              seed=7, randomize=True, add_landmarks=True)
         head = bpy.context.active_object
         lm_coll = bpy.data.collections.get(f"{head.name} Landmarks")
         if lm_coll is not None:
-            markers = np.array([o.matrix_world.translation for o in lm_coll.objects])
-            log.append(f"  {len(markers)} landmark empties in '{lm_coll.name}'")
+            log.append(f"  {len(lm_coll.objects)} landmark empties in '{lm_coll.name}'")
         keys = head.data.shape_keys
         if keys is not None and "jawOpen" in keys.key_blocks:
             keys.key_blocks["jawOpen"].value = 0.3
@@ -50,6 +49,7 @@ def run_demo(out_dir: Path, samples: int = 16, resolution: int = 384) -> list[st
         head = bpy.context.active_object
         head.name = "Head"
         log.append(f"FaceKit not built ({capability('facekit').status()}): using a sphere")
+    subjects.append(head)
     _run(bpy.ops.face.check_mesh, log, "Check Mesh")
     log.append(f"  {head.get('face_addon_check', '')}")
     if capability("edit").ready() and head.face_kit.is_facekit:  # NEO-3DF sliders, then the exact bake
@@ -65,6 +65,7 @@ def run_demo(out_dir: Path, samples: int = 16, resolution: int = 384) -> list[st
         t0 = time.perf_counter()
         scan = add_synthetic_scan(location=(0.3, 0.0, 0.0))
         bpy.context.view_layer.objects.active = scan
+        subjects.append(scan)
         log.append(f"Synthetic scan (seed {scan['face_addon_synth_seed']}, hair "
                    f"{scan['face_addon_synth_hair']}): {len(scan.data.vertices)} vertices in "
                    f"{time.perf_counter() - t0:.1f} s, active object")
@@ -83,8 +84,12 @@ def run_demo(out_dir: Path, samples: int = 16, resolution: int = 384) -> list[st
     bpy.ops.wm.save_as_mainfile(filepath=str(blend.resolve()))
     log.append(f"saved {blend}")
     t0 = time.perf_counter()
-    png = render_sheet(head, (out_dir / "demo.png").resolve(), markers=markers, resolution=resolution,
-                       samples=samples)
+    bpy.context.view_layer.update()
+    markers = np.array([o.matrix_world.translation for c in bpy.data.collections if c.name.endswith(" Landmarks")
+                        for o in c.objects if o.get("face_addon")]).reshape(-1, 3)
+    views = ("front", "three_quarter") if len(subjects) > 1 else ("front", "three_quarter", "side")
+    png = render_sheet(subjects, (out_dir / "demo.png").resolve(), views=views, markers=markers,
+                       resolution=resolution, samples=samples)
     log.append(f"rendered {png} in {time.perf_counter() - t0:.1f} s (Cycles, {samples} spp)")
     for line in log:
         print(line)

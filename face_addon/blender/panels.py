@@ -28,6 +28,10 @@ class FACE_PT_main(FacePanel, bpy.types.Panel):
             row = col.row(align=True)
             if cap.operator and status == "ready":
                 row.operator(cap.operator, text=cap.label)
+                if cap.key == "landmarks":
+                    row.operator("face.export_landmarks", text="", icon="EXPORT")
+                if cap.caveat:
+                    col.label(text=cap.caveat, icon="ERROR")
             else:
                 row.label(text=f"{cap.label}: {status}", icon="INFO")
         layout.operator("face.info", icon="QUESTION")

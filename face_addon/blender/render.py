@@ -92,7 +92,7 @@ def render_sheet(
         created.append(o)
     scene.camera = cam
     if markers is not None and len(markers):
-        created += _add_markers(np.asarray(markers), radius=diag * 0.006)
+        created += _add_markers(np.asarray(markers), radius=0.0018)  # metres: landmark-sized on a head
     tiles = []
     tmp = path.with_suffix(".tile.png")
     try:

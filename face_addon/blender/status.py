@@ -30,5 +30,5 @@ def info_lines(with_torch: bool = True) -> list[str]:
     elif "torch" in sys.modules:
         lines.append(f"torch {sys.modules['torch'].__version__}")
     for cap in CAPABILITIES:
-        lines.append(f"{cap.label}: {cap.status()}")
+        lines.append(f"{cap.label}: {cap.status()}" + (f" ({cap.caveat})" if cap.caveat else ""))
     return lines
