@@ -22,22 +22,27 @@ def _bbox_world(objects: Sequence[bpy.types.Object]) -> tuple[np.ndarray, float]
     return (lo + hi) / 2, float(np.linalg.norm(hi - lo))
 
 
-def _marker_material() -> bpy.types.Material:
-    mat = bpy.data.materials.get("FaceAddon Marker") or bpy.data.materials.new("FaceAddon Marker")
+RED = (1.0, 0.05, 0.02)
+
+
+def _marker_material(color: tuple[float, float, float]) -> bpy.types.Material:
+    name = "FaceAddon Marker {:.2f} {:.2f} {:.2f}".format(*color)
+    mat = bpy.data.materials.get(name) or bpy.data.materials.new(name)
     if mat.node_tree is None:  # Blender 4.x creates materials without nodes
         mat.use_nodes = True
     nodes = mat.node_tree.nodes
     nodes.clear()
     emit = nodes.new("ShaderNodeEmission")
-    emit.inputs["Color"].default_value = (1.0, 0.05, 0.02, 1.0)
+    emit.inputs["Color"].default_value = (*color, 1.0)
     emit.inputs["Strength"].default_value = 4.0
     out = nodes.new("ShaderNodeOutputMaterial")
     mat.node_tree.links.new(emit.outputs[0], out.inputs[0])
     return mat
 
 
-def _add_markers(points: np.ndarray, radius: float) -> list[bpy.types.Object]:
-    mat = _marker_material()
+def add_markers(points: np.ndarray, radius: float, color: tuple[float, float, float] = RED) -> list[bpy.types.Object]:
+    """Small emissive spheres at world `points` (k, 3); the caller removes them (render_sheet does for its own)."""
+    mat = _marker_material(color)
     me = bpy.data.meshes.new("FaceAddon Marker")
     import bmesh
 
@@ -92,7 +97,7 @@ def render_sheet(
         created.append(o)
     scene.camera = cam
     if markers is not None and len(markers):
-        created += _add_markers(np.asarray(markers), radius=0.0018)  # metres: landmark-sized on a head
+        created += add_markers(np.asarray(markers), radius=0.0018)  # metres: landmark-sized on a head
     tiles = []
     tmp = path.with_suffix(".tile.png")
     try:

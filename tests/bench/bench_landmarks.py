@@ -148,7 +148,7 @@ def render(weights: Path, seeds: list[int], out_png: Path, resolution: int = 300
     import bpy
 
     from face_addon.blender.mesh_io import new_mesh_object
-    from face_addon.blender.render import _add_markers, render_sheet
+    from face_addon.blender.render import add_markers, render_sheet
     from face_addon.core.dataset import read_png, write_png
     from face_addon.core.mesh import Mesh
 
@@ -166,21 +166,7 @@ def render(weights: Path, seeds: list[int], out_png: Path, resolution: int = 300
         faces = remap[s.scan_faces]
         faces = faces[(faces >= 0).all(1)]
         obj = new_mesh_object(f"scan {seed}", Mesh(s.scan_vertices[keep], faces))
-        true_markers = _add_markers(s.landmarks, radius=0.0016)
-        green = bpy.data.materials.new("true landmark")
-        green.use_nodes = True
-        nodes = green.node_tree.nodes
-        nodes.clear()
-        emit = nodes.new("ShaderNodeEmission")
-        emit.inputs["Color"].default_value = (0.05, 1.0, 0.1, 1.0)
-        emit.inputs["Strength"].default_value = 4.0
-        out = nodes.new("ShaderNodeOutputMaterial")
-        green.node_tree.links.new(emit.outputs[0], out.inputs[0])
-        me = true_markers[0].data.copy()
-        me.materials.clear()
-        me.materials.append(green)
-        for o in true_markers:
-            o.data = me
+        add_markers(s.landmarks, radius=0.0016, color=(0.05, 1.0, 0.1))  # true landmarks in green
         path = out_png.with_name(f".row_{seed}.png")
         render_sheet(obj, path, views=("front", "three_quarter"), markers=r.landmarks, resolution=resolution,
                      samples=samples)
