@@ -50,6 +50,18 @@ CLASS_COLORS = np.array([
     (220, 40, 60), (170, 20, 60), (200, 150, 120), (250, 250, 250), (120, 0, 120), (90, 60, 30), (60, 40, 10),
     (40, 140, 60), (230, 220, 40)], np.uint8)
 
+def head_face_classes(n_vertices: int, faces: np.ndarray, parts: dict[str, np.ndarray]) -> np.ndarray:
+    """Per-face class of the FaceKit head: the part (3DDFA-V3 names) of the face's vertices by majority,
+    'head' outside the face parts. Smaller parts win over 'skin' where both apply."""
+    vert_cls = np.full(n_vertices, CLASS_IDS["head"], np.int64)
+    for name in sorted(parts, key=lambda k: -len(parts[k])):  # largest first, so small parts overwrite
+        vert_cls[parts[name]] = CLASS_IDS[name]
+    fc = vert_cls[faces]
+    # majority of three; ties -> the first vertex's label
+    maj = np.where(fc[:, 1] == fc[:, 2], fc[:, 1], fc[:, 0])
+    return maj.astype(np.uint8)
+
+
 SPLITS = {"train": (0, 1_000_000), "test": (1_000_000, 2_000_000)}  # [lo, hi) seed ranges
 SAMPLE_DIGITS = 7
 

@@ -80,6 +80,27 @@ def look_at(eye: np.ndarray, target: np.ndarray, roll_deg: float = 0.0) -> np.nd
     return m
 
 
+def photo_cameras(resolution: int, rng: np.random.Generator, n_views: int = 1) -> list[Camera]:
+    """Portrait-photo viewpoints (the photo profile): azimuth +-40 deg, elevation -15..+20 deg, roll +-10 deg,
+    35-85 mm lenses at a distance that makes the head fill 35-70 % of the frame, off-centre by up to 12 %."""
+    cams = []
+    for _ in range(n_views):
+        e, a = np.deg2rad(rng.uniform(-15, 20)), np.deg2rad(rng.uniform(-40, 40))
+        lens = rng.uniform(35, 85)
+        fill = rng.uniform(0.35, 0.7)  # head height (~0.25 m) as a fraction of the frame
+        dist = 0.25 / fill * lens / SENSOR_MM
+        d = np.array([np.sin(a) * np.cos(e), -np.cos(a) * np.cos(e), np.sin(e)])
+        face_centre = RIG_TARGET + np.array([0.0, -0.04, 0.0])
+        eye = face_centre + d * dist
+        # aim beside the face so it lands off-centre in the frame
+        side = np.cross(d, [0, 0, 1.0])
+        side /= np.linalg.norm(side)
+        shift = rng.uniform(-0.12, 0.12, 2) * dist * SENSOR_MM / lens
+        target = face_centre + side * shift[0] + np.array([0, 0, 1.0]) * shift[1]
+        cams.append(Camera(look_at(eye, target, rng.uniform(-10, 10)), lens, resolution, resolution))
+    return cams
+
+
 def rig_cameras(resolution: int, rng: np.random.Generator | None = None, n_views: int = 13) -> list[Camera]:
     """The rig's first n_views cameras (all 13 by default), jittered with `rng` when given."""
     cams = []

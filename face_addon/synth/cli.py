@@ -71,8 +71,9 @@ def add_subcommands(subparsers) -> None:
     p.add_argument("--views", type=int, default=13, help="rig views to use (1-13)")
     p.add_argument("--res", type=int, default=512, help="render resolution (square)")
     p.add_argument("--samples", type=int, default=16, help="Cycles samples per RGB view")
-    p.add_argument("--profile", choices=("scan", "full"), default="full",
-                   help="scan: geometry + labels only (seconds); full: also renders and baked colours")
+    p.add_argument("--profile", choices=("scan", "full", "photo"), default="full",
+                   help="scan: geometry + labels only (seconds); full: also renders and baked colours; "
+                        "photo: --views random portrait renders, no scan")
     p.add_argument("--target-verts", type=int, default=150_000, help="approximate scan vertex count")
     p.add_argument("--png", help="preview: output PNG (default DIR/preview.png)")
     p.add_argument("--n", type=int, default=16, help="preview: number of samples")

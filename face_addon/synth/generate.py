@@ -16,19 +16,19 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.dataset import CLASS_IDS, FORMAT_VERSION, complete_seeds, write_index
+from ..core.dataset import CLASS_IDS, FORMAT_VERSION, complete_seeds, head_face_classes, write_index
 from ..core.facekit import FaceKit, load_facekit
 from .accessories import build_accessories
-from .cameras import RIG, rig_cameras
+from .cameras import RIG, photo_cameras, rig_cameras
 from .clothing import build_clothing
 from .hair import build_facial_hair, build_hair
-from .labels import head_face_classes, skin_labels, snap_landmarks
+from .labels import skin_labels, snap_landmarks
 from .parts import ScenePart
 from .scan import ScanConfig, simulate_scan
 from .subject import GENERATOR_VERSION, make_subject, stream
 from .writer import SampleWriter, clean_stale_temps, log_failure
 
-PROFILES = ("scan", "full")
+PROFILES = ("scan", "full", "photo")
 
 
 @dataclass
@@ -95,6 +95,8 @@ def build_parts(seed: int) -> tuple[list[ScenePart], list, dict, object]:
 
 def generate_sample(seed: int, root: Path, cfg: SynthConfig) -> Path:
     """Generate sample `seed` into root/NNNNNNN (atomically); returns its folder."""
+    if cfg.profile == "photo":
+        return generate_photo_sample(seed, root, cfg)
     t0 = time.perf_counter()
     fk, fk_sub = _models()
     parts, strands, choices, s = build_parts(seed)
@@ -134,6 +136,40 @@ def generate_sample(seed: int, root: Path, cfg: SynthConfig) -> Path:
             "skin_fraction": float(skin.mean()),
             "timings_s": {"scan": round(t_scan - t0, 2), "render": round(t_render - t_scan, 2),
                           "labels_write": round(t_end - t_render, 2), "total": round(t_end - t0, 2)}})
+        return writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+
+
+def generate_photo_sample(seed: int, root: Path, cfg: SynthConfig) -> Path:
+    """Photo profile: `cfg.views` portrait renders (RGB + part labels) from random viewpoints, the true head
+    and landmarks, no scan. The training/test data of photo reconstruction (3DDFA-V3) and Pixel2Mesh-face."""
+    from .render import render_views
+    from .scene import build_scene, clear_scene
+
+    t0 = time.perf_counter()
+    fk, _ = _models()
+    parts, strands, choices, s = build_parts(seed)
+    cams = photo_cameras(cfg.resolution, stream(seed, "photo_cameras"), cfg.views)
+    writer = SampleWriter(root, seed)
+    try:
+        clear_scene()
+        lighting = build_scene(parts, strands, s.skin, seed, children=cfg.strand_children)
+        render_views(cams, writer.tmp / "views", cfg.samples, seed)
+        clear_scene()
+        t_render = time.perf_counter()
+        writer.ply("head.ply", s.head_template_v, fk.faces)
+        writer.npz("labels.npz", landmarks_true=s.landmarks.astype(np.float32))
+        writer.json("cameras.json", {"convention": "opencv", "units": "m", "rig": "photo",
+                                     "views": [c.to_json() for c in cams]})
+        writer.json("meta.json", {
+            "generator_version": GENERATOR_VERSION, "format": FORMAT_VERSION, "seed": seed,
+            "profile": cfg.profile, "config": asdict(cfg),
+            "facekit": {"alpha_id": s.alpha_id, "alpha_exp": s.alpha_exp, "id_names": fk.id_names,
+                        "exp_names": fk.exp_names, "source": fk.source},
+            "assets": choices, "lighting": lighting,
+            "timings_s": {"render": round(t_render - t0, 2), "total": round(time.perf_counter() - t0, 2)}})
         return writer.commit()
     except BaseException:
         writer.abort()

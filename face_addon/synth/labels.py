@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ..core.dataset import CLASS_IDS, SKIN_DISTANCE_M
+from ..core.dataset import SKIN_DISTANCE_M
 
 
 def _vertex_faces(n: int, f: np.ndarray, max_valence: int = 10) -> np.ndarray:
@@ -116,18 +116,6 @@ def class_labels(scan_vertices: np.ndarray, source_vertices: np.ndarray, source_
     """Class id of each scan vertex = class of the nearest triangle of the scene geometry it was remeshed from."""
     _, _, fi = SurfaceQuery(source_vertices, source_faces, k=2).nearest(scan_vertices)
     return source_face_class[fi].astype(np.uint8)
-
-
-def head_face_classes(n_vertices: int, faces: np.ndarray, parts: dict[str, np.ndarray]) -> np.ndarray:
-    """Per-face class of the FaceKit head: the part (3DDFA-V3 names) of the face's vertices by majority,
-    'head' outside the face parts. Smaller parts win over 'skin' where both apply."""
-    vert_cls = np.full(n_vertices, CLASS_IDS["head"], np.int64)
-    for name in sorted(parts, key=lambda k: -len(parts[k])):  # largest first, so small parts overwrite
-        vert_cls[parts[name]] = CLASS_IDS[name]
-    fc = vert_cls[faces]
-    # majority of three; ties -> the first vertex's label
-    maj = np.where(fc[:, 1] == fc[:, 2], fc[:, 1], fc[:, 0])
-    return maj.astype(np.uint8)
 
 
 def snap_landmarks(landmarks: np.ndarray, scan_vertices: np.ndarray, scan_faces: np.ndarray

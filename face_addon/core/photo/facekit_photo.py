@@ -1,0 +1,86 @@
+"""FaceKit as the photo-fitting model: the 3DDFA-V3 parts, per-triangle part classes, prior scales for the
+regulariser, REALY-style evaluation regions and the MediaPipe→FaceKit landmark embedding."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..capabilities import MODELS_DIR
+from ..dataset import CLASS_IDS, head_face_classes
+from ..facekit import FaceKit, load_facekit
+
+#: the 3DDFA-V3 part set P, in CLASS_IDS order
+PARTS = ("skin", "left_eye", "right_eye", "left_eyebrow", "right_eyebrow", "nose", "up_lip", "down_lip")
+#: REALY evaluation regions
+REGIONS = ("nose", "mouth", "forehead", "cheek")
+EMBEDDING_FILE = "mediapipe_facekit.npz"
+
+
+@dataclass
+class PhotoFaceKit:
+    """FaceKit plus what photo fitting needs (all template-topology indices)."""
+
+    fk: FaceKit
+    part_vertices: dict[str, np.ndarray]
+    face_class: np.ndarray  # (m,) CLASS_IDS per template triangle
+    id_mean: np.ndarray
+    id_std: np.ndarray
+    exp_mean: np.ndarray
+    exp_std: np.ndarray
+    regions: dict[str, np.ndarray]
+    embedding: dict[str, np.ndarray] = field(default_factory=dict)  # mediapipe index -> (triangle, barycentric)
+
+    def embedded_points(self, vertices):
+        """(468, 3) points of the MediaPipe mesh on FaceKit vertices (numpy or torch (.., n, 3))."""
+        tri = self.fk.faces[self.embedding["triangle"]]
+        w = self.embedding["bary"]
+        if isinstance(vertices, np.ndarray):
+            return (vertices[..., tri, :] * w[:, :, None]).sum(-2)
+        import torch
+
+        wt = torch.as_tensor(w, dtype=vertices.dtype, device=vertices.device)
+        return (vertices[..., torch.as_tensor(tri), :] * wt[:, :, None]).sum(-2)
+
+
+def _regions(fk: FaceKit) -> dict[str, np.ndarray]:
+    """REALY's nose / mouth / forehead (eyes and brows up) / cheek split of the facial-skin (spa) region."""
+    v = fk.template
+    spa = np.zeros(len(v), bool)
+    spa[fk.spa] = True
+    nose = np.zeros(len(v), bool)
+    nose[fk.parts["nose"]] = True
+    lips = np.concatenate([fk.parts["up_lip"], fk.parts["down_lip"]])
+    from scipy.spatial import cKDTree
+
+    d_lip, _ = cKDTree(v[lips]).query(v)
+    mouth = spa & ~nose & (d_lip < 0.012)
+    eyes = np.concatenate([fk.parts["left_eye"], fk.parts["right_eye"]])
+    forehead = spa & ~nose & ~mouth & (v[:, 2] > v[eyes, 2].min() - 0.005)
+    cheek = spa & ~nose & ~mouth & ~forehead
+    return {"nose": np.flatnonzero(spa & nose), "mouth": np.flatnonzero(mouth),
+            "forehead": np.flatnonzero(forehead), "cheek": np.flatnonzero(cheek)}
+
+
+@lru_cache(maxsize=1)
+def load_photo_facekit(models_dir: Path | None = None) -> PhotoFaceKit:
+    fk = load_facekit()
+    rng = np.random.default_rng(0)
+    a_id, a_exp = fk.sample_prior(rng, 20000)
+    emb_path = Path(models_dir or MODELS_DIR) / EMBEDDING_FILE
+    embedding = {}
+    if emb_path.is_file():
+        with np.load(emb_path) as z:
+            embedding = {k: z[k] for k in z.files}
+    return PhotoFaceKit(
+        fk=fk, part_vertices={p: np.asarray(fk.parts[p]) for p in PARTS},
+        face_class=head_face_classes(fk.n_vertices, fk.faces, {p: fk.parts[p] for p in PARTS}),
+        id_mean=a_id.mean(0), id_std=np.maximum(a_id.std(0), 1e-3),
+        exp_mean=a_exp.mean(0), exp_std=np.maximum(a_exp.std(0), 1e-3),
+        regions=_regions(fk), embedding=embedding)
+
+
+def part_class_ids() -> dict[str, int]:
+    return {p: CLASS_IDS[p] for p in PARTS}

@@ -1,0 +1,267 @@
+"""Per-photo FaceKit fitting (3DDFA-V3 §3.4): landmark + PRDL + photometric (SH) + regularisation terms with
+the paper's balance weights, coarse-to-fine (pose from landmarks first, then everything), in the fixed camera
+of `camera.py`.
+
+    L = λ_prdl·L_prdl + λ_lmk·L_lmk + λ_pho·L_pho + λ_reg·L_reg
+    λ_prdl = 0.8e-3, λ_lmk = 1.6e-3, λ_pho = 1.9, λ_reg = 3e-4       (paper, Eqn. 7)
+
+L_lmk and L_prdl are in squared crop pixels, averaged over landmarks / anchors. The perceptual term
+(λ_per = 0.2) needs a face-recognition network that is not available offline and is left out. The
+regulariser follows Deep3D (weights 1 / 0.8 / 1.7e-2 for identity / expression / albedo) on coefficients
+divided by their prior standard deviation. The MediaPipe face-oval landmarks are silhouette points that slide
+over the 3D surface with pose; they get weight 0 (the skin part's PRDL carries the contour instead of the
+paper's landmark marching).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .camera import CROP, project, to_camera
+from .facekit_photo import PARTS, PhotoFaceKit
+from .prdl import grid_anchors, prdl, target_descriptors
+from .raster import visible_vertices
+from .shading import init_sh, shade, vertex_normals
+
+LAMBDA = {"prdl": 0.8e-3, "lmk": 1.6e-3, "pho": 1.9, "reg": 3e-4}
+REG_WEIGHTS = {"id": 1.0, "exp": 0.8, "albedo": 1.7e-2}
+SKIN_ALBEDO = (0.75, 0.55, 0.45)
+
+
+@dataclass
+class FitParams:
+    """Fitting variables: prior-normalised coefficients, pose (axis-angle), translation (m), SH, albedo."""
+
+    id_n: torch.Tensor
+    exp_n: torch.Tensor
+    r: torch.Tensor
+    t: torch.Tensor
+    sh: torch.Tensor = field(default_factory=init_sh)
+    albedo: torch.Tensor = field(default_factory=lambda: torch.zeros(9))
+
+    def tensors(self) -> list[torch.Tensor]:
+        return [self.id_n, self.exp_n, self.r, self.t, self.sh, self.albedo]
+
+    def detach(self) -> "FitParams":
+        return FitParams(*[x.detach().clone() for x in self.tensors()])
+
+
+@dataclass
+class FitTarget:
+    """What one photo offers, in crop pixels: MediaPipe landmarks (468, 2), part masks, the crop image."""
+
+    landmarks: np.ndarray | None = None
+    masks: dict[str, np.ndarray] | None = None
+    image: np.ndarray | None = None  # (CROP, CROP, 3) sRGB in [0, 1]
+    landmark_weight: np.ndarray | None = None  # (468,)
+
+
+@dataclass
+class FitResult:
+    params: FitParams
+    alpha_id: np.ndarray
+    alpha_exp: np.ndarray
+    vertices: np.ndarray  # (n, 3) model space, template topology
+    camera_vertices: np.ndarray  # (n, 3) camera space (OpenCV, metres)
+    history: list[dict]
+    seconds: float
+
+
+@dataclass
+class FitConfig:
+    use_prdl: bool = True
+    use_photo: bool = True
+    coarse_iters: int = 40
+    fine_iters: int = 100
+    visibility_every: int = 20
+    lr: dict = field(default_factory=lambda: {"id": 0.03, "exp": 0.03, "r": 0.01, "t": 0.003, "sh": 0.02,
+                                                "albedo": 0.02})
+
+
+class Fitter:
+    """Holds the subdivided FaceKit (denser part point sets) as torch tensors; `fit` is per photo."""
+
+    def __init__(self, model: PhotoFaceKit) -> None:
+        self.model = model
+        self.fk = model.fk.subdivided()
+        self.n_template = model.fk.n_vertices
+        self.faces = torch.as_tensor(self.fk.faces)
+        self.anchors = grid_anchors()
+        self.id_mean = torch.as_tensor(model.id_mean, dtype=torch.float32)
+        self.id_std = torch.as_tensor(model.id_std, dtype=torch.float32)
+        self.exp_mean = torch.as_tensor(model.exp_mean, dtype=torch.float32)
+        self.exp_std = torch.as_tensor(model.exp_std, dtype=torch.float32)
+        self.part_idx = {p: np.asarray(self.fk.parts[p]) for p in PARTS}
+        region = np.zeros(self.fk.n_vertices, np.int64)
+        for k, names in enumerate((("up_lip", "down_lip"), ("left_eyebrow", "right_eyebrow")), start=1):
+            for name in names:
+                region[self.part_idx[name]] = k
+        self.albedo_region = torch.as_tensor(region)
+        self.photo_idx = np.unique(np.concatenate([self.part_idx[p] for p in ("skin", "nose", "up_lip", "down_lip")]))
+
+    # -- model ---------------------------------------------------------------------------------------------
+    def coefficients(self, p: FitParams) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.id_mean + p.id_n * self.id_std, self.exp_mean + p.exp_n * self.exp_std
+
+    def vertices(self, p: FitParams) -> torch.Tensor:
+        a_id, a_exp = self.coefficients(p)
+        return self.fk.evaluate_torch(a_id, a_exp)
+
+    def albedo(self, p: FitParams) -> torch.Tensor:
+        base = torch.tensor(SKIN_ALBEDO) + p.albedo[:3]
+        per_region = base[None] + torch.cat([torch.zeros(1, 3), p.albedo[3:].reshape(2, 3)])
+        return per_region[self.albedo_region]  # 0 skin, 1 lips, 2 brows
+
+    def initial(self, target: FitTarget) -> FitParams:
+        """Mean face, frontal, placed from the landmarks' centroid and spread (or the crop centre)."""
+        z = 0.6
+        t = torch.tensor([0.0, 0.0, z])
+        if target.landmarks is not None:
+            lm = np.asarray(target.landmarks, np.float64)[:, :2]
+            from .camera import CENTER_PX, FOCAL_PX
+
+            spread = np.linalg.norm(lm - lm.mean(0), axis=1).mean()
+            z = FOCAL_PX * 0.045 / max(spread, 1.0)  # mean MediaPipe point is ~45 mm from the centroid
+            c = lm.mean(0)
+            t = torch.tensor([(c[0] - CENTER_PX) * z / FOCAL_PX, (c[1] - CENTER_PX) * z / FOCAL_PX, z])
+        return FitParams(torch.zeros(len(self.id_mean)), -self.exp_mean / self.exp_std, torch.zeros(3),
+                         t.float())
+
+    # -- fitting -------------------------------------------------------------------------------------------
+    def fit(self, target: FitTarget, init: FitParams | None = None, cfg: FitConfig | None = None) -> FitResult:
+        cfg = cfg or FitConfig()
+        t0 = time.perf_counter()
+        p = (init or self.initial(target)).detach()
+        lm_t = lm_w = None
+        if target.landmarks is not None and self.model.embedding:
+            lm_t = torch.as_tensor(np.asarray(target.landmarks)[:, :2], dtype=torch.float32)
+            w = target.landmark_weight if target.landmark_weight is not None else self.model.embedding.get(
+                "weight", np.ones(len(lm_t)))
+            lm_w = torch.as_tensor(w, dtype=torch.float32)
+        masks = self._cut_forehead(target.masks) if (cfg.use_prdl and target.masks) else None
+        tdesc = target_descriptors(masks, self.anchors) if masks else {}
+        img = None
+        if cfg.use_photo and target.image is not None:
+            img = torch.as_tensor(np.ascontiguousarray(target.image[..., :3]), dtype=torch.float32).permute(2, 0, 1)[None]
+            face_mask = None
+            if target.masks:
+                face_mask = np.any(np.stack(list(target.masks.values())), 0)
+            self._face_mask = face_mask
+        history: list[dict] = []
+        stages = [("coarse", cfg.coarse_iters, ("r", "t"), False), ("fine", cfg.fine_iters,
+                                                                    ("id", "exp", "r", "t", "sh", "albedo"), True)]
+        names = ("id", "exp", "r", "t", "sh", "albedo")
+        for stage, iters, free, full in stages:
+            if iters <= 0 or (lm_t is None and not tdesc and stage == "coarse"):
+                continue
+            tensors = dict(zip(names, p.tensors()))
+            for n in names:
+                tensors[n].requires_grad_(n in free)
+            opt = torch.optim.Adam([{"params": [tensors[n]], "lr": cfg.lr[n]} for n in free])
+            vis = None
+            for it in range(iters):
+                v = self.vertices(p)
+                vc = to_camera(v, p.r, p.t)
+                uv = project(vc)
+                if vis is None or it % cfg.visibility_every == 0:
+                    vis = self._visible(uv.detach().numpy(), vc[:, 2].detach().numpy())
+                    pts_idx = self._part_points(uv.detach().numpy(), vis, masks)
+                terms = {}
+                if lm_t is not None:
+                    pl = project(to_camera(self.model.embedded_points(v[:self.n_template]), p.r, p.t))
+                    terms["lmk"] = (lm_w * ((pl - lm_t) ** 2).sum(1)).sum() / lm_w.sum()
+                if full and tdesc:
+                    terms["prdl"] = prdl({k: uv[i] for k, i in pts_idx.items()}, tdesc, self.anchors,
+                                         {k: 1.0 for k in tdesc})
+                if full and img is not None:
+                    terms["pho"] = self._photometric(p, vc, uv, vis, img)
+                if full:
+                    terms["reg"] = (REG_WEIGHTS["id"] * (p.id_n ** 2).sum() + REG_WEIGHTS["exp"] * (p.exp_n ** 2).sum()
+                                    + REG_WEIGHTS["albedo"] * (p.albedo ** 2).sum())
+                if not terms:
+                    break
+                loss = sum(LAMBDA[k] * val for k, val in terms.items())
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                with torch.no_grad():  # coefficients stay inside the model's valid range
+                    lo_id, hi_id = (-1 - self.id_mean) / self.id_std, (1 - self.id_mean) / self.id_std
+                    p.id_n.copy_(torch.maximum(torch.minimum(p.id_n, hi_id), lo_id))
+                    lo_e, hi_e = -self.exp_mean / self.exp_std, (1 - self.exp_mean) / self.exp_std
+                    p.exp_n.copy_(torch.maximum(torch.minimum(p.exp_n, hi_e), lo_e))
+                if it % 10 == 0 or it == iters - 1:
+                    history.append({"stage": stage, "iter": it, "loss": float(loss.detach()),
+                                    **{k: float(val.detach()) for k, val in terms.items()}})
+        p = p.detach()
+        with torch.no_grad():
+            v = self.vertices(p)
+            vc = to_camera(v, p.r, p.t)
+            a_id, a_exp = self.coefficients(p)
+        n = self.n_template
+        return FitResult(p, a_id.numpy(), a_exp.numpy(), v[:n].numpy().astype(np.float64),
+                         vc[:n].numpy().astype(np.float64), history, time.perf_counter() - t0)
+
+    # -- terms ---------------------------------------------------------------------------------------------
+    def _visible(self, uv: np.ndarray, z: np.ndarray) -> np.ndarray:
+        return visible_vertices(uv, z, self.fk.faces, CROP, CROP)
+
+    def _part_points(self, uv: np.ndarray, vis: np.ndarray, masks: dict | None) -> dict[str, np.ndarray]:
+        """Visible vertices of each part; skin at template resolution and cut at the forehead like the target."""
+        out = {}
+        for p, idx in self.part_idx.items():
+            sel = idx[vis[idx]]
+            if p == "skin":
+                sel = sel[sel < self.n_template]
+                if masks is not None and "_cut" in self.__dict__:
+                    sel = sel[self._keep_below_cut(uv[sel])]
+            out[p] = sel
+        return out
+
+    def _cut_forehead(self, masks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Dynamic forehead cut (3DDFA-V3 supplement): skin above a line half the eye→brow distance over the
+        brows is dropped from the target, and later from the prediction, so hairlines do not matter."""
+        self.__dict__.pop("_cut", None)
+        cen = {k: np.argwhere(masks[k])[:, ::-1].mean(0) for k in ("left_eye", "right_eye", "left_eyebrow",
+                                                                    "right_eyebrow") if masks.get(k) is not None
+               and masks[k].any()}
+        if len(cen) < 4:
+            return masks
+        eye_mid = (cen["left_eye"] + cen["right_eye"]) / 2
+        brow_mid = (cen["left_eyebrow"] + cen["right_eyebrow"]) / 2
+        up = brow_mid - eye_mid
+        dist = np.linalg.norm(up)
+        if dist < 1:
+            return masks
+        up /= dist
+        brows = np.argwhere(masks["left_eyebrow"] | masks["right_eyebrow"])[:, ::-1]
+        top = ((brows - eye_mid) @ up).max() + 0.5 * dist
+        self._cut = (eye_mid, up, top)
+        out = dict(masks)
+        yy, xx = np.mgrid[:CROP, :CROP]
+        h = (np.stack([xx, yy], -1) - eye_mid) @ up
+        out["skin"] = masks["skin"] & (h <= top)
+        return out
+
+    def _keep_below_cut(self, uv: np.ndarray) -> np.ndarray:
+        eye_mid, up, top = self._cut
+        return (uv - eye_mid) @ up <= top
+
+    def _photometric(self, p: FitParams, vc: torch.Tensor, uv: torch.Tensor, vis: np.ndarray,
+                     img: torch.Tensor) -> torch.Tensor:
+        """Mean ‖I(π(v)) − albedo·SH(n)‖₂ over visible face vertices that land on the photo's face region."""
+        idx = self.photo_idx[vis[self.photo_idx]]
+        if self._face_mask is not None and len(idx):
+            q = np.clip(np.round(uv[idx].detach().numpy()).astype(int), 0, CROP - 1)
+            idx = idx[self._face_mask[q[:, 1], q[:, 0]]]
+        if len(idx) == 0:
+            return vc.new_zeros(())
+        it = torch.as_tensor(idx)
+        grid = (uv[it] / (CROP - 1) * 2 - 1)[None, None]
+        observed = torch.nn.functional.grid_sample(img, grid, align_corners=True)[0, :, 0].T
+        normals = vertex_normals(vc, self.faces)[it]
+        normals = -normals  # OpenCV camera looks along +z: flip so lit faces have positive SH response
+        pred = shade(self.albedo(p)[it], normals, p.sh)
+        return (observed - pred).norm(dim=1).mean()
