@@ -17,6 +17,7 @@ import numpy as np
 CROP = 224
 FOCAL_PX = 600.0
 CENTER_PX = CROP / 2 - 0.5
+LANDMARK_CROP_EXPAND = 1.3
 MODEL_TO_CAMERA = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 
 
@@ -35,6 +36,12 @@ class Crop:
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         edge = 0.5 * side / CROP  # crop pixel 0's centre lies half a crop pixel inside the box edge
         return cls((cx - side / 2 + edge, cy - side / 2 + edge), CROP / side)
+
+    @classmethod
+    def for_landmarks(cls, points: np.ndarray) -> "Crop":
+        """The face crop used everywhere (training, fitting, evaluation): the landmarks' box × 1.3."""
+        p = np.asarray(points)[:, :2]
+        return cls.around((*p.min(0), *p.max(0)), LANDMARK_CROP_EXPAND)
 
     def to_crop(self, xy: np.ndarray) -> np.ndarray:
         return (np.asarray(xy, np.float64)[..., :2] - np.asarray(self.origin)) * self.scale

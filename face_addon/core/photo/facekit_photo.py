@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..capabilities import MODELS_DIR
-from ..dataset import CLASS_IDS, head_face_classes
+from ..dataset import CLASS_IDS
 from ..facekit import FaceKit, load_facekit
 
 #: the 3DDFA-V3 part set P, in CLASS_IDS order
@@ -25,7 +25,6 @@ class PhotoFaceKit:
 
     fk: FaceKit
     part_vertices: dict[str, np.ndarray]
-    face_class: np.ndarray  # (m,) CLASS_IDS per template triangle
     id_mean: np.ndarray
     id_std: np.ndarray
     exp_mean: np.ndarray
@@ -76,7 +75,6 @@ def load_photo_facekit(models_dir: Path | None = None) -> PhotoFaceKit:
             embedding = {k: z[k] for k in z.files}
     return PhotoFaceKit(
         fk=fk, part_vertices={p: np.asarray(fk.parts[p]) for p in PARTS},
-        face_class=head_face_classes(fk.n_vertices, fk.faces, {p: fk.parts[p] for p in PARTS}),
         id_mean=a_id.mean(0), id_std=np.maximum(a_id.std(0), 1e-3),
         exp_mean=a_exp.mean(0), exp_std=np.maximum(a_exp.std(0), 1e-3),
         regions=_regions(fk), embedding=embedding)

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .camera import CROP, project, to_camera
-from .facekit_photo import PARTS, PhotoFaceKit
+from .camera import CENTER_PX, CROP, FOCAL_PX, project, to_camera
+from .facekit_photo import PhotoFaceKit
+from .fit_mesh import FitMesh
 from .prdl import grid_anchors, prdl, target_descriptors
-from .raster import visible_vertices
 from .shading import init_sh, shade, vertex_normals
 
 LAMBDA = {"prdl": 0.8e-3, "lmk": 1.6e-3, "pho": 1.9, "reg": 3e-4}
@@ -72,43 +72,55 @@ class FitResult:
 
 @dataclass
 class FitConfig:
+    """Three stages: pose from landmarks; everything from landmarks + photo; then PRDL joins with small steps
+    (PRDL's arg-min/arg-max gradients are sparse and jumpy, so it refines rather than leads)."""
+
     use_prdl: bool = True
     use_photo: bool = True
     coarse_iters: int = 40
-    fine_iters: int = 100
-    visibility_every: int = 20
+    mid_iters: int = 60
+    fine_iters: int = 60
+    visibility_every: int = 10
     lr: dict = field(default_factory=lambda: {"id": 0.03, "exp": 0.03, "r": 0.01, "t": 0.003, "sh": 0.02,
                                                 "albedo": 0.02})
+    fine_lr: dict = field(default_factory=lambda: {"id": 0.003, "exp": 0.003, "r": 0.0003, "t": 0.0001,
+                                                     "sh": 0.01, "albedo": 0.01})
 
 
 class Fitter:
-    """Holds the subdivided FaceKit (denser part point sets) as torch tensors; `fit` is per photo."""
+    """Holds FaceKit's fitting surface (`FitMesh`) as torch tensors; `fit` is per photo."""
 
     def __init__(self, model: PhotoFaceKit) -> None:
         self.model = model
-        self.fk = model.fk.subdivided()
+        self.mesh = FitMesh(model)
         self.n_template = model.fk.n_vertices
-        self.faces = torch.as_tensor(self.fk.faces)
+        self.faces = torch.as_tensor(model.fk.faces)
         self.anchors = grid_anchors()
         self.id_mean = torch.as_tensor(model.id_mean, dtype=torch.float32)
         self.id_std = torch.as_tensor(model.id_std, dtype=torch.float32)
         self.exp_mean = torch.as_tensor(model.exp_mean, dtype=torch.float32)
         self.exp_std = torch.as_tensor(model.exp_std, dtype=torch.float32)
-        self.part_idx = {p: np.asarray(self.fk.parts[p]) for p in PARTS}
-        region = np.zeros(self.fk.n_vertices, np.int64)
+        region = np.zeros(self.n_template, np.int64)
         for k, names in enumerate((("up_lip", "down_lip"), ("left_eyebrow", "right_eyebrow")), start=1):
             for name in names:
-                region[self.part_idx[name]] = k
+                region[model.fk.parts[name]] = k
         self.albedo_region = torch.as_tensor(region)
-        self.photo_idx = np.unique(np.concatenate([self.part_idx[p] for p in ("skin", "nose", "up_lip", "down_lip")]))
+        self.photo_idx = np.unique(np.concatenate([model.fk.parts[p] for p in ("skin", "nose", "up_lip", "down_lip")]))
+        self._cut = None
+        self._face_mask = None
 
     # -- model ---------------------------------------------------------------------------------------------
     def coefficients(self, p: FitParams) -> tuple[torch.Tensor, torch.Tensor]:
         return self.id_mean + p.id_n * self.id_std, self.exp_mean + p.exp_n * self.exp_std
 
     def vertices(self, p: FitParams) -> torch.Tensor:
-        a_id, a_exp = self.coefficients(p)
-        return self.fk.evaluate_torch(a_id, a_exp)
+        """The fitted rows (template vertices first, then the small parts' and the eyeballs' vertices)."""
+        return self.mesh.rows_vertices(*self.coefficients(p))
+
+    def label_image(self, p: FitParams) -> np.ndarray:
+        """The reconstruction's part classes in the crop (for Part IoU)."""
+        a_id, a_exp = (x.detach().double().numpy() for x in self.coefficients(p))
+        return self.mesh.label_image(a_id, a_exp, p.r.detach(), p.t.detach())
 
     def albedo(self, p: FitParams) -> torch.Tensor:
         base = torch.tensor(SKIN_ALBEDO) + p.albedo[:3]
@@ -117,12 +129,9 @@ class Fitter:
 
     def initial(self, target: FitTarget) -> FitParams:
         """Mean face, frontal, placed from the landmarks' centroid and spread (or the crop centre)."""
-        z = 0.6
-        t = torch.tensor([0.0, 0.0, z])
+        t = torch.tensor([0.0, 0.0, 0.6])
         if target.landmarks is not None:
             lm = np.asarray(target.landmarks, np.float64)[:, :2]
-            from .camera import CENTER_PX, FOCAL_PX
-
             spread = np.linalg.norm(lm - lm.mean(0), axis=1).mean()
             z = FOCAL_PX * 0.045 / max(spread, 1.0)  # mean MediaPipe point is ~45 mm from the centroid
             c = lm.mean(0)
@@ -143,39 +152,40 @@ class Fitter:
             lm_w = torch.as_tensor(w, dtype=torch.float32)
         masks = self._cut_forehead(target.masks) if (cfg.use_prdl and target.masks) else None
         tdesc = target_descriptors(masks, self.anchors) if masks else {}
+        if not tdesc and lm_t is None and (not cfg.use_photo or target.image is None):
+            raise ValueError("nothing to fit: no landmarks, part masks or image")
         img = None
+        self._face_mask = None
         if cfg.use_photo and target.image is not None:
             img = torch.as_tensor(np.ascontiguousarray(target.image[..., :3]), dtype=torch.float32).permute(2, 0, 1)[None]
-            face_mask = None
             if target.masks:
-                face_mask = np.any(np.stack(list(target.masks.values())), 0)
-            self._face_mask = face_mask
+                self._face_mask = np.any(np.stack(list(target.masks.values())), 0)
         history: list[dict] = []
-        stages = [("coarse", cfg.coarse_iters, ("r", "t"), False), ("fine", cfg.fine_iters,
-                                                                    ("id", "exp", "r", "t", "sh", "albedo"), True)]
         names = ("id", "exp", "r", "t", "sh", "albedo")
-        for stage, iters, free, full in stages:
-            if iters <= 0 or (lm_t is None and not tdesc and stage == "coarse"):
+        stages = [("coarse", cfg.coarse_iters, ("r", "t"), cfg.lr), ("mid", cfg.mid_iters, names, cfg.lr),
+                  ("fine", cfg.fine_iters if tdesc else 0, names, cfg.fine_lr)]
+        for stage, iters, free, lr in stages:
+            full = stage != "coarse"
+            if iters <= 0 or (stage == "coarse" and lm_t is None):
                 continue
             tensors = dict(zip(names, p.tensors()))
             for n in names:
                 tensors[n].requires_grad_(n in free)
-            opt = torch.optim.Adam([{"params": [tensors[n]], "lr": cfg.lr[n]} for n in free])
-            vis = None
+            opt = torch.optim.Adam([{"params": [tensors[n]], "lr": lr[n]} for n in free])
+            parts = vis = None
             for it in range(iters):
                 v = self.vertices(p)
                 vc = to_camera(v, p.r, p.t)
                 uv = project(vc)
-                if vis is None or it % cfg.visibility_every == 0:
-                    vis = self._visible(uv.detach().numpy(), vc[:, 2].detach().numpy())
-                    pts_idx = self._part_points(uv.detach().numpy(), vis, masks)
+                if it % cfg.visibility_every == 0:
+                    parts, vis = self._refresh(p, uv.detach().numpy(), vc[:, 2].detach().numpy())
                 terms = {}
                 if lm_t is not None:
                     pl = project(to_camera(self.model.embedded_points(v[:self.n_template]), p.r, p.t))
                     terms["lmk"] = (lm_w * ((pl - lm_t) ** 2).sum(1)).sum() / lm_w.sum()
-                if full and tdesc:
-                    terms["prdl"] = prdl({k: uv[i] for k, i in pts_idx.items()}, tdesc, self.anchors,
-                                         {k: 1.0 for k in tdesc})
+                if stage == "fine" or (stage == "mid" and lm_t is None and tdesc):  # masks alone: PRDL leads
+                    pred = {k: (uv[tri].mean(1), torch.as_tensor(area)) for k, (tri, area) in parts.items()}
+                    terms["prdl"] = prdl(pred, tdesc, self.anchors, {k: 1.0 for k in tdesc})
                 if full and img is not None:
                     terms["pho"] = self._photometric(p, vc, uv, vis, img)
                 if full:
@@ -187,65 +197,63 @@ class Fitter:
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-                with torch.no_grad():  # coefficients stay inside the model's valid range
-                    lo_id, hi_id = (-1 - self.id_mean) / self.id_std, (1 - self.id_mean) / self.id_std
-                    p.id_n.copy_(torch.maximum(torch.minimum(p.id_n, hi_id), lo_id))
-                    lo_e, hi_e = -self.exp_mean / self.exp_std, (1 - self.exp_mean) / self.exp_std
-                    p.exp_n.copy_(torch.maximum(torch.minimum(p.exp_n, hi_e), lo_e))
+                self._clamp(p)
                 if it % 10 == 0 or it == iters - 1:
                     history.append({"stage": stage, "iter": it, "loss": float(loss.detach()),
                                     **{k: float(val.detach()) for k, val in terms.items()}})
         p = p.detach()
         with torch.no_grad():
-            v = self.vertices(p)
+            v = self.vertices(p)[:self.n_template]
             vc = to_camera(v, p.r, p.t)
             a_id, a_exp = self.coefficients(p)
-        n = self.n_template
-        return FitResult(p, a_id.numpy(), a_exp.numpy(), v[:n].numpy().astype(np.float64),
-                         vc[:n].numpy().astype(np.float64), history, time.perf_counter() - t0)
+        return FitResult(p, a_id.numpy(), a_exp.numpy(), v.numpy().astype(np.float64),
+                         vc.numpy().astype(np.float64), history, time.perf_counter() - t0)
+
+    def _clamp(self, p: FitParams) -> None:
+        """Coefficients stay inside the model's valid range (identity ±1, expressions 0..1)."""
+        with torch.no_grad():
+            lo, hi = (-1 - self.id_mean) / self.id_std, (1 - self.id_mean) / self.id_std
+            p.id_n.copy_(torch.maximum(torch.minimum(p.id_n, hi), lo))
+            lo, hi = -self.exp_mean / self.exp_std, (1 - self.exp_mean) / self.exp_std
+            p.exp_n.copy_(torch.maximum(torch.minimum(p.exp_n, hi), lo))
 
     # -- terms ---------------------------------------------------------------------------------------------
-    def _visible(self, uv: np.ndarray, z: np.ndarray) -> np.ndarray:
-        return visible_vertices(uv, z, self.fk.faces, CROP, CROP)
-
-    def _part_points(self, uv: np.ndarray, vis: np.ndarray, masks: dict | None) -> dict[str, np.ndarray]:
-        """Visible vertices of each part; skin at template resolution and cut at the forehead like the target."""
-        out = {}
-        for p, idx in self.part_idx.items():
-            sel = idx[vis[idx]]
-            if p == "skin":
-                sel = sel[sel < self.n_template]
-                if masks is not None and "_cut" in self.__dict__:
-                    sel = sel[self._keep_below_cut(uv[sel])]
-            out[p] = sel
-        return out
+    def _refresh(self, p: FitParams, uv_rows: np.ndarray, z_rows: np.ndarray):
+        """Visible part triangles (skin cut at the forehead like the target) and visible template vertices."""
+        a_id, a_exp = (x.detach().double().numpy() for x in self.coefficients(p))
+        uv, z, ras = self.mesh.render(a_id, a_exp, p.r.detach(), p.t.detach())
+        parts = self.mesh.visible_part_triangles(uv_rows, z_rows, ras)
+        if self._cut is not None:
+            tri, area = parts["skin"]
+            keep = self._below_cut(uv_rows[tri].mean(1))
+            parts["skin"] = (tri[keep], area[keep])
+        n = self.n_template
+        iu = np.clip(np.round(uv_rows[:n, 0]).astype(int), 0, CROP - 1)
+        iv = np.clip(np.round(uv_rows[:n, 1]).astype(int), 0, CROP - 1)
+        vis = z_rows[:n] <= ras.depth[iv, iu] * 1.002
+        return parts, vis
 
     def _cut_forehead(self, masks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Dynamic forehead cut (3DDFA-V3 supplement): skin above a line half the eye→brow distance over the
         brows is dropped from the target, and later from the prediction, so hairlines do not matter."""
-        self.__dict__.pop("_cut", None)
+        self._cut = None
         cen = {k: np.argwhere(masks[k])[:, ::-1].mean(0) for k in ("left_eye", "right_eye", "left_eyebrow",
                                                                     "right_eyebrow") if masks.get(k) is not None
                and masks[k].any()}
         if len(cen) < 4:
             return masks
         eye_mid = (cen["left_eye"] + cen["right_eye"]) / 2
-        brow_mid = (cen["left_eyebrow"] + cen["right_eyebrow"]) / 2
-        up = brow_mid - eye_mid
+        up = (cen["left_eyebrow"] + cen["right_eyebrow"]) / 2 - eye_mid
         dist = np.linalg.norm(up)
         if dist < 1:
             return masks
         up /= dist
         brows = np.argwhere(masks["left_eyebrow"] | masks["right_eyebrow"])[:, ::-1]
-        top = ((brows - eye_mid) @ up).max() + 0.5 * dist
-        self._cut = (eye_mid, up, top)
-        out = dict(masks)
+        self._cut = (eye_mid, up, ((brows - eye_mid) @ up).max() + 0.5 * dist)
         yy, xx = np.mgrid[:CROP, :CROP]
-        h = (np.stack([xx, yy], -1) - eye_mid) @ up
-        out["skin"] = masks["skin"] & (h <= top)
-        return out
+        return {**masks, "skin": masks["skin"] & self._below_cut(np.stack([xx, yy], -1))}
 
-    def _keep_below_cut(self, uv: np.ndarray) -> np.ndarray:
+    def _below_cut(self, uv: np.ndarray) -> np.ndarray:
         eye_mid, up, top = self._cut
         return (uv - eye_mid) @ up <= top
 
@@ -261,7 +269,6 @@ class Fitter:
         it = torch.as_tensor(idx)
         grid = (uv[it] / (CROP - 1) * 2 - 1)[None, None]
         observed = torch.nn.functional.grid_sample(img, grid, align_corners=True)[0, :, 0].T
-        normals = vertex_normals(vc, self.faces)[it]
-        normals = -normals  # OpenCV camera looks along +z: flip so lit faces have positive SH response
+        normals = -vertex_normals(vc[:self.n_template], self.faces)[it]  # towards the camera: lit faces respond
         pred = shade(self.albedo(p)[it], normals, p.sh)
         return (observed - pred).norm(dim=1).mean()

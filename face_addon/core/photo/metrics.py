@@ -5,15 +5,9 @@ import numpy as np
 
 from ..dataset import CLASS_IDS
 from .facekit_photo import PARTS, PhotoFaceKit
-from .raster import label_image
 
 #: true-label classes that hide the face in the photo; those pixels count for neither mask
 OCCLUDERS = tuple(CLASS_IDS[c] for c in ("hair", "facial_hair", "accessory"))
-
-
-def part_labels(model: PhotoFaceKit, uv: np.ndarray, z: np.ndarray, height: int, width: int) -> np.ndarray:
-    """(H, W) class ids of the reconstruction rendered with its part annotation (renderer-free, z-buffer)."""
-    return label_image(uv, z, model.fk.faces, model.face_class, height, width)
 
 
 def part_iou(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:

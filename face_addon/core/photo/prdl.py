@@ -41,41 +41,44 @@ class _Descriptors(torch.autograd.Function):
     points × 3136 anchors, while the exact gradient needs only the arg-min/arg-max pairs and two matmuls."""
 
     @staticmethod
-    def forward(ctx, points: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, points: torch.Tensor, anchors: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         d = torch.cdist(anchors, points).clamp_min(1e-6)
         dmin, imin = d.min(1)
         dmax, imax = d.max(1)
-        ctx.save_for_backward(points, anchors, d, imin, imax)
-        return torch.stack([dmin, dmax, d.mean(1)], 1)
+        w = weights / weights.sum()
+        ctx.save_for_backward(points, anchors, d, imin, imax, w)
+        return torch.stack([dmin, dmax, d @ w], 1)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        points, anchors, d, imin, imax = ctx.saved_tensors
-        n = len(points)
+        points, anchors, d, imin, imax, w = ctx.saved_tensors
         out = torch.zeros_like(points)
         for col, idx in ((0, imin), (1, imax)):
             diff = points[idx] - anchors
             out.index_add_(0, idx, grad[:, col:col + 1] * diff / d.gather(1, idx[:, None]))
-        g = grad[:, 2:3] / d / n  # (A, N): d f_ave_i / d p_j = (p_j − a_i) / (n d_ij)
+        g = grad[:, 2:3] * w[None] / d  # (A, N): d f_ave_i / d p_j = w_j (p_j − a_i) / d_ij
         out += g.sum(0)[:, None] * points - g.T @ anchors
-        return out, None
+        return out, None, None
 
 
-def descriptors(points: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
-    """Γ (A, 3): nearest, furthest and average distance from every anchor to the point set (N, 2)."""
-    return _Descriptors.apply(points, anchors)
+def descriptors(points: torch.Tensor, anchors: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Γ (A, 3): nearest, furthest and (weighted) average distance from every anchor to the point set (N, 2).
+    Weights (N,) let a point stand for the image area it covers (uniform when None)."""
+    if weights is None:
+        weights = torch.ones(len(points), dtype=points.dtype)
+    return _Descriptors.apply(points, anchors, weights.to(points.dtype))
 
 
-def prdl(pred: dict[str, torch.Tensor], target_desc: dict[str, torch.Tensor], anchors: torch.Tensor,
-         weights: dict[str, float]) -> torch.Tensor:
-    """Σ_p w_p mean_i ‖Γ_p(i) − Γ*_p(i)‖² over the parts present in both `pred` and `target_desc`."""
+def prdl(pred: dict[str, tuple[torch.Tensor, torch.Tensor | None]], target_desc: dict[str, torch.Tensor],
+         anchors: torch.Tensor, weights: dict[str, float]) -> torch.Tensor:
+    """Σ_p w_p mean_i ‖Γ_p(i) − Γ*_p(i)‖² over the parts present in both; pred[p] = (points, point weights)."""
     total = anchors.new_zeros(())
     for p, tgt in target_desc.items():
         w = weights.get(p, 1.0)
-        pts = pred.get(p)
+        pts, pw = pred.get(p, (None, None))
         if w == 0 or pts is None or len(pts) == 0:
             continue
-        total = total + w * ((descriptors(pts, anchors) - tgt) ** 2).sum(1).mean()
+        total = total + w * ((descriptors(pts, anchors, pw) - tgt) ** 2).sum(1).mean()
     return total
 
 

@@ -1,0 +1,147 @@
+"""Photo -> FaceKit (3DDFA-V3 with PRDL): detect, crop, regress, fit.
+
+    rec = reconstruct_photo("me.jpg")                    # or an (H, W, 3) float image
+    rec.alpha_id, rec.alpha_exp, rec.vertices            # FaceKit coefficients, model-space template vertices
+    rec.rotation, rec.translation, rec.K, rec.width, rec.height   # the photo's camera (OpenCV)
+
+Stages: MediaPipe-derived face detector + 468-point mesh (`core.photo.face_mesh`) -> square crop around the
+landmarks (224²) -> part masks from the landmark contours (`parts2d`) -> the learned regressor (fast
+initialiser, `models/photo_regressor.pt`) -> per-photo fitting (`core.photo.fit`: landmarks + PRDL +
+photometric + regularisation). `method="regressor"` stops after the regressor.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..capabilities import MODELS_DIR
+from ..photo.camera import CROP, MODEL_TO_CAMERA, Crop
+from ..photo.fit import FitConfig, FitParams, Fitter, FitTarget
+
+REGRESSOR_FILE = MODELS_DIR / "photo_regressor.pt"
+METHODS = ("fit", "regressor")
+
+
+@dataclass
+class PhotoReconstruction:
+    alpha_id: np.ndarray
+    alpha_exp: np.ndarray
+    vertices: np.ndarray  # (n, 3) FaceKit template topology, model space (Blender axes, metres)
+    rotation: np.ndarray  # (3, 3) model -> OpenCV camera
+    translation: np.ndarray  # (3,) metres
+    K: np.ndarray  # (3, 3) in photo pixels
+    width: int
+    height: int
+    landmarks: np.ndarray  # (468, 3) photo pixels
+    crop: Crop
+    score: float
+    n_faces: int
+    method: str
+    masks: dict[str, np.ndarray] = field(default_factory=dict)  # crop pixels
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def world_to_camera(self) -> np.ndarray:
+        m = np.eye(4)
+        m[:3, :3], m[:3, 3] = self.rotation, self.translation
+        return m
+
+
+_FITTER: list[Fitter] = []
+
+
+def fitter() -> Fitter:
+    """One Fitter per process (building it evaluates the prior and subdivides FaceKit: ~1 s)."""
+    if not _FITTER:
+        from ..photo.facekit_photo import load_photo_facekit
+
+        _FITTER.append(Fitter(load_photo_facekit()))
+    return _FITTER[0]
+
+
+def load_regressor(path: Path | str = REGRESSOR_FILE):
+    """The shipped regressor in eval mode (WeightsError when missing or foreign)."""
+    from ..nets.photo_regressor import PhotoRegressor
+    from ..weights import load_weights
+
+    state, meta = load_weights(path, "photo_regressor", (1,))
+    net = PhotoRegressor(int(meta["n_id"]), int(meta["n_exp"]))
+    net.load_state_dict(state)
+    return net.eval()
+
+
+def regress(net, crop_img: np.ndarray) -> FitParams:
+    import torch
+
+    with torch.no_grad():
+        out = net(torch.as_tensor(crop_img, dtype=torch.float32).permute(2, 0, 1)[None])
+    return FitParams(out["id_n"][0], out["exp_n"][0], out["r"][0], out["t"][0])
+
+
+def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", use_prdl: bool = True,
+                      face_index: int = 0, regressor_path: Path | str | None = REGRESSOR_FILE,
+                      progress: Callable[[float, str], None] | None = None) -> PhotoReconstruction:
+    """Reconstruct the face `face_index` (0 = largest) of a photo; see the module doc."""
+    from ..photo import PhotoError
+    from ..photo.face_mesh import detect
+    from ..photo.image_io import load_photo
+    from ..photo.mediapipe_assets import load_connections
+    from ..photo.parts2d import part_masks
+
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}")
+    step = progress or (lambda f, msg: None)
+    times: dict[str, float] = {}
+    t = time.perf_counter()
+    img = load_photo(photo) if not isinstance(photo, np.ndarray) else np.asarray(photo, np.float32)
+    times["load"] = time.perf_counter() - t
+    step(0.1, "detecting faces")
+    t = time.perf_counter()
+    faces = detect(img, which="all")
+    if face_index >= len(faces):
+        raise PhotoError(f"the photo has {len(faces)} face(s); face {face_index + 1} does not exist")
+    face = faces[face_index]
+    times["detect"] = time.perf_counter() - t
+    crop = Crop.for_landmarks(face.points)
+    crop_img = crop.sample(img)
+    lm = crop.to_crop(face.points[:, :2])
+    masks = part_masks(lm, load_connections(), CROP, CROP)
+    warnings = []
+    if CROP / crop.scale < 64:
+        warnings.append(f"the face is small ({CROP / crop.scale:.0f} px): expect a coarse result")
+    step(0.3, "regressing")
+    t = time.perf_counter()
+    f = fitter()
+    init = None
+    if regressor_path is not None and Path(regressor_path).is_file():
+        init = regress(load_regressor(regressor_path), crop_img)
+    elif method == "regressor":
+        from ..weights import WeightsError
+
+        raise WeightsError(f"the photo regressor is missing ({regressor_path})")
+    else:
+        warnings.append("no regressor weights: fitting starts from the mean face")
+    times["regressor"] = time.perf_counter() - t
+    step(0.4, "fitting")
+    t = time.perf_counter()
+    target = FitTarget(landmarks=lm, masks=masks, image=crop_img)
+    cfg = FitConfig(use_prdl=use_prdl)
+    if method == "regressor":
+        cfg = FitConfig(use_prdl=False, use_photo=False, coarse_iters=0, fine_iters=0)
+    res = f.fit(target, init=init, cfg=cfg)
+    times["fit"] = time.perf_counter() - t
+    step(1.0, "done")
+    from ..photo.camera import rotation_matrix
+
+    rot = rotation_matrix(res.params.r.double()).numpy() @ MODEL_TO_CAMERA
+    h, w = img.shape[:2]
+    return PhotoReconstruction(
+        alpha_id=res.alpha_id, alpha_exp=res.alpha_exp, vertices=res.vertices, rotation=rot,
+        translation=res.params.t.double().numpy(), K=crop.image_intrinsics(), width=w, height=h,
+        landmarks=np.asarray(face.points), crop=crop, score=float(face.score), n_faces=len(faces), method=method,
+        masks=masks, timings={k: round(v, 3) for k, v in times.items()}, warnings=warnings)

@@ -1,0 +1,96 @@
+"""Photo-profile samples -> per-view training/evaluation records (no bpy).
+
+Each view of a `synth --profile photo` sample goes through the product's own front end (MediaPipe-derived
+detector and 468-point mesh, crop around the landmarks) and is cached as `<cache>/SEED_VV.npz`:
+the 224² crop (uint8), the landmarks and the true part-label image in crop pixels, the crop transform, the
+true FaceKit coefficients and the true template vertices in camera space and crop pixels. Views where the
+detector finds no face are recorded in `<cache>/no_face.json` (a detector miss rate worth reporting).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..core.dataset import complete_seeds, read_ply, read_png
+from ..core.photo.camera import CROP, Crop
+
+def resample_labels(labels: np.ndarray, crop: Crop) -> np.ndarray:
+    """Nearest-neighbour resample of a class-id image into the crop (outside the photo: 0)."""
+    g = np.arange(CROP, dtype=np.float64)
+    xy = crop.to_image(np.stack([g, g], 1))
+    xs, ys = np.round(xy[:, 0]).astype(int), np.round(xy[:, 1]).astype(int)
+    h, w = labels.shape
+    out = np.zeros((CROP, CROP), labels.dtype)
+    vx, vy = (xs >= 0) & (xs < w), (ys >= 0) & (ys < h)
+    out[np.ix_(vy, vx)] = labels[np.ix_(ys[vy], xs[vx])]
+    return out
+
+
+def true_camera_vertices(sample: Path, view: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(template vertices in OpenCV camera space (n, 3), their image pixels (n, 2), K) of one view."""
+    cam = json.loads((sample / "cameras.json").read_text())["views"][view]
+    v, _, _ = read_ply(sample / "head.ply")
+    m = np.asarray(cam["world_to_camera"])
+    k = np.asarray(cam["K"])
+    pc = v @ m[:3, :3].T + m[:3, 3]
+    uv = np.stack([k[0, 0] * pc[:, 0] / pc[:, 2] + k[0, 2], k[1, 1] * pc[:, 1] / pc[:, 2] + k[1, 2]], 1)
+    return pc, uv, k
+
+
+def cache_view(sample: Path, view: int, out: Path) -> Path | None:
+    """Write the record of one view (None when no face is detected)."""
+    from ..core.photo import PhotoError
+    from ..core.photo.face_mesh import detect
+
+    img = read_png(sample / "views" / f"{view:02d}.png")[..., :3].astype(np.float32) / 255.0
+    try:
+        face = detect(img)[0]
+    except PhotoError:
+        return None
+    crop = Crop.for_landmarks(face.points)
+    meta = json.loads((sample / "meta.json").read_text())
+    pc, uv, k = true_camera_vertices(sample, view)
+    labels = read_png(sample / "views" / f"{view:02d}_parts.png")
+    rec = {
+        "crop": np.round(crop.sample(img) * 255).astype(np.uint8),
+        "landmarks": crop.to_crop(face.points[:, :2]).astype(np.float32),
+        "landmarks_z": (face.points[:, 2] * crop.scale).astype(np.float32),
+        "score": np.float32(face.score),
+        "labels": resample_labels(labels, crop),
+        "origin": np.asarray(crop.origin), "scale": np.float64(crop.scale), "K": k,
+        "alpha_id": np.asarray(meta["facekit"]["alpha_id"], np.float32),
+        "alpha_exp": np.asarray(meta["facekit"]["alpha_exp"], np.float32),
+        "cam_vertices": pc.astype(np.float32), "uv_true": crop.to_crop(uv).astype(np.float32),
+        "seed": np.int64(meta["seed"]), "view": np.int64(view)}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, **rec)
+    tmp.replace(out)
+    return out
+
+
+def cache_split(root: Path, cache: Path, log=print) -> list[Path]:
+    """Cache every view of every complete sample under `root` (present records are kept); returns records."""
+    cache.mkdir(parents=True, exist_ok=True)
+    miss_file = cache / "no_face.json"
+    misses = set(tuple(x) for x in json.loads(miss_file.read_text())) if miss_file.exists() else set()
+    records = []
+    for seed in complete_seeds(root):
+        sample = root / f"{seed:07d}"
+        n_views = len(json.loads((sample / "cameras.json").read_text())["views"])
+        for v in range(n_views):
+            out = cache / f"{seed:07d}_{v:02d}.npz"
+            if out.exists():
+                records.append(out)
+                continue
+            if (seed, v) in misses:
+                continue
+            if cache_view(sample, v, out) is None:
+                misses.add((seed, v))
+                log(f"  no face: {seed} view {v}")
+            else:
+                records.append(out)
+    miss_file.write_text(json.dumps(sorted(misses)))
+    return records
