@@ -8,7 +8,8 @@ Steps (each one a function, so tests can call them; see docs/build.md):
    for every pin in `PINS` into `wheels/<platform>/` (a cache: present wheels are verified against the
    SHA-256 recorded when they were downloaded, not fetched again). Wheels Blender already ships
    (`BLENDER_BUNDLED`) are never pinned.
-2. `build_assets`: `face_addon.core.facekit.assets.ensure_facekit()` writes `face_addon/assets/facekit.npz`.
+2. `build_assets`: `face_addon.core.facekit.assets.ensure_facekit()` writes `face_addon/assets/facekit.npz`,
+   `face_addon.core.photo.mediapipe_assets.ensure_mediapipe_face()` writes `face_addon/assets/mediapipe_face.npz`.
 3. `manifest_for_zip`: the repository's `blender_manifest.toml`, parsed with tomllib, with `platforms` and
    `wheels` replaced for this zip and written back with tomli_w (never string-formatted TOML).
 4. `validate_*`: Blender's own manifest validator (`blender_ext.py` from the installed bpy module, loaded by
@@ -81,6 +82,7 @@ PINS: tuple[Pin, ...] = (
         versions={"linux-x64": "2.13.0+cpu"}),
     Pin("scipy", "1.17.1", "sparse Laplacians, eigenbases, kNN"),
     Pin("trimesh", "5.2.0", "mesh file I/O and queries", minimal=True),
+    Pin("pillow", "13.0.0", "reading photos (JPEG/PNG/..., EXIF orientation, ICC profiles)"),
     # torch's runtime requirements that Blender does not ship:
     Pin("filelock", "4.2.11", "torch requirement"),
     Pin("typing-extensions", "4.16.0", "torch requirement"),
@@ -329,31 +331,34 @@ _assets_built: list[Path] = []
 
 
 def build_assets() -> Path:
-    """Run the FaceKit asset build (`face_addon/assets/facekit.npz`) once per process; return its path."""
+    """Run the asset builds once per process: FaceKit (`face_addon/assets/facekit.npz`) and MediaPipe's face
+    detector + mesh (`face_addon/assets/mediapipe_face.npz`); return the FaceKit path."""
     if _assets_built:
         return _assets_built[0]
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     try:
         from face_addon.core.facekit.assets import ensure_facekit
+        from face_addon.core.photo.mediapipe_assets import ensure_mediapipe_face
     except ImportError as ex:
         raise BuildError(
-            "cannot import face_addon.core.facekit.assets.ensure_facekit, which builds "
-            f"face_addon/assets/facekit.npz ({ex}). The FaceKit asset builder must exist before a full "
-            "build; use --minimal for a zip without assets.") from ex
-    print("[assets] ensure_facekit()", flush=True)
-    start = time.perf_counter()
-    try:
-        result = ensure_facekit()
-    except Exception as ex:  # noqa: BLE001 - any failure of the asset step stops the build with its message
-        raise BuildError(f"the FaceKit asset build failed: {type(ex).__name__}: {ex}") from ex
-    path = Path(result) if isinstance(result, (str, os.PathLike)) else PACKAGE_DIR / "assets" / "facekit.npz"
-    if not path.is_file():
-        raise BuildError(f"ensure_facekit() finished but {path} does not exist")
-    print(f"[assets] {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} "
-          f"{path.stat().st_size / 2**20:.1f} MB ({time.perf_counter() - start:.1f} s)", flush=True)
-    _assets_built.append(path)
-    return path
+            f"cannot import the asset builders, which write face_addon/assets/ ({ex}). They must exist before "
+            "a full build; use --minimal for a zip without assets.") from ex
+    for label, ensure, name in (("FaceKit", ensure_facekit, "facekit.npz"),
+                                ("MediaPipe face", ensure_mediapipe_face, "mediapipe_face.npz")):
+        print(f"[assets] {ensure.__name__}()", flush=True)
+        start = time.perf_counter()
+        try:
+            result = ensure()
+        except Exception as ex:  # noqa: BLE001 - any failure of the asset step stops the build with its message
+            raise BuildError(f"the {label} asset build failed: {type(ex).__name__}: {ex}") from ex
+        path = Path(result) if isinstance(result, (str, os.PathLike)) else PACKAGE_DIR / "assets" / name
+        if not path.is_file():
+            raise BuildError(f"{ensure.__name__}() finished but {path} does not exist")
+        print(f"[assets] {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} "
+              f"{path.stat().st_size / 2**20:.1f} MB ({time.perf_counter() - start:.1f} s)", flush=True)
+        _assets_built.append(path)
+    return _assets_built[0]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -7,7 +7,9 @@ Loss per view (model output -> FaceKit vertices in the fixed camera):
   2D: mean squared crop-pixel distance between the projected prediction and the true projection of the
       facial-skin (spa) vertices, / 100;
   3D: mean squared model-space distance (mm²) between predicted and true shapes over the same vertices, / 100;
-  coefficients: 0.1 · mean squared difference of the prior-normalised coefficients.
+  coefficients: 0.1 · mean squared difference of the prior-normalised coefficients;
+  parser: cross-entropy of the stride-4 part logits against the render's true part labels (eyeballs count as
+      the eye of their side, `fit_mesh.photo_truth_labels`), class-balanced (small parts weigh more).
 3DDFA-V3 trains a ResNet-50 with Adam at 1e-4 on 600k real images; this is a 2.1 M-parameter CNN from
 scratch on a few thousand renders, so Adam starts at 1e-3 with cosine decay, with colour/brightness jitter.
 """
@@ -39,16 +41,18 @@ class Records:
     """All cached views in memory as arrays (a few thousand 224² crops fit easily)."""
 
     def __init__(self, files: list[Path], model) -> None:
-        crops, uv, a_id, a_exp, names = [], [], [], [], []
+        crops, uv, a_id, a_exp, names, parts = [], [], [], [], [], []
         sub = model.fk.spa[::2]
         for f in files:
             with np.load(f) as r:
                 crops.append(r["crop"])
+                parts.append(parser_target(r["labels"])[2::4, 2::4])
                 uv.append(r["uv_true"][sub])
                 a_id.append(r["alpha_id"])
                 a_exp.append(r["alpha_exp"])
             names.append(f.stem)
         self.crops = np.stack(crops)
+        self.parts = np.stack(parts)
         self.uv = np.stack(uv).astype(np.float32)
         self.id_n = ((np.stack(a_id) - model.id_mean) / model.id_std).astype(np.float32)
         self.exp_n = ((np.stack(a_exp) - model.exp_mean) / model.exp_std).astype(np.float32)
@@ -70,10 +74,23 @@ def _batch(rec: Records, idx: np.ndarray, rng: np.random.Generator | None):
         gamma = torch.as_tensor(rng.uniform(0.8, 1.25, (b, 1, 1, 1)), dtype=torch.float32)
         x = (x.clamp(1e-4, 1) ** gamma * gain * tint).clamp(0, 1)
         x = x + torch.randn_like(x) * float(rng.uniform(0, 0.02))
-    return x, torch.as_tensor(rec.uv[idx]), torch.as_tensor(rec.id_n[idx]), torch.as_tensor(rec.exp_n[idx])
+    return (x, torch.as_tensor(rec.uv[idx]), torch.as_tensor(rec.id_n[idx]), torch.as_tensor(rec.exp_n[idx]),
+            torch.as_tensor(rec.parts[idx]).long())
 
 
-def losses(net_out: dict, uv, id_n, exp_n, fitter, sub: np.ndarray) -> dict:
+def parser_target(labels: np.ndarray) -> np.ndarray:
+    """Dataset class ids -> parser classes (0 background/other, 1.. = PARTS order)."""
+    from ..core.dataset import CLASS_IDS
+    from ..core.photo.facekit_photo import PARTS
+    from ..core.photo.fit_mesh import photo_truth_labels
+
+    lut = np.zeros(256, np.uint8)
+    for k, part in enumerate(PARTS, start=1):
+        lut[CLASS_IDS[part]] = k
+    return lut[photo_truth_labels(labels)]
+
+
+def losses(net_out: dict, uv, id_n, exp_n, parts, fitter, sub: np.ndarray, class_weight) -> dict:
     """The three training terms (see module doc) for a batch."""
     import torch
 
@@ -87,7 +104,8 @@ def losses(net_out: dict, uv, id_n, exp_n, fitter, sub: np.ndarray) -> dict:
     uv_pred = project(to_camera(v, net_out["r"], net_out["t"]))
     return {"2d": ((uv_pred - uv) ** 2).sum(-1).mean() / 100.0,
             "3d": ((v - vt) * 1e3).pow(2).sum(-1).mean() / 100.0,
-            "coef": 0.1 * (torch.cat([net_out["id_n"] - id_n, net_out["exp_n"] - exp_n], 1) ** 2).mean()}
+            "coef": 0.1 * (torch.cat([net_out["id_n"] - id_n, net_out["exp_n"] - exp_n], 1) ** 2).mean(),
+            "parts": torch.nn.functional.cross_entropy(net_out["parts"], parts, weight=class_weight)}
 
 
 def train(cache: Path, out: Path, s: Settings, resume: bool = True, max_steps: int | None = None,
@@ -106,6 +124,8 @@ def train(cache: Path, out: Path, s: Settings, resume: bool = True, max_steps: i
     files = sorted(Path(cache).glob("*.npz"))
     rec = Records(files, model)
     log(f"{len(rec)} training views from {cache}")
+    freq = np.bincount(rec.parts.ravel(), minlength=9) + 1.0
+    class_weight = torch.as_tensor(np.clip((freq.sum() / freq) ** 0.5, 1, 30), dtype=torch.float32)
     net = PhotoRegressor(model.fk.n_identity, model.fk.n_expression)
     opt = torch.optim.Adam(net.parameters(), lr=s.lr)
     steps_per_epoch = max(1, len(rec) // s.batch)
@@ -139,8 +159,8 @@ def train(cache: Path, out: Path, s: Settings, resume: bool = True, max_steps: i
         if state["seconds"] + time.perf_counter() - t_start > s.max_hours * 3600:
             break
         idx = rng.choice(len(rec), size=min(s.batch, len(rec)), replace=False)
-        x, uv, id_n, exp_n = _batch(rec, idx, rng)
-        terms = losses(net(x), uv, id_n, exp_n, fitter, rec.sub)
+        x, uv, id_n, exp_n, parts = _batch(rec, idx, rng)
+        terms = losses(net(x), uv, id_n, exp_n, parts, fitter, rec.sub, class_weight)
         loss = sum(terms.values())
         opt.zero_grad()
         loss.backward()
