@@ -183,7 +183,9 @@ def export(net, s: Settings, info: dict, path: Path) -> Path:
     from ..core.weights import save_weights
 
     meta = json.loads(json.dumps({"n_id": net.n_id, "n_exp": net.n_exp, "settings": asdict(s), "training": info}))
-    return save_weights(path, WEIGHTS_KIND, 1, net.state_dict(), meta)
+    # float16 storage halves the committed file; load_state_dict casts back into the float32 parameters
+    state = {k: (v.half() if v.is_floating_point() else v) for k, v in net.state_dict().items()}
+    return save_weights(path, WEIGHTS_KIND, 1, state, meta)
 
 
 def main(argv: list[str] | None = None) -> int:
