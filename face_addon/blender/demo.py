@@ -10,6 +10,7 @@ from pathlib import Path
 
 import bpy
 import numpy as np
+from mathutils import Vector
 
 from ..core.capabilities import capability
 from .operator_base import FaceAddonError
@@ -80,9 +81,6 @@ def run_demo(out_dir: Path, samples: int = 16, resolution: int = 384) -> list[st
             err = np.linalg.norm(np.array([pred[i] for i in range(68)]) - np.reshape(truth, (68, 3)), axis=1)
             log.append(f"  mean error vs. the scan's true landmarks: {err.mean() * 1000:.1f} mm")
 
-    blend = out_dir / "demo.blend"
-    bpy.ops.wm.save_as_mainfile(filepath=str(blend.resolve()))
-    log.append(f"saved {blend}")
     t0 = time.perf_counter()
     bpy.context.view_layer.update()
     markers = np.array([o.matrix_world.translation for c in bpy.data.collections if c.name.endswith(" Landmarks")
@@ -91,6 +89,162 @@ def run_demo(out_dir: Path, samples: int = 16, resolution: int = 384) -> list[st
     png = render_sheet(subjects, (out_dir / "demo.png").resolve(), views=views, markers=markers,
                        resolution=resolution, samples=samples)
     log.append(f"rendered {png} in {time.perf_counter() - t0:.1f} s (Cycles, {samples} spp)")
+    if capability("photo").ready() and head.face_kit.is_facekit:
+        _photo_step(head, out_dir, log, samples)
+    blend = out_dir / "demo.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend.resolve()))
+    log.append(f"saved {blend}")
     for line in log:
         print(line)
     return log
+
+
+# -- Reconstruct from Photo: the demo head's own portrait -> a new head + camera -> side-by-side PNG -------------
+PORTRAIT_PX = 256
+CLAY = (0.08, 0.3, 0.85)  # linear RGB: a blue that no skin tone has, so the overlay shows where the head is
+
+
+def _render_rgba(width: int, height: int, samples: int, transparent: bool, tmp: Path) -> np.ndarray:
+    """Render the scene camera with Cycles; (height, width, 4) display-referred RGBA, top row first."""
+    scene = bpy.context.scene
+    scene.render.engine = "CYCLES"
+    scene.cycles.device = "CPU"
+    scene.cycles.samples = samples
+    scene.cycles.use_denoising = False
+    scene.render.resolution_x, scene.render.resolution_y = width, height
+    scene.render.resolution_percentage = 100
+    scene.render.film_transparent = transparent
+    scene.render.image_settings.file_format = "PNG"
+    scene.render.image_settings.color_mode = "RGBA"
+    scene.render.filepath = str(tmp)
+    try:
+        bpy.ops.render.render(write_still=True)
+        return image_rgba(tmp)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def image_rgba(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
+    """An image file (scaled to size = (width, height) when given) as (height, width, 4) floats in its stored
+    (display) values, top row first."""
+    img = bpy.data.images.load(str(path), check_existing=False)
+    try:
+        if size is not None and tuple(img.size) != tuple(size):
+            img.scale(*size)
+        w, h = img.size
+        px = np.empty(w * h * 4, np.float32)
+        img.pixels.foreach_get(px)
+    finally:
+        bpy.data.images.remove(img)
+    return px.reshape(h, w, 4)[::-1]
+
+
+def save_rgba(pixels: np.ndarray, path: Path) -> Path:
+    """Write (height, width, 3|4) floats in [0, 1], top row first, as a PNG."""
+    h, w = pixels.shape[:2]
+    rgba = np.concatenate([pixels[..., :3], np.ones((h, w, 1), np.float32)], 2) if pixels.shape[2] == 3 else pixels
+    out = bpy.data.images.new("FaceAddon Picture", w, h, alpha=True)
+    out.pixels.foreach_set(np.ascontiguousarray(rgba[::-1], np.float32).ravel())
+    out.filepath_raw = str(path)
+    out.file_format = "PNG"
+    out.save()
+    bpy.data.images.remove(out)
+    return path
+
+
+def render_objects_through(cam: bpy.types.Object, keep: list[bpy.types.Object], width: int, height: int,
+                           samples: int, tmp: Path, clay: bool = False) -> np.ndarray:
+    """Only `keep` rendered (transparent film) through `cam`, lit by a sun from the camera's side; `clay`
+    renders every object in one plain blue-grey material, so the shape stands out from a photo."""
+    from .materials import plain_material
+
+    scene = bpy.context.scene
+    layer = bpy.context.view_layer
+    old_override = layer.material_override
+    if clay:
+        layer.material_override = plain_material("FaceAddon Clay", CLAY, roughness=0.6)
+    if scene.world is None:
+        scene.world = bpy.data.worlds.new("FaceAddon World")
+    scene.world.color = (0.35, 0.37, 0.4)
+    hidden = {o.name: o.hide_render for o in scene.objects}
+    sun = bpy.data.objects.new("FaceAddon Photo Key", bpy.data.lights.new("FaceAddon Photo Key", "SUN"))
+    sun.data.energy = 3.0
+    scene.collection.objects.link(sun)
+    keep_set = set(keep) | {sun}
+    old_camera = scene.camera
+    from mathutils import Euler
+
+    bpy.context.view_layer.update()  # a camera placed just now has no matrix_world yet
+    sun.rotation_euler = (cam.matrix_world.to_3x3() @ Euler((-0.35, 0.25, 0.0)).to_matrix()).to_euler()
+    try:
+        for o in scene.objects:
+            o.hide_render = o not in keep_set
+        scene.camera = cam
+        return _render_rgba(width, height, samples, True, tmp)
+    finally:
+        for o in scene.objects:
+            if o.name in hidden:
+                o.hide_render = hidden[o.name]
+        scene.camera = old_camera
+        layer.material_override = old_override
+        light = sun.data
+        bpy.data.objects.remove(sun, do_unlink=True)
+        bpy.data.lights.remove(light)
+
+
+def photo_comparison(photo: Path, head: bpy.types.Object, cam: bpy.types.Object, samples: int,
+                     width: int, height: int, tmp: Path, opacity: float = 0.6,
+                     clay: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(reconstruction alone on grey, reconstruction over the photo) rendered through the fitted camera at
+    width×height (the photo's aspect), both (height, width, 3)."""
+    rgba = render_objects_through(cam, [head, *head.children], width, height, samples, tmp, clay=clay)
+    img = image_rgba(photo, (width, height))
+    a = rgba[..., 3:4]
+    alone = rgba[..., :3] * a + 0.35 * (1 - a)
+    overlay = rgba[..., :3] * a * opacity + img[..., :3] * (1 - a * opacity)
+    return alone, overlay
+
+
+def _photo_step(head: bpy.types.Object, out_dir: Path, log: list[str], samples: int) -> None:
+    """Render a frontal portrait of the demo head, reconstruct it with face.reconstruct_photo, and write
+    demo_photo.png: [portrait | reconstruction through the fitted camera | overlay]."""
+    t_step = time.perf_counter()
+    scene = bpy.context.scene
+    coll = bpy.data.collections.get(f"{head.name} Landmarks")
+    pts = np.array([o.matrix_world.translation for o in coll.objects]) if coll is not None else \
+        np.array([head.matrix_world @ Vector(c) for c in head.bound_box])
+    centre = pts.mean(0)
+    cam = bpy.data.objects.new("Demo Portrait Camera", bpy.data.cameras.new("Demo Portrait Camera"))
+    scene.collection.objects.link(cam)
+    cam.data.lens = 50.0
+    cam.location = (centre[0], centre[1] - 0.55, centre[2])
+    cam.rotation_euler = (np.pi / 2, 0.0, 0.0)  # looks along +Y at the face, +Z up
+    portrait = (out_dir / "demo_portrait.png").resolve()
+    t0 = time.perf_counter()
+    rgba = render_objects_through(cam, [head, *head.children], PORTRAIT_PX, PORTRAIT_PX, samples,
+                                  out_dir / "demo_portrait.tmp.png")
+    a = rgba[..., 3:4]
+    save_rgba(rgba[..., :3] * a + 0.35 * (1 - a), portrait)
+    log.append(f"Portrait of '{head.name}' ({PORTRAIT_PX}², frontal, 50 mm): {time.perf_counter() - t0:.1f} s")
+    before = set(bpy.data.objects)
+    _run(bpy.ops.face.reconstruct_photo, log, "Reconstruct from Photo (the portrait)", filepath=str(portrait))
+    recon = bpy.context.view_layer.objects.active
+    fitted = next(o for o in set(bpy.data.objects) - before if o.type == "CAMERA")
+    info = recon["face_addon_photo"]
+    log.append(f"  '{recon.name}' + '{fitted.name}', method {info['method']}, "
+               f"timings {dict(info['timings_s'])}" + (f"; {info['warnings']}" if info["warnings"] else ""))
+    keys, fitted_keys = head.data.shape_keys.key_blocks, recon.data.shape_keys.key_blocks
+    log.append("  expression keys, portrait -> fitted: " + ", ".join(
+        f"{n} {keys[n].value:.2f} -> {fitted_keys[n].value:.2f}" for n in ("jawOpen", "mouthSmileLeft", "mouthSmileRight")
+        if n in keys and n in fitted_keys))
+    alone, overlay = photo_comparison(portrait, recon, fitted, samples, PORTRAIT_PX, PORTRAIT_PX,
+                                      out_dir / "demo_photo.tmp.png")
+    photo = image_rgba(portrait)[..., :3]
+    png = save_rgba(np.concatenate([photo, alone, overlay], axis=1), (out_dir / "demo_photo.png").resolve())
+    for o in (recon, fitted):  # keep the pair together, beside the demo head, in demo.blend
+        o.location.x -= 0.35
+    cam_data = cam.data
+    bpy.data.objects.remove(cam, do_unlink=True)
+    bpy.data.cameras.remove(cam_data)
+    log.append(f"  rendered {png} (portrait | reconstruction through the fitted camera | overlay); "
+               f"photo step {time.perf_counter() - t_step:.1f} s")

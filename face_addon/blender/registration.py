@@ -19,6 +19,7 @@ def register() -> None:
     facekit_props.register_properties()
     edit_props.register_properties()
     bpy.types.VIEW3D_MT_mesh_add.append(panels.menu_add_face_model)
+    bpy.types.TOPBAR_MT_file_import.append(operators.reconstruct_photo.menu_import_photo)
     from .cli import blender_cli_entry
 
     _state["cli"] = bpy.utils.register_cli_command("face", blender_cli_entry)
@@ -32,6 +33,7 @@ def unregister() -> None:
     if _state["cli"] is not None:
         bpy.utils.unregister_cli_command(_state["cli"])
         _state["cli"] = None
+    bpy.types.TOPBAR_MT_file_import.remove(operators.reconstruct_photo.menu_import_photo)
     bpy.types.VIEW3D_MT_mesh_add.remove(panels.menu_add_face_model)
     edit_props.unregister_properties()
     facekit_props.unregister_properties()

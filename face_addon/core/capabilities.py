@@ -42,7 +42,9 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("register", "Register Head", "face.register_head", ("models/skin.pt",), False),
     Capability("landmarks", "Detect Landmarks", "face.detect_landmarks", ("models/landmarks.pt",), True,
                caveat="preliminary, undertrained model: see docs/landmarks.md for its error"),
-    Capability("photo", "Reconstruct from Photo", "face.reconstruct_photo", ("models/photo_regressor.pt",), False),
+    Capability("photo", "Reconstruct from Photo", "face.reconstruct_photo",
+               ("assets/facekit.npz", "assets/mediapipe_face.npz"), True,  # without the regressor: fit, warn
+               caveat="Preliminary: regressor trained on a few thousand synthetic renders; see docs/photo.md"),
     Capability("edit", "Face Edit", "face.edit_face", ("models/neo3df.pt",), True),
     Capability("synth", "Synthetic Data (CLI)", "", ("assets/facekit.npz",), True),
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         "what": "MediaPipe 468 landmarks -> FaceKit template (triangle, barycentric), measured on renders",
         "views": len(records), "train_seeds": [seeds[0], seeds[-1]] if seeds else [],
         "median_spread_mm": float(np.median(emb["spread_mm"])), "weighted": int(emb["weight"].sum()),
-        "max_spread_mm": MAX_SPREAD_MM, "command": "python -m face_addon.train.photo_embedding " + " ".join(argv or [])},
+        "max_spread_mm": MAX_SPREAD_MM, "command": "python -m face_addon.train.photo_embedding " + " ".join(sys.argv[1:] if argv is None else argv)},
         indent=1))
     return 0
 

@@ -77,10 +77,10 @@ class FitConfig:
 
     use_prdl: bool = True
     use_photo: bool = True
-    coarse_iters: int = 40
-    mid_iters: int = 60
-    fine_iters: int = 60
-    visibility_every: int = 10
+    coarse_iters: int = 30
+    mid_iters: int = 50
+    fine_iters: int = 40
+    visibility_every: int = 15
     lr: dict = field(default_factory=lambda: {"id": 0.03, "exp": 0.03, "r": 0.01, "t": 0.003, "sh": 0.02,
                                                 "albedo": 0.02})
     fine_lr: dict = field(default_factory=lambda: {"id": 0.003, "exp": 0.003, "r": 0.0003, "t": 0.0001,
@@ -221,7 +221,7 @@ class Fitter:
     def _refresh(self, p: FitParams, uv_rows: np.ndarray, z_rows: np.ndarray):
         """Visible part triangles (skin cut at the forehead like the target) and visible template vertices."""
         a_id, a_exp = (x.detach().double().numpy() for x in self.coefficients(p))
-        uv, z, ras = self.mesh.render(a_id, a_exp, p.r.detach(), p.t.detach())
+        uv, z, ras = self.mesh.render(a_id, a_exp, p.r.detach(), p.t.detach(), coarse=True)
         parts = self.mesh.visible_part_triangles(uv_rows, z_rows, ras)
         if self._cut is not None:
             tri, area = parts["skin"]

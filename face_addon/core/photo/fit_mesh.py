@@ -31,8 +31,14 @@ class FitMesh:
         eyes = fk.extras["eyeballs"]
         n, ns = fk.n_vertices, sub.n_vertices
         self.n_template = n
-        # full mesh (visibility, label images): subdivided head + eyeballs
+        # full mesh (label images): subdivided head + eyeballs; visibility uses the template-level head +
+        # eyeballs (the same surface, 4x fewer triangles to rasterise at every refresh)
         self.full_faces = np.vstack([sub.faces, eyes.faces + ns])
+        coarse_idx = np.concatenate([np.arange(n), np.arange(ns, ns + eyes.n_vertices)])
+        remap = np.full(ns + eyes.n_vertices, -1)
+        remap[coarse_idx] = np.arange(len(coarse_idx))
+        self.coarse_idx = coarse_idx
+        self.coarse_faces = remap[np.vstack([fk.faces, eyes.faces + ns])]
         side = np.where(eyes.template[eyes.faces].mean(1)[:, 0] > 0, CLASS_IDS["left_eye"], CLASS_IDS["right_eye"])
         self.full_class = np.concatenate([head_face_classes(ns, sub.faces, {p: sub.parts[p] for p in PARTS}),
                                           side.astype(np.uint8)])
@@ -59,20 +65,20 @@ class FitMesh:
         """(len(rows), 3) model-space positions of the fitted rows (template vertices first)."""
         return self.template + (self.basis["id"] @ a_id + self.basis["exp"] @ a_exp).reshape(-1, 3)
 
-    def full_vertices(self, a_id: np.ndarray, a_exp: np.ndarray) -> np.ndarray:
-        """All vertices of the full mesh (numpy, float64)."""
+    def full_vertices(self, a_id: np.ndarray, a_exp: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Vertices of the full mesh (numpy, float64), or only `rows` of it."""
         f = self._full
-        k_id, k_exp = f["id_basis"].shape[-1], f["exp_basis"].shape[-1]
-        return (f["template"] + f["id_basis"].reshape(-1, k_id).dot(a_id).reshape(-1, 3)
-                + f["exp_basis"].reshape(-1, k_exp).dot(a_exp).reshape(-1, 3))
+        sel = slice(None) if rows is None else rows
+        return (f["template"][sel] + np.einsum("nck,k->nc", f["id_basis"][sel], a_id)
+                + np.einsum("nck,k->nc", f["exp_basis"][sel], a_exp))
 
-    def render(self, a_id: np.ndarray, a_exp: np.ndarray, r: torch.Tensor, t: torch.Tensor):
-        """(uv (N, 2), depth (N,), raster) of the full mesh in the crop."""
-        v = torch.as_tensor(self.full_vertices(a_id, a_exp))
-        vc = to_camera(v, r.double(), t.double())
+    def render(self, a_id: np.ndarray, a_exp: np.ndarray, r: torch.Tensor, t: torch.Tensor, coarse: bool = False):
+        """(uv (N, 2), depth (N,), raster) of the full mesh (or its template-level version) in the crop."""
+        v = self.full_vertices(a_id, a_exp, self.coarse_idx if coarse else None)
+        vc = to_camera(torch.as_tensor(v), r.double(), t.double())
         uv = project(vc).numpy()
         z = vc[:, 2].numpy()
-        return uv, z, rasterize(uv, z, self.full_faces, CROP, CROP)
+        return uv, z, rasterize(uv, z, self.coarse_faces if coarse else self.full_faces, CROP, CROP)
 
     def label_image(self, a_id: np.ndarray, a_exp: np.ndarray, r: torch.Tensor, t: torch.Tensor) -> np.ndarray:
         """(CROP, CROP) class ids of the reconstruction (head parts + eyes), 0 = background."""

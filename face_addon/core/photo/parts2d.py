@@ -121,3 +121,18 @@ def part_masks(points: np.ndarray, connections: dict[str, np.ndarray], height: i
         others |= m
     masks["skin"] = face & ~others
     return {p: masks[p] for p in PARTS}
+
+
+def largest_components(masks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each mask reduced to its largest connected blob. PRDL's f_max sees every target pixel, so one stray blob
+    of a parser far from the face would dominate the loss."""
+    from scipy import ndimage
+
+    out = {}
+    for p, m in masks.items():
+        lab, n = ndimage.label(m)
+        if n > 1:
+            sizes = np.bincount(lab.ravel())[1:]
+            m = lab == (1 + int(sizes.argmax()))
+        out[p] = m
+    return out

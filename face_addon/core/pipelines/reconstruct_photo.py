@@ -5,9 +5,10 @@
     rec.rotation, rec.translation, rec.K, rec.width, rec.height   # the photo's camera (OpenCV)
 
 Stages: MediaPipe-derived face detector + 468-point mesh (`core.photo.face_mesh`) -> square crop around the
-landmarks (224²) -> part masks from the landmark contours (`parts2d`) -> the learned regressor (fast
-initialiser, `models/photo_regressor.pt`) -> per-photo fitting (`core.photo.fit`: landmarks + PRDL +
-photometric + regularisation). `method="regressor"` stops after the regressor.
+landmarks (224²) -> the learned network (`models/photo_regressor.pt`): FaceKit parameters (the fit's
+initialiser) and part masks from its parser head -> per-photo fitting (`core.photo.fit`: landmarks + PRDL +
+photometric + regularisation). `method="regressor"` stops after the network. `masks="landmarks"` takes the
+part masks from the MediaPipe contours instead (`parts2d`; also the fallback without weights).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from ..photo.fit import FitConfig, FitParams, Fitter, FitTarget
 
 REGRESSOR_FILE = MODELS_DIR / "photo_regressor.pt"
 METHODS = ("fit", "regressor")
+MASK_SOURCES = ("parser", "landmarks")
 
 
 @dataclass
@@ -75,16 +77,24 @@ def load_regressor(path: Path | str = REGRESSOR_FILE):
     return net.eval()
 
 
-def regress(net, crop_img: np.ndarray) -> FitParams:
+def regress(net, crop_img: np.ndarray) -> tuple[FitParams, dict[str, np.ndarray]]:
+    """(initial parameters, parser part masks {part: (CROP, CROP) bool}) of one crop."""
     import torch
+
+    from ..nets.photo_regressor import parse
+    from ..photo.facekit_photo import PARTS
+    from ..photo.parts2d import largest_components
 
     with torch.no_grad():
         out = net(torch.as_tensor(crop_img, dtype=torch.float32).permute(2, 0, 1)[None])
-    return FitParams(out["id_n"][0], out["exp_n"][0], out["r"][0], out["t"][0])
+        labels = parse(out["parts"], CROP)[0].numpy()
+    masks = largest_components({p: labels == k for k, p in enumerate(PARTS, start=1)})
+    return FitParams(out["id_n"][0], out["exp_n"][0], out["r"][0], out["t"][0]), masks
 
 
 def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", use_prdl: bool = True,
-                      face_index: int = 0, regressor_path: Path | str | None = REGRESSOR_FILE,
+                      masks: str = "parser", face_index: int = 0,
+                      regressor_path: Path | str | None = REGRESSOR_FILE,
                       progress: Callable[[float, str], None] | None = None) -> PhotoReconstruction:
     """Reconstruct the face `face_index` (0 = largest) of a photo; see the module doc."""
     from ..photo import PhotoError
@@ -95,6 +105,8 @@ def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", us
 
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}")
+    if masks not in MASK_SOURCES:
+        raise ValueError(f"masks must be one of {MASK_SOURCES}")
     step = progress or (lambda f, msg: None)
     times: dict[str, float] = {}
     t = time.perf_counter()
@@ -110,29 +122,30 @@ def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", us
     crop = Crop.for_landmarks(face.points)
     crop_img = crop.sample(img)
     lm = crop.to_crop(face.points[:, :2])
-    masks = part_masks(lm, load_connections(), CROP, CROP)
     warnings = []
     if CROP / crop.scale < 64:
         warnings.append(f"the face is small ({CROP / crop.scale:.0f} px): expect a coarse result")
     step(0.3, "regressing")
     t = time.perf_counter()
     f = fitter()
-    init = None
+    init, part = None, None
     if regressor_path is not None and Path(regressor_path).is_file():
-        init = regress(load_regressor(regressor_path), crop_img)
+        init, part = regress(load_regressor(regressor_path), crop_img)
     elif method == "regressor":
         from ..weights import WeightsError
 
         raise WeightsError(f"the photo regressor is missing ({regressor_path})")
     else:
-        warnings.append("no regressor weights: fitting starts from the mean face")
+        warnings.append("no regressor weights: fitting starts from the mean face, masks from the landmarks")
+    if masks == "landmarks" or part is None:
+        part = part_masks(lm, load_connections(), CROP, CROP)
     times["regressor"] = time.perf_counter() - t
     step(0.4, "fitting")
     t = time.perf_counter()
-    target = FitTarget(landmarks=lm, masks=masks, image=crop_img)
+    target = FitTarget(landmarks=lm, masks=part, image=crop_img)
     cfg = FitConfig(use_prdl=use_prdl)
     if method == "regressor":
-        cfg = FitConfig(use_prdl=False, use_photo=False, coarse_iters=0, fine_iters=0)
+        cfg = FitConfig(use_prdl=False, use_photo=False, coarse_iters=0, mid_iters=0, fine_iters=0)
     res = f.fit(target, init=init, cfg=cfg)
     times["fit"] = time.perf_counter() - t
     step(1.0, "done")
@@ -144,4 +157,4 @@ def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", us
         alpha_id=res.alpha_id, alpha_exp=res.alpha_exp, vertices=res.vertices, rotation=rot,
         translation=res.params.t.double().numpy(), K=crop.image_intrinsics(), width=w, height=h,
         landmarks=np.asarray(face.points), crop=crop, score=float(face.score), n_faces=len(faces), method=method,
-        masks=masks, timings={k: round(v, 3) for k, v in times.items()}, warnings=warnings)
+        masks=part, timings={k: round(v, 3) for k, v in times.items()}, warnings=warnings)

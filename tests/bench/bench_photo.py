@@ -1,0 +1,165 @@
+"""Photo reconstruction on held-out synthetic renders: Part IoU, REALY-region vertex errors, timings, overlays.
+
+    nice -n 10 .venv/bin/python tests/bench/bench_photo.py [--cache /work/data/photo/cache/test] [--limit 220]
+        [--workers 2] [--overlays]
+
+Test set: the cached views (train/photo_data.py) of `synth --profile photo` samples with seeds 1,000,000+
+(one random portrait view each); the regressor and the landmark embedding only ever saw seeds < 1,000,000.
+Views where the detector finds no face are counted, not scored.
+
+Conditions (3DDFA-V3 Table 1 protocol, renderer-free): the reconstruction's parts are rasterised in the crop
+(`FitMesh.label_image`) and compared with the render's true part labels; pixels where the truth shows hair,
+facial hair or an accessory count for neither side. Vertex error: per REALY region (nose, mouth, forehead,
+cheek) the mean distance in mm after a per-region similarity alignment, against the true FaceKit head.
+  regressor       the network alone
+  fit_no_prdl     fitting from the mean face: landmarks + photometric + regularisation
+  fit_prdl        the same + PRDL on the parser's part masks
+  regressor_prdl  fitting with PRDL, initialised by the regressor (the product default)
+Also the part masks themselves: the parser head and the MediaPipe-contour polygons vs. the true labels.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests" / "bench"))
+
+CONDITIONS = ("regressor", "fit_no_prdl", "fit_prdl", "regressor_prdl")
+
+
+def _setup():
+    import os
+
+    import torch
+
+    torch.set_num_threads(1)
+    from face_addon.core.pipelines.reconstruct_photo import REGRESSOR_FILE, fitter, load_regressor
+
+    return fitter(), load_regressor(os.environ.get("PHOTO_WEIGHTS", REGRESSOR_FILE))
+
+
+_STATE: dict = {}
+
+
+def evaluate(path: str) -> dict:
+    from face_addon.core.photo.camera import CROP
+    from face_addon.core.photo.facekit_photo import PARTS
+    from face_addon.core.photo.fit import FitConfig, FitTarget
+    from face_addon.core.photo.fit_mesh import photo_truth_labels
+    from face_addon.core.photo.mediapipe_assets import load_connections
+    from face_addon.core.photo.metrics import part_iou, region_errors_mm
+    from face_addon.core.photo.parts2d import part_masks
+    from face_addon.core.pipelines.reconstruct_photo import regress
+    from face_addon.core.dataset import CLASS_IDS
+
+    if not _STATE:
+        _STATE["f"], _STATE["net"] = _setup()
+    f, net = _STATE["f"], _STATE["net"]
+    with np.load(path) as r:
+        rec = {k: r[k] for k in r.files}
+    crop = rec["crop"].astype(np.float32) / 255.0
+    truth_lab = photo_truth_labels(rec["labels"])
+    truth_v = f.model.fk.evaluate(rec["alpha_id"], rec["alpha_exp"]).astype(np.float64)
+    out = {"name": Path(path).stem, "iou": {}, "mm": {}, "time": {}}
+    t = time.perf_counter()
+    init, parser = regress(net, crop)
+    out["time"]["regressor"] = time.perf_counter() - t
+    poly = part_masks(rec["landmarks"], load_connections(), CROP, CROP)
+
+    def as_labels(masks):
+        lab = np.zeros((CROP, CROP), np.uint8)
+        for p in PARTS:
+            lab[masks[p]] = CLASS_IDS[p]
+        return lab
+
+    out["iou"]["parser_masks"] = part_iou(as_labels(parser), truth_lab)
+    out["iou"]["landmark_masks"] = part_iou(as_labels(poly), truth_lab)
+    target = FitTarget(landmarks=rec["landmarks"], masks=parser, image=crop)
+    runs = {"regressor": (init, FitConfig(use_prdl=False, use_photo=False, coarse_iters=0, mid_iters=0, fine_iters=0)),
+            "fit_no_prdl": (None, FitConfig(use_prdl=False)),
+            "fit_prdl": (None, FitConfig(use_prdl=True)),
+            "regressor_prdl": (init, FitConfig(use_prdl=True))}
+    for name, (start, cfg) in runs.items():
+        t = time.perf_counter()
+        res = f.fit(target, init=start, cfg=cfg)
+        if name != "regressor":
+            out["time"][name] = time.perf_counter() - t
+        out["iou"][name] = part_iou(f.label_image(res.params), truth_lab)
+        out["mm"][name] = region_errors_mm(f.model, res.vertices, truth_v)
+    return out
+
+
+def summarise(rows: list[dict], n_missed: int, n_views: int) -> tuple[dict, str]:
+    from face_addon.core.photo.facekit_photo import PARTS, REGIONS
+
+    def part_table(key):
+        per = {p: float(np.nanmean([r["iou"][key][p] for r in rows])) for p in PARTS}
+        return per, float(np.mean(list(per.values())))
+
+    iou_per, iou_avg = {}, {}
+    for key in CONDITIONS + ("parser_masks", "landmark_masks"):
+        iou_per[key], iou_avg[key] = part_table(key)
+    mm = {c: {g: float(np.mean([r["mm"][c][g] for r in rows])) for g in REGIONS + ("all",)} for c in CONDITIONS}
+    times = {c: float(np.median([r["time"][c] for r in rows])) for c in CONDITIONS}
+    data = {"test_n": len(rows), "views_without_detection": n_missed, "views_total": n_views,
+            "part_iou": {c: iou_avg[c] for c in CONDITIONS}, "part_iou_per_part": {c: iou_per[c] for c in CONDITIONS},
+            "vertex_mm": {c: mm[c]["all"] for c in CONDITIONS}, "vertex_mm_per_region": mm,
+            "mask_iou": {k: iou_avg[k] for k in ("parser_masks", "landmark_masks")},
+            "mask_iou_per_part": {k: iou_per[k] for k in ("parser_masks", "landmark_masks")},
+            "time_regressor_s": times["regressor"], "time_fit_s": times["regressor_prdl"], "time_s": times}
+    lines = ["| condition | Part IoU (avg) | " + " | ".join(PARTS) + " | vertex mm | " + " | ".join(REGIONS)
+             + " | time s |", "|---" * (len(PARTS) + len(REGIONS) + 4) + "|"]
+    for c in CONDITIONS:
+        lines.append(f"| {c} | {iou_avg[c]:.3f} | " + " | ".join(f"{iou_per[c][p]:.3f}" for p in PARTS)
+                     + f" | {mm[c]['all']:.2f} | " + " | ".join(f"{mm[c][g]:.2f}" for g in REGIONS)
+                     + f" | {times[c]:.2f} |")
+    lines += ["", "Part masks vs. the true labels (IoU):", "",
+              "| masks | avg | " + " | ".join(PARTS) + " |", "|---" * (len(PARTS) + 2) + "|"]
+    for k in ("parser_masks", "landmark_masks"):
+        lines.append(f"| {k} | {iou_avg[k]:.3f} | " + " | ".join(f"{iou_per[k][p]:.3f}" for p in PARTS) + " |")
+    lines += ["", f"{len(rows)} test views scored; {n_missed} of {n_views} views had no detected face."]
+    return data, "\n".join(lines)
+
+
+def main() -> int:
+    from common import write_results
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cache", default="/work/data/photo/cache/test")
+    ap.add_argument("--limit", type=int, default=220)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--weights", help="regressor weights (default: the shipped face_addon/models file)")
+    args = ap.parse_args()
+    if args.weights:
+        import os
+
+        os.environ["PHOTO_WEIGHTS"] = args.weights
+    cache = Path(args.cache)
+    files = sorted(str(p) for p in cache.glob("*.npz"))[: args.limit]
+    missed = json.loads((cache / "no_face.json").read_text()) if (cache / "no_face.json").exists() else []
+    t = time.perf_counter()
+    rows = []
+    with ProcessPoolExecutor(args.workers) as ex:
+        for i, row in enumerate(ex.map(evaluate, files, chunksize=4)):
+            rows.append(row)
+            if i % 20 == 0:
+                print(f"{i + 1}/{len(files)} {time.perf_counter() - t:.0f} s", flush=True)
+    data, table = summarise(rows, len(missed), len(files) + len(missed))
+    data["test_set"] = (f"{cache}: synth --profile photo seeds 1,000,000+, one 256² portrait view each "
+                        "(random yaw ±40°, pitch −15..20°, roll ±10°, 35-85 mm lens)")
+    (REPO / "tests/bench/results/photo_rows.json").write_text(json.dumps(rows))
+    write_results("photo", data, table, "nice -n 10 .venv/bin/python tests/bench/bench_photo.py")
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
