@@ -109,7 +109,9 @@ def losses(net_out: dict, uv, id_n, exp_n, parts, fitter, sub: np.ndarray, class
 
 
 def train(cache: Path, out: Path, s: Settings, resume: bool = True, max_steps: int | None = None,
-          log=print) -> Path:
+          log=print, init: Path | None = None) -> Path:
+    """Train until `epochs`/`max_hours`/`max_steps`; checkpoints to out/checkpoint.pt, exports out/<WEIGHTS_FILE>.
+    `init`: start from these weights (a fresh optimiser and schedule), e.g. a run on an earlier, smaller set."""
     import torch
 
     from ..core.nets.photo_regressor import PhotoRegressor
@@ -127,6 +129,11 @@ def train(cache: Path, out: Path, s: Settings, resume: bool = True, max_steps: i
     freq = np.bincount(rec.parts.ravel(), minlength=9) + 1.0
     class_weight = torch.as_tensor(np.clip((freq.sum() / freq) ** 0.5, 1, 30), dtype=torch.float32)
     net = PhotoRegressor(model.fk.n_identity, model.fk.n_expression)
+    if init is not None:
+        from ..core.weights import load_weights
+
+        net.load_state_dict(load_weights(init, WEIGHTS_KIND, (1,))[0])
+        log(f"initialised from {init}")
     opt = torch.optim.Adam(net.parameters(), lr=s.lr)
     steps_per_epoch = max(1, len(rec) // s.batch)
     total = steps_per_epoch * s.epochs
@@ -188,6 +195,34 @@ def export(net, s: Settings, info: dict, path: Path) -> Path:
     return save_weights(path, WEIGHTS_KIND, 1, state, meta)
 
 
+def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
+    """Copy run_dir/photo_regressor.pt into models_dir with its card (photo_regressor.json): data, settings,
+    training progress and the held-out benchmark numbers when they exist."""
+    import shutil
+
+    from ..core.weights import load_weights
+
+    shutil.copyfile(run_dir / WEIGHTS_FILE, models_dir / WEIGHTS_FILE)
+    _, meta = load_weights(models_dir / WEIGHTS_FILE, WEIGHTS_KIND, (1,))
+    bench = json.loads(bench_json.read_text()) if bench_json.is_file() else {}
+    card = {
+        "model": "photo regressor + part parser (FaceKit identity/expression/pose/translation; 9-class parser)",
+        "paper": "Wang et al., 3D Face Reconstruction with the Geometric Guidance of Facial Part Segmentation "
+                 "(3DDFA-V3, CVPR 2024; shared/seeds/001): the regressor initialises PRDL fitting",
+        "file": WEIGHTS_FILE, "size_mb": round((models_dir / WEIGHTS_FILE).stat().st_size / 1e6, 2),
+        "load": "face_addon.core.pipelines.reconstruct_photo.load_regressor (torch.load weights_only=True)",
+        "data": "synth --profile photo, train seeds < 1,000,000 (two 256² portrait views per sample), views "
+                "cropped by our MediaPipe-derived detector (face_addon.train.photo_data)",
+        "training": meta.get("training"), "settings": meta.get("settings"),
+        "held_out": {k: bench[k] for k in ("test_n", "part_iou", "vertex_mm", "mask_iou", "time_regressor_s",
+                                           "time_fit_s", "commit") if k in bench},
+        "command": "nice -n 5 python -m face_addon.train.photo --data /work/data/photo/train "
+                   "--cache /work/data/photo/cache/train --out out/photo_reg --resume; "
+                   "python -m face_addon.train.photo --ship out/photo_reg"}
+    (models_dir / "photo_regressor.json").write_text(json.dumps(card, indent=1) + "\n")
+    return models_dir / WEIGHTS_FILE
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cache", help="cached train views (face_addon.train.photo_data)")
@@ -198,21 +233,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=Settings.epochs)
     ap.add_argument("--threads", type=int, default=Settings.threads)
     ap.add_argument("--max-steps", type=int)
+    ap.add_argument("--init", help="start from these weights (fresh optimiser)")
+    ap.add_argument("--lr", type=float, default=Settings.lr)
     args = ap.parse_args(argv)
     if args.ship:
-        import shutil
-
         from ..core.capabilities import MODELS_DIR
 
-        shutil.copyfile(Path(args.ship) / WEIGHTS_FILE, MODELS_DIR / WEIGHTS_FILE)
-        print(f"shipped {MODELS_DIR / WEIGHTS_FILE}")
+        print(ship(Path(args.ship), MODELS_DIR, Path(__file__).resolve().parents[2] / "tests/bench/results/photo.json"))
         return 0
     if args.data:
         from .photo_data import cache_split
 
         cache_split(Path(args.data), Path(args.cache))
-    train(Path(args.cache), Path(args.out), Settings(epochs=args.epochs, threads=args.threads), args.resume,
-          args.max_steps)
+    train(Path(args.cache), Path(args.out), Settings(epochs=args.epochs, threads=args.threads, lr=args.lr),
+          args.resume, args.max_steps, init=Path(args.init) if args.init else None)
     return 0
 
 

@@ -141,7 +141,16 @@ class Fitter:
 
     # -- fitting -------------------------------------------------------------------------------------------
     def fit(self, target: FitTarget, init: FitParams | None = None, cfg: FitConfig | None = None) -> FitResult:
-        cfg = cfg or FitConfig()
+        """Fit one photo. Runs single-threaded: its tensors are small, and extra threads only add
+        synchronisation (3x slower with 2 threads on a busy 2-core machine)."""
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return self._fit(target, init, cfg or FitConfig())
+        finally:
+            torch.set_num_threads(threads)
+
+    def _fit(self, target: FitTarget, init: FitParams | None, cfg: FitConfig) -> FitResult:
         t0 = time.perf_counter()
         p = (init or self.initial(target)).detach()
         lm_t = lm_w = None
@@ -163,7 +172,7 @@ class Fitter:
         history: list[dict] = []
         names = ("id", "exp", "r", "t", "sh", "albedo")
         stages = [("coarse", cfg.coarse_iters, ("r", "t"), cfg.lr), ("mid", cfg.mid_iters, names, cfg.lr),
-                  ("fine", cfg.fine_iters if tdesc else 0, names, cfg.fine_lr)]
+                  ("fine", cfg.fine_iters, names, cfg.fine_lr)]
         for stage, iters, free, lr in stages:
             full = stage != "coarse"
             if iters <= 0 or (stage == "coarse" and lm_t is None):
@@ -183,7 +192,7 @@ class Fitter:
                 if lm_t is not None:
                     pl = project(to_camera(self.model.embedded_points(v[:self.n_template]), p.r, p.t))
                     terms["lmk"] = (lm_w * ((pl - lm_t) ** 2).sum(1)).sum() / lm_w.sum()
-                if stage == "fine" or (stage == "mid" and lm_t is None and tdesc):  # masks alone: PRDL leads
+                if tdesc and (stage == "fine" or (stage == "mid" and lm_t is None)):  # masks alone: PRDL leads
                     pred = {k: (uv[tri].mean(1), torch.as_tensor(area)) for k, (tri, area) in parts.items()}
                     terms["prdl"] = prdl(pred, tdesc, self.anchors, {k: 1.0 for k in tdesc})
                 if full and img is not None:

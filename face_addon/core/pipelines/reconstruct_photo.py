@@ -43,7 +43,8 @@ class PhotoReconstruction:
     score: float
     n_faces: int
     method: str
-    masks: dict[str, np.ndarray] = field(default_factory=dict)  # crop pixels
+    masks: dict[str, np.ndarray] = field(default_factory=dict)  # the target part masks, crop pixels
+    part_labels: np.ndarray | None = None  # (CROP, CROP) class ids of the reconstruction's parts in the crop
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -157,4 +158,4 @@ def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", us
         alpha_id=res.alpha_id, alpha_exp=res.alpha_exp, vertices=res.vertices, rotation=rot,
         translation=res.params.t.double().numpy(), K=crop.image_intrinsics(), width=w, height=h,
         landmarks=np.asarray(face.points), crop=crop, score=float(face.score), n_faces=len(faces), method=method,
-        masks=part, timings={k: round(v, 3) for k, v in times.items()}, warnings=warnings)
+        masks=part, part_labels=f.label_image(res.params), timings={k: round(v, 3) for k, v in times.items()}, warnings=warnings)
