@@ -1,8 +1,10 @@
 """Overlays of fitted FaceKit parts on photos (docs/img/photo_overlays.png): 6 held-out synthetic renders and
-the real photographs that scikit-image ships (astronaut.png, camera.png). Each tile: the face crop with the
-reconstruction's part outlines and the 468 detected landmarks; synthetic tiles also show the true parts.
+real photographs (default: scikit-image's astronaut.png, a NASA public-domain portrait; `--real` adds local
+files, for looking at, not for committing). Each tile: the face crop with the reconstruction's parts and
+outlines and the 468 detected landmarks (green); synthetic tiles also show the true parts beside it.
 
-    .venv/bin/python tools/render_photo_overlays.py [--test /work/data/photo/test] [--out docs/img/photo_overlays.png]
+    .venv/bin/python tools/render_photo_overlays.py [--test /work/data/photo/test] [--real A.jpg B.png ...]
+        [--out docs/img/photo_overlays.png]
 """
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--test", default="/work/data/photo/test")
     ap.add_argument("--seeds", type=int, nargs="*", default=[1000001, 1000004, 1000007, 1000010, 1000013, 1000016])
+    ap.add_argument("--real", nargs="*", default=[])
     ap.add_argument("--out", default=str(REPO / "docs/img/photo_overlays.png"))
     args = ap.parse_args()
     import skimage
@@ -62,16 +65,16 @@ def main() -> int:
         truth = resample_labels(photo_truth_labels(read_png(view / "00_parts.png")), rec.crop)
         rows.append(tile(rec.crop.sample(img), rec.part_labels, rec.crop.to_crop(rec.landmarks), truth))
         print(seed, rec.timings, flush=True)
-    real = []
-    for name in ("astronaut.png", "camera.png"):
-        path = Path(skimage.__file__).parent / "data" / name
-        rec = reconstruct_photo(path)
-        from face_addon.core.photo.image_io import load_photo
+    from face_addon.core.photo.image_io import load_photo
 
+    real = []
+    for path in [Path(skimage.__file__).parent / "data" / "astronaut.png"] + [Path(p) for p in args.real]:
+        rec = reconstruct_photo(path)
         real.append(tile(rec.crop.sample(load_photo(path)), rec.part_labels, rec.crop.to_crop(rec.landmarks), None))
-        print(name, rec.timings, rec.warnings, flush=True)
+        print(path.name, rec.timings, rec.warnings, flush=True)
+    real += [np.zeros_like(real[0])] * (-len(real) % 4)
     grid = [np.concatenate(rows[i:i + 2], 1) for i in range(0, len(rows), 2)]
-    grid.append(np.concatenate(real + [np.zeros_like(real[0])] * 2, 1))
+    grid += [np.concatenate(real[i:i + 4], 1) for i in range(0, len(real), 4)]
     write_png(args.out, np.concatenate(grid, 0))
     print(f"wrote {args.out}")
     return 0

@@ -7,11 +7,8 @@ from __future__ import annotations
 import bpy
 
 
-def skin_material(name: str = "FaceKit Skin", tone: tuple[float, float, float] = (0.8, 0.56, 0.45)) -> bpy.types.Material:
-    """Create (or reuse by name) a skin material with the given linear base tone."""
-    mat = bpy.data.materials.get(name)
-    if mat is not None:
-        return mat
+def principled_material(name: str) -> tuple[bpy.types.Material, bpy.types.NodeTree, bpy.types.Node]:
+    """A new material whose node tree is just Principled BSDF -> Material Output: (material, tree, bsdf)."""
     mat = bpy.data.materials.new(name)
     if mat.node_tree is None:  # Blender 4.x creates materials without nodes
         mat.use_nodes = True
@@ -19,6 +16,16 @@ def skin_material(name: str = "FaceKit Skin", tone: tuple[float, float, float] =
     nt.nodes.clear()
     out = nt.nodes.new("ShaderNodeOutputMaterial")
     bsdf = nt.nodes.new("ShaderNodeBsdfPrincipled")
+    nt.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
+    return mat, nt, bsdf
+
+
+def skin_material(name: str = "FaceKit Skin", tone: tuple[float, float, float] = (0.8, 0.56, 0.45)) -> bpy.types.Material:
+    """Create (or reuse by name) a skin material with the given linear base tone."""
+    mat = bpy.data.materials.get(name)
+    if mat is not None:
+        return mat
+    mat, nt, bsdf = principled_material(name)
     bsdf.inputs["Roughness"].default_value = 0.45
     bsdf.inputs["Subsurface Weight"].default_value = 0.12
     bsdf.inputs["Subsurface Radius"].default_value = (1.0, 0.35, 0.2)
@@ -45,7 +52,6 @@ def skin_material(name: str = "FaceKit Skin", tone: tuple[float, float, float] =
     link(tint.outputs["Result"], bsdf.inputs["Base Color"])
     link(pores.outputs["Distance"], bump.inputs["Height"])
     link(bump.outputs["Normal"], bsdf.inputs["Normal"])
-    link(bsdf.outputs["BSDF"], out.inputs["Surface"])
     return mat
 
 

@@ -43,6 +43,25 @@ class FaceOperator:
             return {"CANCELLED"}
 
 
+def poll_object_mode(cls: type, context: bpy.types.Context) -> bool:
+    """Poll for operators that only need Object Mode."""
+    if context.mode != "OBJECT":
+        cls.poll_message_set("Switch to Object Mode first")
+        return False
+    return True
+
+
+def use_thread_setting(context: bpy.types.Context) -> None:
+    """Apply the add-on preference 'threads' (0 = torch's default) before heavy torch work."""
+    from .preferences import settings
+
+    threads = settings(context).threads
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def poll_active_mesh(cls: type, context: bpy.types.Context) -> bool:
     """Poll for operators that work on the active mesh, explaining why not in the tooltip."""
     obj = context.active_object

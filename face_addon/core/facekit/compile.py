@@ -14,13 +14,13 @@ Conventions of the output (see docs/facekit.md):
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from ..pinned_wheels import write_npz
 from .annotations import derive_annotations
 from .wheel import ObjMesh, WheelReader
 
@@ -45,7 +45,6 @@ ETHNICITIES = ("african", "asian", "caucasian")
 REFERENCE = {"gender": 0.5, "age": 0.5, "muscle": 0.5, "weight": 0.5}  # age 0.5 = 25 years in MakeHuman
 MIN_EFFECT_DM = 0.005  # drop directions moving no region vertex by 0.5 mm or more
 NECK_SUPPORT_DM = 1e-3
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def compile_facekit(wheel_path: Path, out_path: Path) -> dict:
@@ -54,7 +53,7 @@ def compile_facekit(wheel_path: Path, out_path: Path) -> dict:
     with zipfile.ZipFile(wheel_path) as zf:
         arrays = _build(WheelReader(zf))
     arrays["wheel_sha256"] = np.array(hashlib.sha256(wheel_path.read_bytes()).hexdigest())
-    _write_npz(out_path, arrays)
+    write_npz(out_path, arrays)
     return {
         "path": str(out_path),
         "n_vertices": int(arrays["n_template"]),
@@ -293,18 +292,3 @@ class _MacroModel:
         for e in ETHNICITIES:
             out.append((f"macro-{e}", self.offsets(REFERENCE, {k: float(k == e) for k in ETHNICITIES}) - ref_offset))
         return out
-
-
-def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """np.savez with fixed timestamps and order, so the same wheel gives byte-identical files."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for key in sorted(arrays):
-            buf = io.BytesIO()
-            np.lib.format.write_array(buf, np.asarray(arrays[key]), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{key}.npy", date_time=ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, buf.getvalue(), compresslevel=6)
-    tmp.replace(path)

@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import io
 import json
-import subprocess
-import sys
 import zipfile
 from functools import lru_cache
 from pathlib import Path
@@ -23,13 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from ..capabilities import ASSETS_DIR
+from ..pinned_wheels import default_cache_dir, fetch_pinned_wheel, write_npz
 from .mp_tflite_reader import read_tflite
 
 MEDIAPIPE_VERSION = "0.10.14"
 MEDIAPIPE_SHA256 = "a807328339e7356fda0bb14df12fedbf1d33bdf81649c5f8666b0026b1cc30b4"
 WHEEL_NAME = f"mediapipe-{MEDIAPIPE_VERSION}-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
 CONVERTER_VERSION = 1
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 MODELS = {
     "detector": "mediapipe/modules/face_detection/face_detection_short_range.tflite",
@@ -45,11 +42,6 @@ N_POINTS = 468
 def default_asset_path() -> Path:
     """<package>/assets/mediapipe_face.npz (a build output, not committed)."""
     return ASSETS_DIR / "mediapipe_face.npz"
-
-
-def default_cache_dir() -> Path:
-    """Build-time download cache: `.cache/` beside the package (the repository root in a checkout)."""
-    return ASSETS_DIR.parent.parent / ".cache"
 
 
 def is_current(path: Path) -> bool:
@@ -73,19 +65,8 @@ def ensure_mediapipe_face(cache_dir: Path | None = None, out_path: Path | None =
 
 def fetch_mediapipe_wheel(cache_dir: Path) -> Path:
     """The pinned wheel in `cache_dir`, downloaded with pip if absent; raises if its checksum differs."""
-    wheel = cache_dir / WHEEL_NAME
-    if not wheel.exists():
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "pip", "download", f"mediapipe=={MEDIAPIPE_VERSION}", "--no-deps",
-               "--only-binary=:all:", "--python-version", "3.11", "--platform", "manylinux2014_x86_64",
-               "-d", str(cache_dir)]
-        result = subprocess.run(cmd, capture_output=True, text=True)
-        if result.returncode != 0 or not wheel.exists():
-            raise RuntimeError(f"could not download mediapipe {MEDIAPIPE_VERSION} with pip:\n{result.stderr[-2000:]}")
-    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
-    if digest != MEDIAPIPE_SHA256:
-        raise RuntimeError(f"{wheel} has sha256 {digest}, expected {MEDIAPIPE_SHA256}; delete it and retry.")
-    return wheel
+    return fetch_pinned_wheel("mediapipe", MEDIAPIPE_VERSION, MEDIAPIPE_SHA256, WHEEL_NAME, cache_dir,
+                              ("--python-version", "3.11", "--platform", "manylinux2014_x86_64"))
 
 
 def convert(wheel: Path, out_path: Path) -> None:
@@ -113,7 +94,7 @@ def convert(wheel: Path, out_path: Path) -> None:
     arrays["wheel_sha256"] = np.array(MEDIAPIPE_SHA256)
     arrays["converter_version"] = np.array(CONVERTER_VERSION)
     arrays["source"] = np.array(json.dumps({"wheel": WHEEL_NAME, "files": sources}, sort_keys=True))
-    _write_npz(out_path, arrays)
+    write_npz(out_path, arrays)
 
 
 def parse_connections(source: str) -> dict[str, np.ndarray]:
@@ -134,21 +115,6 @@ def parse_connections(source: str) -> dict[str, np.ndarray]:
     if missing:
         raise ValueError(f"{CONNECTIONS_FILE} lacks FACEMESH sets {sorted(missing)}")
     return found
-
-
-def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """np.savez with fixed timestamps and order, so the same wheel gives byte-identical files."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for key in sorted(arrays):
-            buf = io.BytesIO()
-            np.lib.format.write_array(buf, np.asarray(arrays[key]), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{key}.npy", date_time=ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, buf.getvalue(), compresslevel=6)
-    tmp.replace(path)
 
 
 @lru_cache(maxsize=4)

@@ -1,0 +1,63 @@
+"""The photo pipeline without Blender: several faces, the fit's effect on landmark alignment, the camera it
+returns, grayscale input, and errors. Real photographs from scikit-image's data folder."""
+from importlib.util import find_spec
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from face_addon.core.photo import PhotoError
+from face_addon.core.photo.image_io import load_photo
+from face_addon.core.pipelines.reconstruct_photo import REGRESSOR_FILE, fitter, reconstruct_photo
+
+SKIMAGE_DATA = Path(find_spec("skimage").submodule_search_locations[0]) / "data"
+pytestmark = pytest.mark.skipif(not REGRESSOR_FILE.is_file(), reason="photo regressor weights not shipped")
+
+
+def _reprojection_px(rec) -> float:
+    """Weighted mean distance (photo px) between detected landmarks and the reconstruction's embedded ones,
+    projected with the returned camera (K, R, t)."""
+    model = fitter().model
+    pts = model.embedded_points(rec.vertices) @ rec.rotation.T + rec.translation
+    uv = (pts @ rec.K.T)[:, :2] / pts[:, 2:]
+    w = model.embedding["weight"]
+    return float((np.linalg.norm(uv - rec.landmarks[:, :2], axis=1) * w).sum() / w.sum())
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> np.ndarray:
+    return load_photo(SKIMAGE_DATA / "astronaut.png")
+
+
+def test_fit_aligns_landmarks_better_than_the_regressor_and_returns_a_consistent_camera(astronaut):
+    torch.manual_seed(0)
+    reg = reconstruct_photo(astronaut, method="regressor")
+    fit = reconstruct_photo(astronaut)
+    face_px = 1 / reg.crop.scale * 224
+    assert _reprojection_px(fit) < _reprojection_px(reg)
+    assert _reprojection_px(fit) < 0.05 * face_px  # within 5 % of the face crop
+    assert fit.alpha_exp.min() >= 0 and fit.alpha_exp.max() <= 1 and np.abs(fit.alpha_id).max() <= 1
+    assert fit.part_labels.shape == (224, 224) and (fit.part_labels > 0).mean() > 0.2
+
+
+def test_several_faces_largest_first_and_by_index(astronaut):
+    small = astronaut[::2, ::2]
+    canvas = np.ones((512, 800, 3), np.float32)
+    canvas[:, :512] = astronaut
+    canvas[100:356, 530:786] = small
+    big = reconstruct_photo(canvas, method="regressor")
+    other = reconstruct_photo(canvas, method="regressor", face_index=1)
+    assert big.n_faces == other.n_faces == 2
+    assert big.landmarks[:, 0].mean() < 512 < other.landmarks[:, 0].mean()
+    with pytest.raises(PhotoError, match="face 3 does not exist"):
+        reconstruct_photo(canvas, method="regressor", face_index=2)
+
+
+def test_grayscale_photo_and_no_face():
+    rec = reconstruct_photo(SKIMAGE_DATA / "camera.png", method="regressor")
+    assert rec.n_faces >= 1 and np.isfinite(rec.vertices).all()
+    with pytest.raises(PhotoError, match="no face"):
+        reconstruct_photo(SKIMAGE_DATA / "chelsea.png")
+    with pytest.raises(ValueError, match="method"):
+        reconstruct_photo(SKIMAGE_DATA / "astronaut.png", method="magic")
