@@ -42,10 +42,12 @@ def test_fit_aligns_landmarks_better_than_the_regressor_and_returns_a_consistent
 
 
 def test_several_faces_largest_first_and_by_index(astronaut):
-    small = astronaut[::2, ::2]
-    canvas = np.ones((512, 800, 3), np.float32)
+    from PIL import Image
+
+    small = np.asarray(Image.fromarray((astronaut * 255).astype(np.uint8)).resize((410, 410)), np.float32) / 255
+    canvas = np.ones((512, 950, 3), np.float32)  # a group photo: the same person twice, the right one smaller
     canvas[:, :512] = astronaut
-    canvas[100:356, 530:786] = small
+    canvas[50:460, 530:940] = small
     big = reconstruct_photo(canvas, method="regressor")
     other = reconstruct_photo(canvas, method="regressor", face_index=1)
     assert big.n_faces == other.n_faces == 2
