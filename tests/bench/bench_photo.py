@@ -99,6 +99,20 @@ def evaluate(path: str) -> dict:
     return out
 
 
+def mean_face_mm(files: list[str]) -> dict:
+    """Reference: the FaceKit prior-mean face (no photo at all) scored like the reconstructions."""
+    from face_addon.core.photo.facekit_photo import load_photo_facekit
+    from face_addon.core.photo.metrics import region_errors_mm
+
+    m = load_photo_facekit()
+    mean = m.fk.evaluate(m.id_mean, m.exp_mean).astype(np.float64)
+    errs = []
+    for f in files:
+        with np.load(f) as r:
+            errs.append(region_errors_mm(m, mean, m.fk.evaluate(r["alpha_id"], r["alpha_exp"]).astype(np.float64)))
+    return {k: float(np.mean([e[k] for e in errs])) for k in errs[0]}
+
+
 def summarise(rows: list[dict], n_missed: int, n_views: int, timing_rows: list[dict]) -> tuple[dict, str]:
     from face_addon.core.photo.facekit_photo import PARTS, REGIONS
 
@@ -158,9 +172,14 @@ def main() -> int:
     timing_rows = [evaluate(f) for f in files[: args.timing]]
     data, table = summarise(rows, len(missed), len(files) + len(missed), timing_rows)
     data["timing_views"] = len(timing_rows)
+    data["mean_face_mm"] = mean_face_mm(files)
+    table += (f"\nReference: the prior-mean FaceKit face, no photo: {data['mean_face_mm']['all']:.2f} mm "
+              f"(nose {data['mean_face_mm']['nose']:.2f}, mouth {data['mean_face_mm']['mouth']:.2f}, "
+              f"forehead {data['mean_face_mm']['forehead']:.2f}, cheek {data['mean_face_mm']['cheek']:.2f}).\n")
     data["test_set"] = (f"{cache}: synth --profile photo seeds 1,000,000+, one 256² portrait view each "
                         "(random yaw ±40°, pitch −15..20°, roll ±10°, 35-85 mm lens)")
-    (REPO / "tests/bench/results/photo_rows.json").write_text(json.dumps(rows))
+    (REPO / "out").mkdir(exist_ok=True)
+    (REPO / "out/photo_rows.json").write_text(json.dumps(rows))  # per-view numbers, for digging (not committed)
     write_results("photo", data, table, "nice -n 10 .venv/bin/python tests/bench/bench_photo.py")
     print(table)
     return 0
