@@ -21,7 +21,7 @@ import numpy as np
 from ..core.facekit import load_facekit
 from ..core.photo.camera import CROP
 from ..core.photo.facekit_photo import EMBEDDING_FILE
-from ..core.photo.raster import rasterize
+from ..core.geometry.raster import rasterize
 from ..synth.labels import SurfaceQuery
 
 MAX_SPREAD_MM = 6.0

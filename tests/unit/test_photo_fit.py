@@ -10,7 +10,7 @@ from face_addon.core.photo.fit import FitConfig, FitParams, Fitter, FitTarget
 from face_addon.core.photo.metrics import part_iou, region_errors_mm, similarity_align
 from face_addon.core.photo.parts2d import fill_polygon, ordered_chains
 from face_addon.core.photo.prdl import descriptors, grid_anchors, prdl, target_descriptors
-from face_addon.core.photo.raster import rasterize, visible_vertices
+from face_addon.core.geometry.raster import rasterize, visible_vertices
 
 
 def test_rasterize_covers_area_and_keeps_the_nearest():

@@ -82,11 +82,11 @@ def add_photo_camera(context, head: bpy.types.Object, rec, image: bpy.types.Imag
 def project_photo(head: bpy.types.Object, rec, image: bpy.types.Image, tone=(0.8, 0.56, 0.45)) -> bpy.types.Material:
     """UV map "PhotoProjection" = the photo pixel each vertex projects to; a material showing the photo there.
 
-    Vertices the photo does not see (occluded or outside the frame, `core.photo.raster.visible_vertices`) are
+    Vertices the photo does not see (occluded or outside the frame, `core.geometry.raster.visible_vertices`) are
     marked 0 in the point attribute "PhotoVisible", and the material blends to a plain skin tone there, so the
     back of the head does not get the pixels in front of it smeared over it.
     """
-    from ...core.photo.raster import visible_vertices
+    from ...core.geometry.raster import visible_vertices
 
     me = head.data
     proj = project(rec.vertices, rec.rotation, rec.translation, rec.K)

@@ -2,7 +2,7 @@
 
 The 2D alignment benchmark needs part masks of faces; until "Reconstruct from Photo" provides masks from
 photos, they are rendered here from FaceKit faces with one fixed frontal camera (documented in
-docs/editing.md). Pure numpy; one loop over front-facing triangles, each filling its pixel bounding box.
+docs/editing.md). Rasterisation itself is `core.geometry.raster` (vectorised numpy).
 """
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+from ..geometry import raster
 
 
 @dataclass(frozen=True)
@@ -31,33 +33,11 @@ class Camera:
 
 
 def rasterize(verts: np.ndarray, faces: np.ndarray, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
-    """Per pixel: visible triangle id (-1 = background) and barycentric weights (h, w, 3)."""
+    """Per pixel: visible front-facing triangle id (-1 = background) and barycentric weights (h, w, 3)."""
     uv, depth = camera.project(np.asarray(verts, np.float64))
-    s = camera.size
-    tri = uv[faces]
-    area = ((tri[:, 1, 0] - tri[:, 0, 0]) * (tri[:, 2, 1] - tri[:, 0, 1])
-            - (tri[:, 2, 0] - tri[:, 0, 0]) * (tri[:, 1, 1] - tri[:, 0, 1]))
-    zbuf = np.full((s, s), np.inf)
-    ids = np.full((s, s), -1, np.int64)
-    bary = np.zeros((s, s, 3))
-    for f in np.flatnonzero(area < -1e-9):  # front-facing in image space (row axis points down)
-        t = tri[f]
-        c0, r0 = np.maximum(np.floor(t.min(0)).astype(int), 0)
-        c1, r1 = np.minimum(np.ceil(t.max(0)).astype(int), s - 1)
-        if c0 > c1 or r0 > r1:
-            continue
-        cc, rr = np.meshgrid(np.arange(c0, c1 + 1) + 0.5, np.arange(r0, r1 + 1) + 0.5)
-        w1 = ((cc - t[0, 0]) * (t[2, 1] - t[0, 1]) - (t[2, 0] - t[0, 0]) * (rr - t[0, 1])) / area[f]
-        w2 = ((t[1, 0] - t[0, 0]) * (rr - t[0, 1]) - (cc - t[0, 0]) * (t[1, 1] - t[0, 1])) / area[f]
-        w0 = 1 - w1 - w2
-        inside = (w0 >= 0) & (w1 >= 0) & (w2 >= 0)
-        z = w0 * depth[faces[f, 0]] + w1 * depth[faces[f, 1]] + w2 * depth[faces[f, 2]]
-        sub = zbuf[r0:r1 + 1, c0:c1 + 1]
-        win = inside & (z < sub)
-        sub[win] = z[win]
-        ids[r0:r1 + 1, c0:c1 + 1][win] = f
-        bary[r0:r1 + 1, c0:c1 + 1][win] = np.stack([w0, w1, w2], -1)[win]
-    return ids, bary
+    # this camera puts pixel centres at +0.5; the shared rasteriser at integers
+    r = raster.rasterize(uv - 0.5, depth, faces, camera.size, camera.size, cull_back=True)
+    return r.tri, r.bary
 
 
 def label_image(verts: np.ndarray, faces: np.ndarray, face_labels: np.ndarray, camera: Camera) -> np.ndarray:

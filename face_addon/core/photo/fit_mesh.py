@@ -19,7 +19,7 @@ import torch
 from ..dataset import CLASS_IDS, head_face_classes
 from .camera import CROP, project, to_camera
 from .facekit_photo import PARTS, PhotoFaceKit
-from .raster import rasterize
+from ..geometry.raster import rasterize
 
 COARSE_PARTS = ("skin", "nose")
 

@@ -1,7 +1,8 @@
 """A small vectorised z-buffer rasteriser in numpy: triangle id, depth and barycentrics per pixel.
 
-Used for visibility while fitting, for Part IoU (the reconstruction's part labels rendered into the photo's
-frame, renderer-free) and for mapping detected 2D landmarks onto a known mesh. Pixel centres are integer
+Used for visibility while fitting photos, for Part IoU (a reconstruction's part labels rendered into the
+photo's frame, renderer-free), for mapping detected 2D landmarks onto a known mesh, and for the part masks and
+pictures of face editing. Pixel centres are integer
 coordinates (OpenCV convention, (0, 0) = centre of the top-left pixel). Every (triangle, pixel) candidate in a
 triangle's bounding box is tested at once, so the cost is proportional to the covered area, not to a Python
 loop over triangles.
@@ -27,12 +28,19 @@ class Raster:
 
 
 def rasterize(uv: np.ndarray, z: np.ndarray, faces: np.ndarray, height: int, width: int,
-              chunk: int = 2_000_000) -> Raster:
-    """Rasterise triangles with pixel coordinates `uv` (n, 2) and positive depths `z` (n,); nearest wins."""
+              chunk: int = 2_000_000, cull_back: bool = False) -> Raster:
+    """Rasterise triangles with pixel coordinates `uv` (n, 2) and positive depths `z` (n,); nearest wins.
+    `cull_back` drops triangles wound clockwise on screen (x right, y down), i.e. those facing away from a
+    camera for outward-oriented meshes."""
     uv = np.asarray(uv, np.float64)
     z = np.asarray(z, np.float64)
     faces = np.asarray(faces, np.int64)
     ok = (z[faces] > 0).all(1) & np.isfinite(uv[faces]).all((1, 2))
+    if cull_back:
+        t = uv[faces]
+        signed = ((t[:, 1, 0] - t[:, 0, 0]) * (t[:, 2, 1] - t[:, 0, 1])
+                  - (t[:, 2, 0] - t[:, 0, 0]) * (t[:, 1, 1] - t[:, 0, 1]))
+        ok &= signed < -1e-9
     fid = np.flatnonzero(ok)
     p = uv[faces[fid]]  # (m, 3, 2)
     lo = np.clip(np.ceil(p.min(1)), 0, [width, height]).astype(np.int64)
@@ -97,13 +105,3 @@ def visible_vertices(uv: np.ndarray, z: np.ndarray, faces: np.ndarray, height: i
     surf = r.depth[iv[idx], iu[idx]]
     vis[idx] = z[idx] <= surf * (1 + tolerance)
     return vis
-
-
-def label_image(uv: np.ndarray, z: np.ndarray, faces: np.ndarray, face_label: np.ndarray, height: int,
-                width: int, background: int = 0) -> np.ndarray:
-    """(H, W) labels: the label of the visible triangle per pixel, `background` where empty."""
-    r = rasterize(uv, z, faces, height, width)
-    out = np.full((height, width), background, dtype=np.asarray(face_label).dtype)
-    m = r.mask
-    out[m] = np.asarray(face_label)[r.tri[m]]
-    return out
