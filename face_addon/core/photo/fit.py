@@ -153,6 +153,7 @@ class Fitter:
     def _fit(self, target: FitTarget, init: FitParams | None, cfg: FitConfig) -> FitResult:
         t0 = time.perf_counter()
         p = (init or self.initial(target)).detach()
+        self._clamp(p)  # a regressor may predict outside the valid range; the result must not
         lm_t = lm_w = None
         if target.landmarks is not None and self.model.embedding:
             lm_t = torch.as_tensor(np.asarray(target.landmarks)[:, :2], dtype=torch.float32)
