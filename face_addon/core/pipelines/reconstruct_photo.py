@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -68,7 +69,18 @@ def fitter() -> Fitter:
 
 
 def load_regressor(path: Path | str = REGRESSOR_FILE):
-    """The shipped regressor in eval mode (WeightsError when missing or foreign)."""
+    """The regressor in eval mode (WeightsError when missing or foreign); loaded once per file version, so
+    reconstructing many photos does not re-read the weights each time."""
+    from ..weights import WeightsError
+
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"weights file not found: {path}")
+    return _load_regressor(str(path.resolve()), path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=2)
+def _load_regressor(path: str, mtime_ns: int):
     from ..nets.photo_regressor import PhotoRegressor
     from ..weights import load_weights
 
