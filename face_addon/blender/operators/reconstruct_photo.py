@@ -1,6 +1,7 @@
-"""Reconstruct from Photo: a photo -> a new FaceKit head (identity baked, ARKit keys set) and the photo's camera.
+"""Reconstruct from Photo: a photo -> a new FaceKit head (identity baked, ARKit keys set) or, with the
+Pixel2Mesh method, a new free-form face mesh; and the photo's camera.
 
-The head sits at the world origin with identity rotation, exactly as `PhotoReconstruction.vertices` (model
+The head (or mesh) sits at the world origin with identity rotation, exactly as `PhotoReconstruction.vertices` (model
 space = object space); the fitted pose goes into a new camera "<head> Camera" whose view reproduces the
 photo (see `photo_camera`), with the photo as its background image. Optionally the photo is projected onto
 the head through a "PhotoProjection" UV map. Nothing existing is modified except, when "Use as Scene Camera"
@@ -30,19 +31,19 @@ METHOD_ITEMS = [
     ("FIT", "FaceKit fit (PRDL)", "Regressor, then per-photo fitting: landmarks, part alignment (PRDL) and "
                                   "photometric terms (seconds)"),
     ("REGRESSOR", "Regressor only (fast)", "The learned regressor's estimate without fitting (needs its weights)"),
-    # a later 'PIXEL2MESH' item: free-form mesh refinement (Pixel2Mesh-face)
+    ("PIXEL2MESH", "Pixel2Mesh (free-form mesh)", "Pixel2Mesh-face: a hemisphere deformed by a graph network into "
+                                                  "an 8569-vertex face mesh (no FaceKit rig, no expression keys)"),
 ]
 
 
-def _regressor_path(context) -> Path:
-    """The preferences' model folder's photo_regressor.pt when present, else the shipped one."""
-    from ...core.pipelines.reconstruct_photo import REGRESSOR_FILE
+def _model_path(context, shipped: Path) -> Path:
+    """The preferences' model folder's file of the same name when present, else the shipped one."""
     from ..preferences import settings
 
     models_dir = settings(context).models_dir
-    if models_dir and (Path(models_dir) / "photo_regressor.pt").is_file():
-        return Path(models_dir) / "photo_regressor.pt"
-    return REGRESSOR_FILE
+    if models_dir and (Path(models_dir) / shipped.name).is_file():
+        return Path(models_dir) / shipped.name
+    return shipped
 
 
 def _status(context, text: str | None) -> None:
@@ -79,7 +80,8 @@ def add_photo_camera(context, head: bpy.types.Object, rec, image: bpy.types.Imag
     return cam
 
 
-def project_photo(head: bpy.types.Object, rec, image: bpy.types.Image, tone=(0.8, 0.56, 0.45)) -> bpy.types.Material:
+def project_photo(head: bpy.types.Object, rec, image: bpy.types.Image, faces: np.ndarray,
+                  tone=(0.8, 0.56, 0.45)) -> bpy.types.Material:
     """UV map "PhotoProjection" = the photo pixel each vertex projects to; a material showing the photo there.
 
     Vertices the photo does not see (occluded or outside the frame, `core.geometry.raster.visible_vertices`) are
@@ -90,7 +92,7 @@ def project_photo(head: bpy.types.Object, rec, image: bpy.types.Image, tone=(0.8
 
     me = head.data
     proj = project(rec.vertices, rec.rotation, rec.translation, rec.K)
-    visible = visible_vertices(proj[:, :2], proj[:, 2], facekit().faces, rec.height, rec.width)
+    visible = visible_vertices(proj[:, :2], proj[:, 2], faces, rec.height, rec.width)
     uv_layer = me.uv_layers.get(UV_NAME) or me.uv_layers.new(name=UV_NAME)
     loop_vertices = np.empty(len(me.loops), np.int32)
     me.loops.foreach_get("vertex_index", loop_vertices)
@@ -117,13 +119,16 @@ def project_photo(head: bpy.types.Object, rec, image: bpy.types.Image, tone=(0.8
     link(seen.outputs["Fac"], mix.inputs["Factor"])
     link(tex.outputs["Color"], mix.inputs["B"])
     link(mix.outputs["Result"], bsdf.inputs["Base Color"])
-    me.materials[0] = mat  # a new head's own slot; the shared skin material stays as it is
+    if me.materials:
+        me.materials[0] = mat  # a new head's own slot; the shared skin material stays as it is
+    else:
+        me.materials.append(mat)
     return mat
 
 
 class FACE_OT_reconstruct_photo(FaceOperator, ImportHelper, bpy.types.Operator):
-    """Reconstruct a 3D face from a photo: a new FaceKit head with its expression keys set, and a camera that
-    sees it as the photo does"""
+    """Reconstruct a 3D face from a photo: a new FaceKit head with its expression keys set (or a free-form
+    Pixel2Mesh face mesh), and a camera that sees it as the photo does"""
 
     bl_idname = "face.reconstruct_photo"
     bl_label = "Reconstruct from Photo"
@@ -165,7 +170,8 @@ class FACE_OT_reconstruct_photo(FaceOperator, ImportHelper, bpy.types.Operator):
 
     def run(self, context):
         from ...core.photo import PhotoError
-        from ...core.pipelines.reconstruct_photo import reconstruct_photo
+        from ...core.pipelines.pixel2mesh_photo import WEIGHTS_FILE, reconstruct_pixel2mesh
+        from ...core.pipelines.reconstruct_photo import REGRESSOR_FILE, reconstruct_photo
 
         path = Path(bpy.path.abspath(self.filepath)) if self.filepath else None
         if path is None or not path.is_file():
@@ -181,23 +187,31 @@ class FACE_OT_reconstruct_photo(FaceOperator, ImportHelper, bpy.types.Operator):
         t0 = time.perf_counter()
         try:
             _status(context, "Reconstruct from Photo: loading…")
-            rec = reconstruct_photo(path, method=self.method.lower(), use_prdl=self.use_prdl,
-                                    face_index=self.face_index, regressor_path=_regressor_path(context),
-                                    progress=progress)
+            if self.method == "PIXEL2MESH":
+                rec = reconstruct_pixel2mesh(path, face_index=self.face_index,
+                                             weights_path=_model_path(context, WEIGHTS_FILE), progress=progress)
+            else:
+                rec = reconstruct_photo(path, method=self.method.lower(), use_prdl=self.use_prdl,
+                                        face_index=self.face_index,
+                                        regressor_path=_model_path(context, REGRESSOR_FILE), progress=progress)
         except PhotoError as exc:
             raise FaceAddonError(f"{path.name}: {exc}") from exc
         finally:
             wm.progress_end()
             _status(context, None)
 
-        fk = facekit()
         for obj in context.selected_objects:
             obj.select_set(False)
-        head = create_head(context, rec.alpha_id.astype(np.float32), name=f"Face {path.stem}", landmarks=False)
+        if self.method == "PIXEL2MESH":
+            head, faces = _pixel2mesh_object(context, rec, f"Face {path.stem} Pixel2Mesh"), rec.faces
+        else:
+            fk = facekit()
+            head, faces = create_head(context, rec.alpha_id.astype(np.float32), name=f"Face {path.stem}",
+                                      landmarks=False), fk.faces
+            set_expression_keys(head, fk.exp_names, rec.alpha_exp)
         head.location = (0.0, 0.0, 0.0)  # model space is object space: the camera carries the pose
         head.rotation_euler = (0.0, 0.0, 0.0)
         head.scale = (1.0, 1.0, 1.0)
-        set_expression_keys(head, fk.exp_names, rec.alpha_exp)
         image = bpy.data.images.load(str(path), check_existing=True)
         cam = None
         if self.add_camera:
@@ -209,7 +223,7 @@ class FACE_OT_reconstruct_photo(FaceOperator, ImportHelper, bpy.types.Operator):
                 scene.render.resolution_percentage = 100
                 scene.render.pixel_aspect_x = scene.render.pixel_aspect_y = 1.0
         if self.project_texture:
-            project_photo(head, rec, image)
+            project_photo(head, rec, image, faces)
         head.select_set(True)
         context.view_layer.objects.active = head
 
@@ -224,9 +238,23 @@ class FACE_OT_reconstruct_photo(FaceOperator, ImportHelper, bpy.types.Operator):
             "warnings": "; ".join(rec.warnings)}
         for w in rec.warnings:
             self.report({"WARNING"}, w)
-        self.report({"INFO"}, f"Reconstructed face {self.face_index + 1} of {rec.n_faces} in {seconds:.1f} s "
+        self.report({"INFO"}, f"Reconstructed face {self.face_index + 1} of {max(rec.n_faces, 1)} in {seconds:.1f} s "
                               f"({rec.method}) as '{head.name}'" + (f" with '{cam.name}'" if cam else ""))
         return {"FINISHED"}
+
+
+def _pixel2mesh_object(context, rec, name: str) -> bpy.types.Object:
+    """A new smooth-shaded mesh object of the Pixel2Mesh result (model space = object space)."""
+    from ...core.mesh import Mesh
+    from ..mesh_io import new_mesh_object
+
+    obj = new_mesh_object(name, Mesh(rec.vertices, rec.faces), context.collection)
+    obj.data.shade_smooth()
+    mat, _, bsdf = principled_material(f"{name} Skin")
+    bsdf.inputs["Base Color"].default_value = (0.8, 0.56, 0.45, 1.0)
+    obj.data.materials.append(mat)
+    obj[OWNER_PROP] = True
+    return obj
 
 
 def menu_import_photo(self, context):

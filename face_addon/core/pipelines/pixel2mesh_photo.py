@@ -1,0 +1,137 @@
+"""Photo -> free-form face mesh with Pixel2Mesh-face (seeds/002), the second photo reconstruction method.
+
+    rec = reconstruct_pixel2mesh("me.jpg")
+    rec.vertices, rec.faces          # 8569-vertex mesh, model space (Blender axes, metres), like FaceKit's
+    rec.stages                       # the 4 coarse-to-fine meshes (141, 547, 2157, 8569 vertices)
+    rec.rotation, rec.translation, rec.K, rec.width, rec.height   # a camera that sees it as the photo does
+
+Pre-processing as in the paper (§3.1.1): the face detector's box (`core.photo.face_detect`, MediaPipe's
+detector in place of MTCNN) expanded ×1.1 into a square 224² crop; when no face is detected, the average
+crop of the training photos (relative to the photo's size) with a warning. The network predicts in crop
+space (`core.photo.crop_space`); a photo's focal length and distance are unknown, so the mesh is placed for
+the fixed fitting camera at the depth where the face has the training faces' mean size.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..capabilities import MODELS_DIR
+from ..photo.camera import MODEL_TO_CAMERA, Crop
+
+WEIGHTS_FILE = MODELS_DIR / "pixel2mesh_face.pt"
+WEIGHTS_KIND = "pixel2mesh_face"
+DETECTOR_EXPAND = 1.1
+CROP_MIN_PX = 64  # below this face size (photo pixels) the result is coarse
+
+
+@dataclass
+class MeshReconstruction:
+    vertices: np.ndarray  # (n, 3) model space (Blender axes, metres): x_cam = rotation @ v + translation
+    faces: np.ndarray  # (m, 3)
+    stages: list[np.ndarray]  # the four block outputs, model space
+    crop_points: np.ndarray  # (n, 3) the network's output in crop space
+    rotation: np.ndarray
+    translation: np.ndarray
+    K: np.ndarray
+    width: int
+    height: int
+    crop: Crop
+    score: float
+    n_faces: int
+    method: str = "pixel2mesh"
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def face_crop(img: np.ndarray, face_index: int, average: dict) -> tuple[Crop, float, int, list[str]]:
+    """(crop, detection score (0 for the fallback), number of faces, warnings) for face `face_index`
+    (0 = the largest): the detector box ×1.1, or the training set's average crop when nothing is found."""
+    from ..photo import PhotoError
+    from ..photo.face_detect import detect_faces
+
+    boxes = sorted(detect_faces(img), key=lambda b: -b.area)
+    h, w = img.shape[:2]
+    if boxes:
+        if face_index >= len(boxes):
+            raise PhotoError(f"the photo has {len(boxes)} face(s); face {face_index + 1} does not exist")
+        box = boxes[face_index]
+        return Crop.around(tuple(box.box), DETECTOR_EXPAND), box.score, len(boxes), []
+    if face_index > 0:
+        raise PhotoError("no face found in the photo, so there is no face "
+                         f"{face_index + 1}; face 1 falls back to the average crop")
+    cx, cy, side = average["cx"] * w, average["cy"] * h, average["side"] * min(w, h)
+    crop = Crop.around((cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2), DETECTOR_EXPAND)
+    return crop, 0.0, 0, ["no face detected: used the average face crop of the training photos; the result "
+                          "is only meaningful if a face fills that part of the photo"]
+
+
+def load_model(path: Path | str = WEIGHTS_FILE):
+    """(network in eval mode, meta); WeightsError when missing or foreign. Cached per file version."""
+    from ..weights import WeightsError
+
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"weights file not found: {path}")
+    return _load_model(str(path.resolve()), path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=2)
+def _load_model(path: str, mtime_ns: int):
+    from ..nets.pixel2mesh import Pixel2MeshFace
+    from ..weights import load_weights
+
+    state, meta = load_weights(path, WEIGHTS_KIND, (1,))
+    net = Pixel2MeshFace(int(meta["hidden"]), int(meta["n_res"]), bool(meta["adaptive_unpool"]))
+    net.load_state_dict(state)
+    return net.eval(), meta
+
+
+def predict_crop_space(net, crop_img: np.ndarray) -> list[np.ndarray]:
+    """The four stage meshes (crop space) of one 224² crop (H, W, 3) float in [0, 1]."""
+    import torch
+
+    with torch.no_grad():
+        out = net(torch.as_tensor(crop_img, dtype=torch.float32).permute(2, 0, 1)[None])
+    return [s[0].double().numpy() for s in out["stages"]]
+
+
+def reconstruct_pixel2mesh(photo: str | Path | np.ndarray, *, face_index: int = 0,
+                           weights_path: Path | str = WEIGHTS_FILE,
+                           progress: Callable[[float, str], None] | None = None) -> MeshReconstruction:
+    """Reconstruct face `face_index` (0 = largest) of a photo as a free-form mesh; see the module doc."""
+    from ..photo.crop_space import assumed_camera
+    from ..photo.image_io import load_photo
+
+    step = progress or (lambda f, msg: None)
+    times: dict[str, float] = {}
+    t = time.perf_counter()
+    net, meta = load_model(weights_path)
+    img = load_photo(photo) if not isinstance(photo, np.ndarray) else np.asarray(photo, np.float32)
+    times["load"] = time.perf_counter() - t
+    step(0.2, "detecting faces")
+    t = time.perf_counter()
+    crop, score, n_faces, warnings = face_crop(img, face_index, meta["average_crop"])
+    times["detect"] = time.perf_counter() - t
+    step(0.4, "deforming the hemisphere")
+    t = time.perf_counter()
+    stages = predict_crop_space(net, crop.sample(img))
+    times["network"] = time.perf_counter() - t
+    cam = assumed_camera(crop, stages[-1], float(meta["face_size_m"]))
+    # model space: the camera looks at the face from the front (MODEL_TO_CAMERA), the face centred at z_ref
+    translation = np.array([0.0, 0.0, cam.z_ref])
+    to_model = [(cam.to_camera(s) - translation) @ MODEL_TO_CAMERA for s in stages]
+    h, w = img.shape[:2]
+    if 224 / crop.scale < CROP_MIN_PX:
+        warnings.append(f"the face is small ({224 / crop.scale:.0f} px): expect a coarse result")
+    step(1.0, "done")
+    return MeshReconstruction(
+        vertices=to_model[-1], faces=net.levels[-1].faces, stages=to_model, crop_points=stages[-1],
+        rotation=MODEL_TO_CAMERA.copy(), translation=translation, K=cam.K, width=w, height=h, crop=crop,
+        score=float(score), n_faces=n_faces, timings={k: round(v, 3) for k, v in times.items()}, warnings=warnings)
+
