@@ -1,7 +1,7 @@
-"""`face reconstruct PHOTO --out OUT.obj [--method fit|regressor] [--no-prdl] [--face N] [--json OUT.json]`.
+"""`face reconstruct PHOTO --out OUT.obj [--method fit|regressor|pixel2mesh] [--no-prdl] [--face N] [--json OUT.json]`.
 
-Photo -> FaceKit head as a mesh file (template topology, model space: metres, +Z up, the face looks along −Y)
-and, optionally, a JSON with the coefficients, the photo's camera (OpenCV K, R, t: x_cam = R·x + t), score,
+Photo -> FaceKit head as a mesh file (template topology, model space: metres, +Z up, the face looks along −Y),
+or with `--method pixel2mesh` the free-form Pixel2Mesh-face mesh in the same space; and, optionally, a JSON with the coefficients, the photo's camera (OpenCV K, R, t: x_cam = R·x + t), score,
 timings and warnings. Pure core code (no bpy objects), the same under `blender -b -c face` and
 `python -m face_addon`.
 """
@@ -14,18 +14,21 @@ from pathlib import Path
 
 
 def reconstruction_json(rec, photo: str, face_index: int) -> dict:
-    """The JSON document of `face reconstruct --json` (also what the docs describe)."""
+    """The JSON document of `face reconstruct --json` (also what the docs describe); Pixel2Mesh results have
+    no FaceKit coefficients."""
     from ..core.facekit import load_facekit
 
     fk = load_facekit()
+    coefficients = {} if rec.method == "pixel2mesh" else {
+        "alpha_id": {n: float(v) for n, v in zip(fk.id_names, rec.alpha_id)},
+        "alpha_exp": {n: float(v) for n, v in zip(fk.exp_names, rec.alpha_exp)}}
     return {
         "format": "face_addon.photo_reconstruction", "version": 1, "photo": photo, "face_index": face_index,
         "n_faces": int(rec.n_faces), "method": rec.method, "score": float(rec.score),
         "width": int(rec.width), "height": int(rec.height),
         "camera": {"K": rec.K.tolist(), "R": rec.rotation.tolist(), "t": rec.translation.tolist(),
                    "convention": "OpenCV: x_cam = R @ x_model + t, pixel centres at integers"},
-        "alpha_id": {n: float(v) for n, v in zip(fk.id_names, rec.alpha_id)},
-        "alpha_exp": {n: float(v) for n, v in zip(fk.exp_names, rec.alpha_exp)},
+        **coefficients,
         "timings_s": {k: float(v) for k, v in rec.timings.items()}, "warnings": list(rec.warnings),
     }
 
@@ -43,19 +46,25 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
     if args.face < 0:
         raise FaceAddonError(f"--face must be 0 or more (0 = the largest face), not {args.face}")
     try:
-        rec = reconstruct_photo(args.photo, method=args.method, use_prdl=not args.no_prdl, face_index=args.face)
+        if args.method == "pixel2mesh":
+            from ..core.pipelines.pixel2mesh_photo import reconstruct_pixel2mesh
+
+            rec = reconstruct_pixel2mesh(args.photo, face_index=args.face)
+        else:
+            rec = reconstruct_photo(args.photo, method=args.method, use_prdl=not args.no_prdl, face_index=args.face)
     except PhotoError as exc:
         print(f"face reconstruct: error: {args.photo}: {exc}", file=sys.stderr)
         return 1
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    save_mesh(Mesh(rec.vertices, load_facekit().faces), args.out)
+    faces = rec.faces if args.method == "pixel2mesh" else load_facekit().faces
+    save_mesh(Mesh(rec.vertices, faces), args.out)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(reconstruction_json(rec, str(args.photo), args.face), indent=1))
     for w in rec.warnings:
         print(f"warning: {w}", file=sys.stderr)
     total = sum(rec.timings.values())
-    print(f"face {args.face + 1} of {rec.n_faces} (score {rec.score:.2f}) reconstructed with {rec.method} in "
+    print(f"face {args.face + 1} of {max(rec.n_faces, 1)} (score {rec.score:.2f}) reconstructed with {rec.method} in "
           f"{total:.1f} s -> {args.out}" + (f", {args.json}" if args.json else ""))
     return 0
 
@@ -64,8 +73,9 @@ def add_subcommands(subparsers) -> None:
     p = subparsers.add_parser("reconstruct", help="photo -> FaceKit head mesh (+ coefficients and camera as JSON)")
     p.add_argument("photo", help=".jpg/.png/.bmp/.tif/.webp photo with a face")
     p.add_argument("--out", required=True, help="output mesh (.obj/.ply/.stl/.glb), FaceKit topology, metres")
-    p.add_argument("--method", choices=("fit", "regressor"), default="fit",
-                   help="fit: regressor + per-photo fitting (default); regressor: the regressor's estimate only")
+    p.add_argument("--method", choices=("fit", "regressor", "pixel2mesh"), default="fit",
+                   help="fit: regressor + per-photo fitting (default); regressor: the regressor's estimate only; "
+                        "pixel2mesh: Pixel2Mesh-face's free-form 8569-vertex mesh")
     p.add_argument("--no-prdl", action="store_true", help="fit without the part alignment term (PRDL)")
     p.add_argument("--face", type=int, default=0, help="which face: 0 = the largest (default), 1 the next, ...")
     p.add_argument("--json", help="also write coefficients, camera (K, R, t), score, timings and warnings")

@@ -46,6 +46,9 @@ CAPABILITIES: tuple[Capability, ...] = (
                ("assets/facekit.npz", "assets/mediapipe_face.npz"), True,  # without the regressor: fit, warn
                caveat="Preliminary: trained on 335 synthetic subjects; parts align (IoU 0.64), 3D shape is "
                       "close to the mean face; see docs/photo.md"),
+    Capability("pixel2mesh", "Reconstruct from Photo: Pixel2Mesh", "face.reconstruct_photo",
+               ("assets/mediapipe_face.npz", "models/pixel2mesh_face.pt"), True,
+               caveat="Preliminary: trained 3000 steps on 879 synthetic views; see docs/pixel2mesh.md"),
     Capability("edit", "Face Edit", "face.edit_face", ("models/neo3df.pt",), True),
     Capability("synth", "Synthetic Data (CLI)", "", ("assets/facekit.npz",), True),
 )

@@ -67,3 +67,22 @@ def test_embedding_training_and_export_run(photo_cache, tmp_path):
     net = load_regressor(path)
     params, masks = regress(net, np.zeros((224, 224, 3), np.float32))
     assert torch.isfinite(params.t).all() and set(masks) >= {"skin", "nose"}
+
+
+def test_pixel2mesh_cache_training_and_export_run(photo_cache, tmp_path):
+    from face_addon.core.pipelines.pixel2mesh_photo import load_model, predict_crop_space
+    from face_addon.train.pixel2mesh import Settings, train
+    from face_addon.train.pixel2mesh_data import cache_split
+
+    root, _ = photo_cache
+    records = cache_split(root / "data", tmp_path / "p2m_cache")
+    assert len(records) >= 2
+    with np.load(records[0]) as r:
+        assert r["crop"].shape == (224, 224, 3) and r["cam_vertices"].shape[1] == 3
+        assert 0 < r["box_rel"][2] < 1  # the detector box is a fraction of the photo
+    s = Settings(batch=1, steps=2, hidden=8, n_res=1, threads=1)
+    path = train(tmp_path / "p2m_cache", tmp_path / "p2m_run", s, max_steps=2)
+    net, meta = load_model(path)
+    assert meta["training"]["steps"] == 2 and meta["face_size_m"] > 0 and 0 < meta["average_crop"]["side"] < 1
+    stages = predict_crop_space(net, np.zeros((224, 224, 3), np.float32))
+    assert [len(s) for s in stages] == [141, 547, 2157, 8569] and np.isfinite(stages[-1]).all()

@@ -51,11 +51,14 @@ class MeshReconstruction:
 
 def face_crop(img: np.ndarray, face_index: int, average: dict) -> tuple[Crop, float, int, list[str]]:
     """(crop, detection score (0 for the fallback), number of faces, warnings) for face `face_index`
-    (0 = the largest): the detector box ×1.1, or the training set's average crop when nothing is found."""
+    (0 = the largest): the detector box ×1.1, or the training set's average crop when no face is found."""
     from ..photo import PhotoError
-    from ..photo.face_detect import detect_faces
+    from ..photo.face_mesh import detect
 
-    boxes = sorted(detect_faces(img), key=lambda b: -b.area)
+    try:  # detector boxes whose face mesh is present (the detector alone fires on e.g. cat faces)
+        boxes = [m.detection for m in detect(img, which="all")]
+    except PhotoError:
+        boxes = []
     h, w = img.shape[:2]
     if boxes:
         if face_index >= len(boxes):
