@@ -243,8 +243,32 @@ def _photo_step(head: bpy.types.Object, out_dir: Path, log: list[str], samples: 
     png = save_rgba(np.concatenate([photo, alone, overlay], axis=1), (out_dir / "demo_photo.png").resolve())
     for o in (recon, fitted):  # keep the pair together, beside the demo head, in demo.blend
         o.location.x -= 0.35
+    if capability("pixel2mesh").ready():
+        _pixel2mesh_step(portrait, out_dir, log, samples)
     cam_data = cam.data
     bpy.data.objects.remove(cam, do_unlink=True)
     bpy.data.cameras.remove(cam_data)
     log.append(f"  rendered {png} (portrait | reconstruction through the fitted camera | overlay); "
                f"photo step {time.perf_counter() - t_step:.1f} s")
+
+
+def _pixel2mesh_step(portrait: Path, out_dir: Path, log: list[str], samples: int) -> None:
+    """Reconstruct the same portrait with the Pixel2Mesh method and write demo_pixel2mesh.png:
+    [portrait | mesh through its camera | overlay]."""
+    t_step = time.perf_counter()
+    before = set(bpy.data.objects)
+    _run(bpy.ops.face.reconstruct_photo, log, "Reconstruct from Photo, Pixel2Mesh method (the portrait)",
+         filepath=str(portrait), method="PIXEL2MESH", use_scene_camera=False)
+    mesh = bpy.context.view_layer.objects.active
+    cam = next(o for o in set(bpy.data.objects) - before if o.type == "CAMERA")
+    info = mesh["face_addon_photo"]
+    log.append(f"  '{mesh.name}' ({len(mesh.data.vertices)} vertices) + '{cam.name}', timings "
+               f"{dict(info['timings_s'])}" + (f"; {info['warnings']}" if info["warnings"] else ""))
+    alone, overlay = photo_comparison(portrait, mesh, cam, samples, PORTRAIT_PX, PORTRAIT_PX,
+                                      out_dir / "demo_pixel2mesh.tmp.png")
+    png = save_rgba(np.concatenate([image_rgba(portrait)[..., :3], alone, overlay], axis=1),
+                    (out_dir / "demo_pixel2mesh.png").resolve())
+    for o in (mesh, cam):
+        o.location.x -= 0.7
+    log.append(f"  rendered {png} (portrait | Pixel2Mesh through its camera | overlay); "
+               f"Pixel2Mesh step {time.perf_counter() - t_step:.1f} s")

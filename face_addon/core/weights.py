@@ -47,3 +47,23 @@ def load_weights(path: Path | str, kind: str, versions: tuple[int, ...]) -> tupl
     if blob.get("version") not in versions:
         raise WeightsError(f"{path.name} has version {blob.get('version')}; this face_addon reads {list(versions)}")
     return blob["state_dict"], blob.get("meta", {})
+
+
+def cached_per_file_version(build):
+    """Wrap `build(path: str)` (which reads a weights file into a ready network) so each file version is read
+    once per process: the cache key is the resolved path and its modification time, so a re-trained file
+    is picked up. The wrapper raises WeightsError for a missing file."""
+    from functools import lru_cache
+
+    @lru_cache(maxsize=2)
+    def cached(path: str, mtime_ns: int):
+        return build(path)
+
+    def load(path: Path | str):
+        path = Path(path)
+        if not path.is_file():
+            raise WeightsError(f"weights file not found: {path}")
+        return cached(str(path.resolve()), path.stat().st_mtime_ns)
+
+    load.__doc__ = build.__doc__
+    return load

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .checkpoints import load_checkpoint, photometric_jitter, save_checkpoint
+
 WEIGHTS_KIND = "photo_regressor"
 WEIGHTS_FILE = "photo_regressor.pt"
 
@@ -68,11 +70,7 @@ def _batch(rec: Records, idx: np.ndarray, rng: np.random.Generator | None):
 
     x = torch.as_tensor(rec.crops[idx]).float().permute(0, 3, 1, 2) / 255.0
     if rng is not None:  # photometric jitter only: geometry targets stay exact
-        b = len(idx)
-        gain = torch.as_tensor(rng.uniform(0.7, 1.3, (b, 1, 1, 1)), dtype=torch.float32)
-        tint = torch.as_tensor(rng.uniform(0.9, 1.1, (b, 3, 1, 1)), dtype=torch.float32)
-        gamma = torch.as_tensor(rng.uniform(0.8, 1.25, (b, 1, 1, 1)), dtype=torch.float32)
-        x = (x.clamp(1e-4, 1) ** gamma * gain * tint).clamp(0, 1)
+        x = photometric_jitter(x, rng)
         x = x + torch.randn_like(x) * float(rng.uniform(0, 0.02))
     return (x, torch.as_tensor(rec.uv[idx]), torch.as_tensor(rec.id_n[idx]), torch.as_tensor(rec.exp_n[idx]),
             torch.as_tensor(rec.parts[idx]).long())
@@ -141,19 +139,12 @@ def train(cache: Path, out: Path, s: Settings, resume: bool = True, max_steps: i
     state = {"step": 0, "seconds": 0.0, "losses": []}
     ckpt = out / "checkpoint.pt"
     if resume and ckpt.exists():
-        blob = torch.load(ckpt, weights_only=True)
-        net.load_state_dict(blob["model"])
-        opt.load_state_dict(blob["opt"])
-        sched.load_state_dict(blob["sched"])
-        state = blob["state"]
+        state = load_checkpoint(ckpt, net, opt, sched)
         log(f"resumed at step {state['step']}")
     rng = np.random.default_rng([s.seed, state["step"]])
 
     def save() -> None:
-        tmp = ckpt.with_suffix(".tmp")
-        torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                    "state": state}, tmp)
-        tmp.replace(ckpt)
+        save_checkpoint(ckpt, net, opt, sched, state)
         export(net, s, {"steps": state["step"], "epochs": round(state["step"] / steps_per_epoch, 2),
                         "train_views": len(rec), "train_seconds": round(state["seconds"], 1),
                         "train_seeds": [int(min(n.split("_")[0] for n in rec.names)),

@@ -64,6 +64,11 @@ def cache_view(sample: Path, view: int, out: Path) -> Path | None:
         "alpha_exp": np.asarray(meta["facekit"]["alpha_exp"], np.float32),
         "cam_vertices": pc.astype(np.float32), "uv_true": crop.to_crop(uv).astype(np.float32),
         "seed": np.int64(meta["seed"]), "view": np.int64(view)}
+    return save_record(out, rec)
+
+
+def save_record(out: Path, rec: dict) -> Path:
+    """Write a record atomically (an interrupted run leaves no half-written file that looks complete)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp.npz")
     np.savez_compressed(tmp, **rec)
@@ -71,8 +76,10 @@ def cache_view(sample: Path, view: int, out: Path) -> Path | None:
     return out
 
 
-def cache_split(root: Path, cache: Path, log=print) -> list[Path]:
-    """Cache every view of every complete sample under `root` (present records are kept); returns records."""
+def cache_split(root: Path, cache: Path, log=print, view_fn=None) -> list[Path]:
+    """Cache every view of every complete sample under `root` with `view_fn(sample, view, out)` (default:
+    this module's `cache_view`; None = no face), keeping present records; returns the records."""
+    view_fn = view_fn or cache_view
     cache.mkdir(parents=True, exist_ok=True)
     miss_file = cache / "no_face.json"
     misses = set(tuple(x) for x in json.loads(miss_file.read_text())) if miss_file.exists() else set()
@@ -87,7 +94,7 @@ def cache_split(root: Path, cache: Path, log=print) -> list[Path]:
                 continue
             if (seed, v) in misses:
                 continue
-            if cache_view(sample, v, out) is None:
+            if view_fn(sample, v, out) is None:
                 misses.add((seed, v))
                 log(f"  no face: {seed} view {v}")
             else:

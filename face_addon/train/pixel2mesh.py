@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .checkpoints import load_checkpoint, photometric_jitter, save_checkpoint
+
 CHAMFER_WEIGHTS = (0.5, 1.0, 1.0, 1.0)
 LAMBDA = {"normal": 1.6e-4, "laplace": 0.5, "move": 0.033, "edge": 0.1}
 WEIGHTS_NAME = "pixel2mesh_face.pt"
@@ -91,11 +93,7 @@ def _images(rec: Records, idx: np.ndarray, flips: np.ndarray, rng: np.random.Gen
     x = torch.as_tensor(rec.crops[idx]).float().permute(0, 3, 1, 2) / 255.0
     x = torch.where(torch.as_tensor(flips)[:, None, None, None], x.flip(3), x)
     if rng is not None:
-        b = len(idx)
-        gain = torch.as_tensor(rng.uniform(0.7, 1.3, (b, 1, 1, 1)), dtype=torch.float32)
-        tint = torch.as_tensor(rng.uniform(0.9, 1.1, (b, 3, 1, 1)), dtype=torch.float32)
-        gamma = torch.as_tensor(rng.uniform(0.8, 1.25, (b, 1, 1, 1)), dtype=torch.float32)
-        x = (x.clamp(1e-4, 1) ** gamma * gain * tint).clamp(0, 1)
+        x = photometric_jitter(x, rng)
     return x
 
 
@@ -178,11 +176,7 @@ def train(cache: Path, out: Path, s: Settings, resume: bool = True, max_steps: i
     state = {"step": 0, "seconds": 0.0, "losses": []}
     ckpt = out / "checkpoint.pt"
     if resume and ckpt.exists():
-        blob = torch.load(ckpt, weights_only=True)
-        net.load_state_dict(blob["model"])
-        opt.load_state_dict(blob["opt"])
-        sched.load_state_dict(blob["sched"])
-        state = blob["state"]
+        state = load_checkpoint(ckpt, net, opt, sched)
         log(f"resumed at step {state['step']}")
     rng = np.random.default_rng([s.seed, state["step"]])
 
@@ -194,10 +188,7 @@ def train(cache: Path, out: Path, s: Settings, resume: bool = True, max_steps: i
                 "last_losses": state["losses"][-1] if state["losses"] else None}
 
     def save() -> None:
-        tmp = ckpt.with_suffix(".tmp")
-        torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                    "state": state}, tmp)
-        tmp.replace(ckpt)
+        save_checkpoint(ckpt, net, opt, sched, state)
         export(net, s, info(), avg, rec, out / WEIGHTS_NAME)
 
     t_start = t_save = time.perf_counter()

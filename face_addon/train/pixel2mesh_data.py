@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.dataset import complete_seeds, read_png
-from .photo_data import true_camera_vertices
+from ..core.dataset import read_png
+from .photo_data import cache_split as _cache_split
+from .photo_data import save_record, true_camera_vertices
 
 
 def cache_view(sample: Path, view: int, out: Path) -> Path | None:
@@ -35,34 +36,13 @@ def cache_view(sample: Path, view: int, out: Path) -> Path | None:
            "box_rel": np.array([(boxes[0].box[0] + boxes[0].box[2]) / 2 / w, (boxes[0].box[1] + boxes[0].box[3]) / 2 / h,
                                 max(boxes[0].width, boxes[0].height) / min(w, h)]),
            "seed": np.int64(json.loads((sample / "meta.json").read_text())["seed"]), "view": np.int64(view)}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, **rec)
-    tmp.replace(out)
-    return out
+    return save_record(out, rec)
 
 
 def cache_split(root: Path, cache: Path, log=print) -> list[Path]:
     """Cache every view of every complete sample under `root` (present records are kept); returns records."""
-    cache.mkdir(parents=True, exist_ok=True)
-    miss_file = cache / "no_face.json"
-    misses = {tuple(x) for x in json.loads(miss_file.read_text())} if miss_file.exists() else set()
-    records = []
-    for seed in complete_seeds(root):
-        sample = root / f"{seed:07d}"
-        n_views = len(json.loads((sample / "cameras.json").read_text())["views"])
-        for view in range(n_views):
-            out = cache / f"{seed:07d}_{view:02d}.npz"
-            if out.exists():
-                records.append(out)
-            elif (seed, view) not in misses:
-                if cache_view(sample, view, out) is None:
-                    misses.add((seed, view))
-                    log(f"  no face: {seed} view {view}")
-                else:
-                    records.append(out)
-    miss_file.write_text(json.dumps(sorted(misses)))
-    log(f"{cache.name}: {len(records)} views, {len(misses)} without a detected face")
+    records = _cache_split(root, cache, log, cache_view)
+    log(f"{cache.name}: {len(records)} views")
     return records
 
 

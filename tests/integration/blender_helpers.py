@@ -27,3 +27,16 @@ def group_weights(obj, name: str) -> np.ndarray:
             if g.group == gi:
                 out[v.index] = g.weight
     return out
+
+
+def skimage_photo(name: str):
+    """Path of one of scikit-image's sample photos (a dev dependency); skips the test when it is missing."""
+    from pathlib import Path
+
+    import pytest
+
+    skimage_data = pytest.importorskip("skimage.data")
+    path = Path(skimage_data.__file__).parent / name
+    if not path.is_file():
+        pytest.skip(f"{name} is not in the installed scikit-image")
+    return path

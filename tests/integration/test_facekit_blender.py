@@ -113,3 +113,8 @@ def test_demo_runs_and_writes_outputs(tmp_path, fk):
     assert (tmp_path / "demo.blend").stat().st_size > 10_000
     assert (tmp_path / "demo.png").stat().st_size > 1_000
     assert any("68 landmark empties" in line for line in log)
+    from face_addon.core.capabilities import capability
+
+    if capability("pixel2mesh").ready():
+        assert (tmp_path / "demo_pixel2mesh.png").stat().st_size > 1_000
+        assert any("Pixel2Mesh step" in line for line in log)

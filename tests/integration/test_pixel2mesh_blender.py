@@ -3,25 +3,17 @@ new camera sees where K·(R·x + t) puts it, on the detected face; the no-face f
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 bpy = pytest.importorskip("bpy")
 
+from blender_helpers import skimage_photo  # noqa: E402
 from face_addon.core.capabilities import capability  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not capability("pixel2mesh").ready(),
                                 reason=f"pixel2mesh: {capability('pixel2mesh').status()}")
-
-
-def _photo(name: str) -> Path:
-    skimage_data = pytest.importorskip("skimage.data")
-    path = Path(skimage_data.__file__).parent / name
-    if not path.is_file():
-        pytest.skip(f"{name} is not in the installed scikit-image")
-    return path
 
 
 def test_operator_creates_a_mesh_the_camera_sees_on_the_face(scene):
@@ -31,7 +23,7 @@ def test_operator_creates_a_mesh_the_camera_sees_on_the_face(scene):
     from face_addon.core.photo.face_detect import detect_faces
     from face_addon.core.photo.image_io import load_photo
 
-    photo = _photo("astronaut.png")
+    photo = skimage_photo("astronaut.png")
     before = set(bpy.data.objects)
     assert bpy.ops.face.reconstruct_photo(filepath=str(photo), method="PIXEL2MESH", project_texture=True) == {"FINISHED"}
     obj = bpy.data.objects["Face astronaut Pixel2Mesh"]
@@ -57,7 +49,7 @@ def test_operator_creates_a_mesh_the_camera_sees_on_the_face(scene):
 
 def test_no_face_falls_back_to_the_average_crop_with_a_warning(scene, capfd):
     n = len(bpy.data.objects)
-    assert bpy.ops.face.reconstruct_photo(filepath=str(_photo("chelsea.png")), method="PIXEL2MESH",
+    assert bpy.ops.face.reconstruct_photo(filepath=str(skimage_photo("chelsea.png")), method="PIXEL2MESH",
                                           add_camera=False) == {"FINISHED"}
     assert len(bpy.data.objects) == n + 1
     obj = bpy.context.view_layer.objects.active
@@ -70,7 +62,7 @@ def test_cli_pixel2mesh_writes_mesh_and_json(scene, tmp_path, capsys):
     from face_addon.blender.cli import main
 
     out, js = tmp_path / "p.obj", tmp_path / "p.json"
-    assert main(["reconstruct", str(_photo("astronaut.png")), "--method", "pixel2mesh", "--out", str(out),
+    assert main(["reconstruct", str(skimage_photo("astronaut.png")), "--method", "pixel2mesh", "--out", str(out),
                  "--json", str(js)]) == 0
     assert len(trimesh.load(out, process=False).vertices) == 8569
     doc = json.loads(js.read_text())

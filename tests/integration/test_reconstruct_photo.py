@@ -15,17 +15,10 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
+from blender_helpers import skimage_photo  # noqa: E402
 from face_addon.core.capabilities import capability  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not capability("photo").ready(), reason=f"photo: {capability('photo').status()}")
-
-
-def _skimage_photo(name: str) -> Path:
-    skimage_data = pytest.importorskip("skimage.data")
-    path = Path(skimage_data.__file__).parent / name
-    if not path.is_file():
-        pytest.skip(f"{name} is not in the installed scikit-image")
-    return path
 
 
 def _method() -> str:
@@ -84,7 +77,7 @@ def test_operator_head_camera_background_and_user_data(scene, quick_fit, capfd):
 
     from face_addon.blender.facekit_store import facekit
 
-    photo = _skimage_photo("astronaut.png")
+    photo = skimage_photo("astronaut.png")
     user = _user_object()
     user_co = np.array([v.co[:] for v in user.data.vertices])
     before = set(bpy.data.objects)
@@ -163,9 +156,9 @@ def test_operator_head_camera_background_and_user_data(scene, quick_fit, capfd):
 
 
 def test_no_face_corrupt_and_missing_files_cancel(scene, quick_fit, tmp_path):
-    cat = _skimage_photo("chelsea.png")
+    cat = skimage_photo("chelsea.png")
     broken = tmp_path / "broken.png"
-    broken.write_bytes(_skimage_photo("astronaut.png").read_bytes()[:3000])
+    broken.write_bytes(skimage_photo("astronaut.png").read_bytes()[:3000])
     n_objects, n_images = len(bpy.data.objects), len(bpy.data.images)
     for path, message in ((cat, "no face"), (broken, "damaged"), (tmp_path / "missing.jpg", "not found")):
         with pytest.raises(RuntimeError, match=message):  # bpy.ops turns the ERROR report into RuntimeError
@@ -178,7 +171,7 @@ def test_cli_reconstruct_writes_obj_and_json(scene, quick_fit, tmp_path, capsys)
 
     from face_addon.blender.cli import main
 
-    photo = _skimage_photo("astronaut.png")
+    photo = skimage_photo("astronaut.png")
     out, js = tmp_path / "x.obj", tmp_path / "x.json"
     assert main(["reconstruct", str(photo), "--out", str(out), "--method", _method(), "--json", str(js)]) == 0
     mesh = trimesh.load(out, process=False)
@@ -188,7 +181,7 @@ def test_cli_reconstruct_writes_obj_and_json(scene, quick_fit, tmp_path, capsys)
     assert len(doc["alpha_exp"]) == 52 and set(doc["camera"]) >= {"K", "R", "t"}
     assert np.allclose(doc["camera"]["K"], quick_fit[-1].K)
     capsys.readouterr()
-    assert main(["reconstruct", str(_skimage_photo("chelsea.png")), "--out", str(tmp_path / "cat.obj")]) == 1
+    assert main(["reconstruct", str(skimage_photo("chelsea.png")), "--out", str(tmp_path / "cat.obj")]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("face reconstruct: error:") and "no face" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "cat.obj").exists()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -23,6 +22,7 @@ import numpy as np
 
 from ..capabilities import MODELS_DIR
 from ..photo.camera import MODEL_TO_CAMERA, Crop
+from ..weights import cached_per_file_version
 
 WEIGHTS_FILE = MODELS_DIR / "pixel2mesh_face.pt"
 WEIGHTS_KIND = "pixel2mesh_face"
@@ -74,18 +74,8 @@ def face_crop(img: np.ndarray, face_index: int, average: dict) -> tuple[Crop, fl
                           "is only meaningful if a face fills that part of the photo"]
 
 
-def load_model(path: Path | str = WEIGHTS_FILE):
+def _build_model(path: str):
     """(network in eval mode, meta); WeightsError when missing or foreign. Cached per file version."""
-    from ..weights import WeightsError
-
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"weights file not found: {path}")
-    return _load_model(str(path.resolve()), path.stat().st_mtime_ns)
-
-
-@lru_cache(maxsize=2)
-def _load_model(path: str, mtime_ns: int):
     from ..nets.pixel2mesh import Pixel2MeshFace
     from ..weights import load_weights
 
@@ -93,6 +83,14 @@ def _load_model(path: str, mtime_ns: int):
     net = Pixel2MeshFace(int(meta["hidden"]), int(meta["n_res"]), bool(meta["adaptive_unpool"]))
     net.load_state_dict(state)
     return net.eval(), meta
+
+
+_load = cached_per_file_version(_build_model)
+
+
+def load_model(path: Path | str = WEIGHTS_FILE):
+    """(network in eval mode, meta) of a weights file, read once per file version."""
+    return _load(path)
 
 
 def predict_crop_space(net, crop_img: np.ndarray) -> list[np.ndarray]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -23,6 +22,7 @@ import numpy as np
 from ..capabilities import MODELS_DIR
 from ..photo.camera import CROP, MODEL_TO_CAMERA, Crop
 from ..photo.fit import FitConfig, FitParams, Fitter, FitTarget
+from ..weights import cached_per_file_version
 
 REGRESSOR_FILE = MODELS_DIR / "photo_regressor.pt"
 METHODS = ("fit", "regressor")
@@ -68,19 +68,9 @@ def fitter() -> Fitter:
     return _FITTER[0]
 
 
-def load_regressor(path: Path | str = REGRESSOR_FILE):
+def _build_regressor(path: str):
     """The regressor in eval mode (WeightsError when missing or foreign); loaded once per file version, so
     reconstructing many photos does not re-read the weights each time."""
-    from ..weights import WeightsError
-
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"weights file not found: {path}")
-    return _load_regressor(str(path.resolve()), path.stat().st_mtime_ns)
-
-
-@lru_cache(maxsize=2)
-def _load_regressor(path: str, mtime_ns: int):
     from ..nets.photo_regressor import PhotoRegressor
     from ..weights import load_weights
 
@@ -88,6 +78,9 @@ def _load_regressor(path: str, mtime_ns: int):
     net = PhotoRegressor(int(meta["n_id"]), int(meta["n_exp"]))
     net.load_state_dict(state)
     return net.eval()
+
+
+load_regressor = cached_per_file_version(_build_regressor)
 
 
 def regress(net, crop_img: np.ndarray) -> tuple[FitParams, dict[str, np.ndarray]]:

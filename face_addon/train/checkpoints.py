@@ -1,0 +1,35 @@
+"""Resumable training state shared by the trainers: one checkpoint file (model, optimiser, schedule, progress)
+written atomically, so a killed run resumes where it last saved."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def save_checkpoint(path: Path, net, opt, sched, state: dict) -> None:
+    import torch
+
+    tmp = path.with_suffix(".tmp")
+    torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "state": state}, tmp)
+    tmp.replace(path)
+
+
+def load_checkpoint(path: Path, net, opt, sched) -> dict:
+    """Restore net/opt/sched in place from `path`; returns the saved progress state."""
+    import torch
+
+    blob = torch.load(path, weights_only=True)
+    net.load_state_dict(blob["model"])
+    opt.load_state_dict(blob["opt"])
+    sched.load_state_dict(blob["sched"])
+    return blob["state"]
+
+
+def photometric_jitter(x, rng):
+    """Per-image gain, tint and gamma on (B, 3, H, W) images in [0, 1]; geometry targets stay exact."""
+    import torch
+
+    b = x.shape[0]
+    gain = torch.as_tensor(rng.uniform(0.7, 1.3, (b, 1, 1, 1)), dtype=torch.float32)
+    tint = torch.as_tensor(rng.uniform(0.9, 1.1, (b, 3, 1, 1)), dtype=torch.float32)
+    gamma = torch.as_tensor(rng.uniform(0.8, 1.25, (b, 1, 1, 1)), dtype=torch.float32)
+    return (x.clamp(1e-4, 1) ** gamma * gain * tint).clamp(0, 1)
