@@ -259,6 +259,7 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
     shutil.copyfile(run_dir / WEIGHTS_NAME, models_dir / WEIGHTS_NAME)
     _, meta = load_weights(models_dir / WEIGHTS_NAME, WEIGHTS_KIND, (1,))
     bench = json.loads(bench_json.read_text()) if bench_json.is_file() else {}
+    st = meta.get("settings", {})
     card = {
         "model": "Pixel2Mesh-face: hemisphere (141 vertices) -> 4 G-ResNet deformation blocks with adaptive "
                  "graph unpooling -> 8569-vertex face mesh in crop space",
@@ -271,9 +272,13 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
         "average_crop": meta.get("average_crop"), "face_size_m": meta.get("face_size_m"),
         "held_out": {k: bench[k] for k in ("test_n", "tau_mm", "cd", "f1_tau", "f1_2tau", "time_s", "commit")
                      if k in bench},
-        "command": f"python -m face_addon.train.pixel2mesh --data /work/data/photo/train --cache "
-                   f"/work/data/photo/p2m/train --out {run_dir} --init-encoder face_addon/models/photo_regressor.pt "
-                   f"--steps {meta.get('settings', {}).get('steps')}; python -m face_addon.train.pixel2mesh --ship {run_dir}"}
+        "command": (f"python -m face_addon.train.pixel2mesh --data /work/data/photo/train --cache "
+                    f"/work/data/photo/p2m/train --out {run_dir} --init-encoder face_addon/models/photo_regressor.pt "
+                    + " ".join(f"--{k.replace('_', '-')} {st[k]}" for k in ("steps", "batch", "lr", "hidden", "n_res",
+                                                                            "threads") if k in st)
+                    + f"; python -m face_addon.train.pixel2mesh --ship {run_dir}"),
+        "ablations": "the same command with --no-adaptive-unpool or --uniform-sampling (run concurrently, same "
+                     "steps); scored side by side in tests/bench/results/pixel2mesh.md"}
     (models_dir / "pixel2mesh_face.json").write_text(json.dumps(card, indent=1) + "\n")
     return models_dir / WEIGHTS_NAME
 
