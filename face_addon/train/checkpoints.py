@@ -33,3 +33,18 @@ def photometric_jitter(x, rng):
     tint = torch.as_tensor(rng.uniform(0.9, 1.1, (b, 3, 1, 1)), dtype=torch.float32)
     gamma = torch.as_tensor(rng.uniform(0.8, 1.25, (b, 1, 1, 1)), dtype=torch.float32)
     return (x.clamp(1e-4, 1) ** gamma * gain * tint).clamp(0, 1)
+
+
+def copy_for_shipping(run_dir: Path, models_dir: Path, name: str, kind: str, bench_json: Path
+                      ) -> tuple[dict, dict, float]:
+    """Copy run_dir/name into models_dir; returns (the weights' meta, the benchmark results if any, size MB)
+    for the model card the caller writes beside it."""
+    import json
+    import shutil
+
+    from ..core.weights import load_weights
+
+    shutil.copyfile(run_dir / name, models_dir / name)
+    _, meta = load_weights(models_dir / name, kind, (1,))
+    bench = json.loads(bench_json.read_text()) if bench_json.is_file() else {}
+    return meta, bench, round((models_dir / name).stat().st_size / 1e6, 2)

@@ -189,18 +189,14 @@ def export(net, s: Settings, info: dict, path: Path) -> Path:
 def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
     """Copy run_dir/photo_regressor.pt into models_dir with its card (photo_regressor.json): data, settings,
     training progress and the held-out benchmark numbers when they exist."""
-    import shutil
+    from .checkpoints import copy_for_shipping
 
-    from ..core.weights import load_weights
-
-    shutil.copyfile(run_dir / WEIGHTS_FILE, models_dir / WEIGHTS_FILE)
-    _, meta = load_weights(models_dir / WEIGHTS_FILE, WEIGHTS_KIND, (1,))
-    bench = json.loads(bench_json.read_text()) if bench_json.is_file() else {}
+    meta, bench, size_mb = copy_for_shipping(run_dir, models_dir, WEIGHTS_FILE, WEIGHTS_KIND, bench_json)
     card = {
         "model": "photo regressor + part parser (FaceKit identity/expression/pose/translation; 9-class parser)",
         "paper": "Wang et al., 3D Face Reconstruction with the Geometric Guidance of Facial Part Segmentation "
                  "(3DDFA-V3, CVPR 2024; shared/seeds/001): the regressor initialises PRDL fitting",
-        "file": WEIGHTS_FILE, "size_mb": round((models_dir / WEIGHTS_FILE).stat().st_size / 1e6, 2),
+        "file": WEIGHTS_FILE, "size_mb": size_mb,
         "load": "face_addon.core.pipelines.reconstruct_photo.load_regressor (torch.load weights_only=True)",
         "data": "synth --profile photo, train seeds < 1,000,000 (two 256² portrait views per sample), views "
                 "cropped by our MediaPipe-derived detector (face_addon.train.photo_data)",

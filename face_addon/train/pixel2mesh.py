@@ -251,20 +251,16 @@ def export(net, s: Settings, info: dict, avg: dict, rec: Records, path: Path) ->
 
 def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
     """Copy run_dir/WEIGHTS_NAME into models_dir with its card (pixel2mesh_face.json)."""
-    import shutil
-
     from ..core.pipelines.pixel2mesh_photo import WEIGHTS_KIND
-    from ..core.weights import load_weights
+    from .checkpoints import copy_for_shipping
 
-    shutil.copyfile(run_dir / WEIGHTS_NAME, models_dir / WEIGHTS_NAME)
-    _, meta = load_weights(models_dir / WEIGHTS_NAME, WEIGHTS_KIND, (1,))
-    bench = json.loads(bench_json.read_text()) if bench_json.is_file() else {}
+    meta, bench, size_mb = copy_for_shipping(run_dir, models_dir, WEIGHTS_NAME, WEIGHTS_KIND, bench_json)
     st = meta.get("settings", {})
     card = {
         "model": "Pixel2Mesh-face: hemisphere (141 vertices) -> 4 G-ResNet deformation blocks with adaptive "
                  "graph unpooling -> 8569-vertex face mesh in crop space",
         "paper": "Liu et al., Pixel2Mesh for 3D Face Reconstruction (shared/seeds/002)",
-        "file": WEIGHTS_NAME, "size_mb": round((models_dir / WEIGHTS_NAME).stat().st_size / 1e6, 2),
+        "file": WEIGHTS_NAME, "size_mb": size_mb,
         "load": "face_addon.core.pipelines.pixel2mesh_photo.load_model (torch.load weights_only=True)",
         "data": "synth --profile photo, train seeds < 1,000,000 (256² portrait views), cropped by the detector box "
                 "×1.1 (face_addon.train.pixel2mesh_data); ground truth = the true FaceKit facial-skin surface",
