@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from ..capabilities import MODELS_DIR
-from ..photo.camera import MODEL_TO_CAMERA, Crop
+from ..photo.camera import CROP, MODEL_TO_CAMERA, Crop
 from ..weights import cached_per_file_version
 
 WEIGHTS_FILE = MODELS_DIR / "pixel2mesh_face.pt"
@@ -128,8 +128,8 @@ def reconstruct_pixel2mesh(photo: str | Path | np.ndarray, *, face_index: int = 
     translation = np.array([0.0, 0.0, cam.z_ref])
     to_model = [(cam.to_camera(s) - translation) @ MODEL_TO_CAMERA for s in stages]
     h, w = img.shape[:2]
-    if 224 / crop.scale < CROP_MIN_PX:
-        warnings.append(f"the face is small ({224 / crop.scale:.0f} px): expect a coarse result")
+    if CROP / crop.scale < CROP_MIN_PX:
+        warnings.append(f"the face is small ({CROP / crop.scale:.0f} px): expect a coarse result")
     step(1.0, "done")
     return MeshReconstruction(
         vertices=to_model[-1], faces=net.levels[-1].faces, stages=to_model, crop_points=stages[-1],
