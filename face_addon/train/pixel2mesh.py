@@ -138,10 +138,20 @@ def total_loss(terms: dict):
     return terms["chamfer"] + sum(LAMBDA[k] * terms[k] for k in LAMBDA)
 
 
-def build_net(s: Settings, init_encoder: Path | None, log=print):
+def build_net(s: Settings, init_encoder: Path | None, log=print, init: Path | None = None):
+    """A fresh network; `init`: start from a previous run's exported weights (a later phase with a fresh
+    optimiser and schedule), else `init_encoder`: the photo regressor's CNN for the encoder."""
     from ..core.nets.pixel2mesh import Pixel2MeshFace
 
     net = Pixel2MeshFace(s.hidden, s.n_res, s.adaptive_unpool)
+    if init is not None:
+        from ..core.pipelines.pixel2mesh_photo import WEIGHTS_KIND
+        from ..core.weights import load_weights
+
+        net.load_state_dict({k: v.float() if v.is_floating_point() else v
+                             for k, v in load_weights(init, WEIGHTS_KIND, (1,))[0].items()})
+        log(f"initialised from {init}")
+        return net
     if init_encoder is not None and Path(init_encoder).is_file():
         from ..core.weights import load_weights
 
@@ -153,7 +163,8 @@ def build_net(s: Settings, init_encoder: Path | None, log=print):
 
 
 def train(cache: Path, out: Path, s: Settings, resume: bool = True, max_steps: int | None = None,
-          init_encoder: Path | None = None, snapshots: tuple[int, ...] = (), log=print) -> Path:
+          init_encoder: Path | None = None, snapshots: tuple[int, ...] = (), log=print,
+          init: Path | None = None) -> Path:
     """Train until `steps`/`max_hours`/`max_steps`; checkpoints to out/checkpoint.pt, exports out/WEIGHTS_NAME
     (and out/step_N.pt at each step in `snapshots`, for comparisons at equal training)."""
     import torch
@@ -169,7 +180,7 @@ def train(cache: Path, out: Path, s: Settings, resume: bool = True, max_steps: i
     rec = Records(files)
     avg = average_crop(files)
     log(f"{len(rec)} training views from {cache}")
-    net = build_net(s, init_encoder, log)
+    net = build_net(s, init_encoder, log, init)
     opt = torch.optim.Adam(net.parameters(), lr=s.lr)
     # the paper decays the learning rate ×0.3 three times over its 80 epochs; we do it at 50 %, 75 %, 90 %
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, [int(s.steps * f) for f in (0.5, 0.75, 0.9)], 0.3)
@@ -297,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-adaptive-unpool", action="store_true", help="ablation: new vertices at edge midpoints")
     ap.add_argument("--uniform-sampling", action="store_true", help="ablation: uniform ground-truth points")
     ap.add_argument("--init-encoder", help="photo_regressor.pt whose CNN initialises the encoder")
+    ap.add_argument("--init", help="start from this run's pixel2mesh_face.pt (fresh optimiser and schedule)")
     ap.add_argument("--snapshot", type=int, action="append", default=[], help="also export weights at this step")
     args = ap.parse_args(argv)
     if args.ship:
@@ -313,7 +325,8 @@ def main(argv: list[str] | None = None) -> int:
                  adaptive_unpool=not args.no_adaptive_unpool, weighted_sampling=not args.uniform_sampling,
                  threads=args.threads, max_hours=args.max_hours)
     train(Path(args.cache), Path(args.out), s, args.resume, args.max_steps,
-          Path(args.init_encoder) if args.init_encoder else None, tuple(args.snapshot))
+          Path(args.init_encoder) if args.init_encoder else None, tuple(args.snapshot),
+          init=Path(args.init) if args.init else None)
     return 0
 
 

@@ -3,6 +3,7 @@
     .venv/bin/python tests/bench/bench_pixel2mesh.py --part p2m --p2m out/p2m/pixel2mesh_face.pt \
         --no-au out/p2m_no_au/pixel2mesh_face.pt --no-weighted out/p2m_no_weighted/pixel2mesh_face.pt
     .venv/bin/python tests/bench/bench_pixel2mesh.py --part fit      # FaceKit fit (slow; run beside the first)
+    .venv/bin/python tests/bench/bench_pixel2mesh.py --part p2m --phase2 --p2m out/p2m_phase2/pixel2mesh_face.pt
     .venv/bin/python tests/bench/bench_pixel2mesh.py --part time     # on an otherwise idle machine
     .venv/bin/python tests/bench/bench_pixel2mesh.py --part report   # -> results/pixel2mesh.json/.md
 
@@ -92,6 +93,9 @@ def part_p2m(args) -> None:
                 row["fallback_crop"] = bool(warn)
             cam = CropCamera(k, crop, float(v[fk.spa, 2].mean()))
             row[name] = scores(cam.to_camera(stages[-1]), net.levels[-1].faces, tp)
+        if args.phase2:
+            rows.append(row)
+            continue
         try:
             rec = reconstruct_photo(img, method="regressor")
             pc = rec.vertices @ rec.rotation.T + rec.translation
@@ -104,7 +108,7 @@ def part_p2m(args) -> None:
         if i % 20 == 0:
             print(i, {k: v for k, v in row.items() if k != "seed"}, flush=True)
     ROWS.mkdir(parents=True, exist_ok=True)
-    (ROWS / "p2m.json").write_text(json.dumps({"rows": rows, "time_s": float(np.median(times)),
+    (ROWS / ("p2m_phase2.json" if args.phase2 else "p2m.json")).write_text(json.dumps({"rows": rows, "time_s": float(np.median(times)),
                                                "time_mean_s": float(np.mean(times))}))
 
 
@@ -169,13 +173,17 @@ def part_report(args) -> None:
     p2m = json.loads((ROWS / "p2m.json").read_text())
     fit = json.loads((ROWS / "fit.json").read_text()) if (ROWS / "fit.json").exists() else {"rows": []}
     fit_by_seed = {r["seed"]: r["facekit"] for r in fit["rows"]}
-    methods = ("p2m", "p2m_no_au", "p2m_no_weighted", "facekit", "facekit_regressor")
+    phase2 = ROWS / "p2m_phase2.json"
+    p2_by_seed = {r["seed"]: r["p2m"] for r in json.loads(phase2.read_text())["rows"]} if phase2.exists() else {}
+    methods = ("p2m_phase2", "p2m", "p2m_no_au", "p2m_no_weighted", "facekit", "facekit_regressor")
     per = {m: [] for m in methods}
     misses = {m: 0 for m in methods}
     for r in p2m["rows"]:
         r = dict(r)
         if r["seed"] in fit_by_seed:
             r["facekit"] = fit_by_seed[r["seed"]]
+        if r["seed"] in p2_by_seed:
+            r["p2m_phase2"] = p2_by_seed[r["seed"]]
         for m in methods:
             if m in r:
                 if "miss" in r[m]:
@@ -195,10 +203,11 @@ def part_report(args) -> None:
     # the same views for every method: those FaceKit reconstructed (fair side-by-side)
     both = [r for r in p2m["rows"] if "miss" not in fit_by_seed.get(r["seed"], {"miss": 1})]
     out["common_views"] = {"n": len(both), **{key: {m: round(float(np.mean(
-        [(fit_by_seed[r["seed"]] if m == "facekit" else r[m])[key] for r in both
-         if m == "facekit" or "miss" not in r.get(m, {"miss": 1})])), 3) for m in methods}
+        [(fit_by_seed[r["seed"]] if m == "facekit" else p2_by_seed[r["seed"]] if m == "p2m_phase2" else r[m])[key]
+         for r in both if m in ("facekit", "p2m_phase2") or "miss" not in r.get(m, {"miss": 1})])), 3)
+        for m in methods if m != "p2m_phase2" or p2_by_seed}
         for key in ("cd", "f1_tau", "f1_2tau")}} if both else {}
-    names = {"p2m": "Pixel2Mesh-face", "p2m_no_au": "without adaptive unpooling",
+    names = {"p2m_phase2": "Pixel2Mesh-face + 1360 steps at lr 1e-4 (not shipped)", "p2m": "Pixel2Mesh-face (shipped, 3000 steps)", "p2m_no_au": "without adaptive unpooling",
              "p2m_no_weighted": "without weighted sampling", "facekit": "FaceKit fit (regressor + PRDL)",
              "facekit_regressor": "FaceKit regressor only"}
     table = [f"Held out: {out['test_n']} views (seeds 1,000,000+); τ = {TAU_MM} mm. "
@@ -213,7 +222,7 @@ def part_report(args) -> None:
         table += ["", f"Same {len(both)} views for all (those the FaceKit fit reconstructed):", "",
                   "| method | CD mm | F1 τ % | F1 2τ % |", "|---|---|---|---|"]
         cv = out["common_views"]
-        for m in methods:
+        for m in (m for m in methods if m in cv["cd"]):
             table.append(f"| {names[m]} | {cv['cd'][m]:.2f} | {cv['f1_tau'][m]:.1f} | {cv['f1_2tau'][m]:.1f} |")
     write_results("pixel2mesh", out, "\n".join(table),
                   "tests/bench/bench_pixel2mesh.py --part p2m --no-au out/p2m_no_au/pixel2mesh_face.pt --no-weighted "
@@ -230,6 +239,8 @@ def main() -> None:
     ap.add_argument("--p2m", default=str(REPO / "face_addon/models/pixel2mesh_face.pt"))
     ap.add_argument("--no-au")
     ap.add_argument("--no-weighted")
+    ap.add_argument("--phase2", action="store_true",
+                    help="score only --p2m (a longer-trained model) into rows p2m_phase2.json")
     args = ap.parse_args()
     {"p2m": part_p2m, "fit": part_fit, "time": part_time, "report": part_report}[args.part](args)
 
