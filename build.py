@@ -81,6 +81,7 @@ PINS: tuple[Pin, ...] = (
     Pin("torch", "2.13.0", "networks; CPU build (Linux: the +cpu wheel, the PyPI one pulls in CUDA)",
         versions={"linux-x64": "2.13.0+cpu"}),
     Pin("scipy", "1.17.1", "sparse Laplacians, eigenbases, kNN"),
+    Pin("robust-laplacian", "1.1.0", "DiffusionNet operators: Laplacian of scan meshes and point clouds"),
     Pin("trimesh", "5.2.0", "mesh file I/O and queries", minimal=True),
     Pin("pillow", "13.0.0", "reading photos (JPEG/PNG/..., EXIF orientation, ICC profiles)"),
     # torch's runtime requirements that Blender does not ship:

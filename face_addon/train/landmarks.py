@@ -211,6 +211,8 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
         net.load_state_dict(blob["model"])
         opt.load_state_dict(blob["opt"])
         state = blob["state"]
+        for group in opt.param_groups:  # a resumed run may continue at a new (lower) learning rate
+            group["lr"] = s.lr
         rng = np.random.default_rng([s.seed, state["step"]])  # fresh augmentations after a restart
         log(f"resumed at step {state['step']} (epoch {state['epoch']}, {state['seen']} samples seen)")
     else:
@@ -357,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=500)
     ap.add_argument("--max-hours", type=float, default=100.0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (also applied on --resume)")
     ap.add_argument("--smoke", action="store_true", help="CI preset: FaceKit heads, tiny net, a few steps (< 30 s)")
     a = ap.parse_args(argv)
     if a.ship:
@@ -375,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
         files = smoke_samples(out / "cache")
         path = train(out, s, resume=False, max_steps=3, sample_source=lambda: files)
     else:
-        s = Settings(data=tuple(a.data), arch=a.arch, epochs=a.epochs, max_hours=a.max_hours, threads=a.threads)
+        s = Settings(data=tuple(a.data), arch=a.arch, epochs=a.epochs, max_hours=a.max_hours, threads=a.threads,
+                     lr=a.lr)
         path = train(out, s, resume=a.resume)
     print(f"weights: {path}")
     return 0
