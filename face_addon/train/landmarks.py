@@ -32,6 +32,7 @@ from ..core.pipelines import detect_landmarks as dl
 
 DEFAULT_DATA = ("/work/data/synth/train", "/work/data/synth/train_lm")
 N_CANDIDATES = 32000
+LR_DROP = 0.3
 
 
 @dataclass
@@ -48,6 +49,7 @@ class Settings:
     alpha: float = 2.1
     beta: float = 50.0
     lr: float = 1e-3
+    lr_drop_step: int = 0         # from this step on (0: never) the learning rate is lr * LR_DROP
     batch: int = 4
     epochs: int = 500
     max_hours: float = 100.0
@@ -212,7 +214,7 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
         opt.load_state_dict(blob["opt"])
         state = blob["state"]
         for group in opt.param_groups:  # a resumed run may continue at a new (lower) learning rate
-            group["lr"] = s.lr
+            group["lr"] = current_lr(s, state["step"])
         rng = np.random.default_rng([s.seed, state["step"]])  # fresh augmentations after a restart
         log(f"resumed at step {state['step']} (epoch {state['epoch']}, {state['seen']} samples seen)")
     else:
@@ -261,6 +263,8 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
             loss.backward()
             opt.step()
             state["step"] += 1
+            for group in opt.param_groups:
+                group["lr"] = current_lr(s, state["step"])
             state["seen"] += len(batch)
             running.append(float(loss.detach()))
             state["seconds"] = seconds0 + time.time() - t_start
@@ -279,6 +283,11 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
             state["losses"].append(round(float(np.mean(running)), 5))
     save()
     return out / "landmarks.pt"
+
+
+def current_lr(s: Settings, step: int) -> float:
+    """Constant Adam rate with one optional drop: a budget far below the paper's 500 epochs ends at a lower rate."""
+    return s.lr * (LR_DROP if s.lr_drop_step and step >= s.lr_drop_step else 1.0)
 
 
 def _ranges(seeds: list[int]) -> list[list[int]]:
@@ -324,6 +333,7 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path | None = None, gcn_di
     dst = models_dir / "landmarks.pt"
     shutil.copyfile(src, dst)
     metrics = json.loads(bench_json.read_text()) if bench_json and bench_json.is_file() else {}
+    n_train = meta["training"].get("n_train_samples", 0)
     card = {
         "model": "2S-SGCN facial landmark detector (68 iBUG points), heatmap regressor + MSE-over-mesh",
         "paper": "Burger, Blandano, Facchi, Lanzarotti: 2S-SGCN, CVIU 2025 (shared/seeds/003)",
@@ -339,8 +349,9 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path | None = None, gcn_di
         "metrics": {k: metrics.get(k) for k in ("test_n", "test_set", "mean_mm", "std_mm", "region_mm",
                                                  "time_100k_s", "time_1m_s") if k in metrics},
         "reproduce": ["nice -n 10 python -m face_addon synth --out /work/data/synth/train_lm --seed 500000 "
-                      "--count 3000 --profile scan --target-verts 30000",
-                      f"nice -n 10 python -m face_addon.train.landmarks --out {run_dir} --resume "
+                      f"--count {n_train} --profile scan --target-verts 30000",
+                      f"python -m face_addon.train.landmarks --out {run_dir} --data /work/data/synth/train_lm "
+                      f"--lr-drop-step {meta['settings'].get('lr_drop_step', 0)} --resume "
                       "(stop when the step count above is reached; the run is checkpointed)",
                       f"python -m face_addon.train.landmarks --ship {run_dir}",
                       "nice -n 10 python tests/bench/bench_landmarks.py --timing"],
@@ -360,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-hours", type=float, default=100.0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (also applied on --resume)")
+    ap.add_argument("--lr-drop-step", type=int, default=0, help=f"multiply the rate by {LR_DROP} from this step on")
     ap.add_argument("--smoke", action="store_true", help="CI preset: FaceKit heads, tiny net, a few steps (< 30 s)")
     a = ap.parse_args(argv)
     if a.ship:
@@ -379,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         path = train(out, s, resume=False, max_steps=3, sample_source=lambda: files)
     else:
         s = Settings(data=tuple(a.data), arch=a.arch, epochs=a.epochs, max_hours=a.max_hours, threads=a.threads,
-                     lr=a.lr)
+                     lr=a.lr, lr_drop_step=a.lr_drop_step)
         path = train(out, s, resume=a.resume)
     print(f"weights: {path}")
     return 0

@@ -116,13 +116,14 @@ def evaluate(max_test: int, weights: dict[str, Path], log=print, shard: tuple[in
 
 
 def timing(weights: Path, log=print) -> dict:
-    """End-to-end time (median of 3) per mesh size. The "100k" case is a 142k-vertex scan (an upper bound)."""
+    """End-to-end time (median of 3) per mesh size (wall time, torch threads as set by --threads)."""
     import trimesh
 
     out = {}
     model = dl.load_landmark_model(weights)
-    # timing scans (test-split seeds 1999000-2, not in the test set): 60k, 142k, 60k x 4^2 = 970k, 399k x 4 = 1.6M
-    cases = {"60k": ("t080k", 0), "100k": ("t200k", 0), "1m": ("t080k", 2), "2m": ("t400k", 1)}
+    # timing scans (test-split seeds 1999000-2, not in the test set): synth --target-verts 80k / 140k / 400k give
+    # about 60k / 100k / 400k vertices; "1m" is the 60k scan subdivided twice, "2m" the 400k one subdivided once
+    cases = {"60k": ("t080k", 0), "100k": ("t140k", 0), "1m": ("t080k", 2), "2m": ("t400k", 1)}
     for name, (folder, subdiv) in cases.items():
         root = TIMING_ROOT / folder
         seeds = complete_seeds(root)

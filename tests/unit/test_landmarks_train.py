@@ -26,3 +26,12 @@ def test_smoke_training_writes_loadable_weights(tmp_path):
     fk = load_facekit()
     r = detect_landmarks(fk.template, fk.faces, tmp_path / "landmarks.pt")
     assert r.landmarks.shape == (68, 3) and np.isfinite(r.landmarks).all()
+
+
+def test_learning_rate_drops_once_at_the_given_step():
+    from face_addon.train.landmarks import LR_DROP, Settings, current_lr
+
+    s = Settings(lr=1e-3, lr_drop_step=900)
+    assert current_lr(s, 899) == 1e-3
+    assert current_lr(s, 900) == pytest.approx(1e-3 * LR_DROP) == current_lr(s, 5000)
+    assert current_lr(Settings(lr=1e-3), 10 ** 6) == 1e-3  # 0: never
