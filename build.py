@@ -82,6 +82,7 @@ PINS: tuple[Pin, ...] = (
         versions={"linux-x64": "2.13.0+cpu"}),
     Pin("scipy", "1.17.1", "sparse Laplacians, eigenbases, kNN"),
     Pin("robust-laplacian", "1.1.0", "DiffusionNet operators: Laplacian of scan meshes and point clouds"),
+    Pin("fast-simplification", "0.2.0", "Segment Skin: quadric decimation of scans before the network"),
     Pin("trimesh", "5.2.0", "mesh file I/O and queries", minimal=True),
     Pin("pillow", "13.0.0", "reading photos (JPEG/PNG/..., EXIF orientation, ICC profiles)"),
     # torch's runtime requirements that Blender does not ship:

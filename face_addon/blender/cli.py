@@ -41,7 +41,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 #: modules (relative to the face_addon package) that add subcommands through add_subcommands(subparsers)
-PLUGIN_MODULES: tuple[str, ...] = (".synth.cli", ".blender.cli_edit", ".blender.cli_landmarks", ".blender.cli_photo")
+PLUGIN_MODULES: tuple[str, ...] = (".synth.cli", ".blender.cli_edit", ".blender.cli_landmarks", ".blender.cli_photo",
+                                 ".blender.cli_skin")
 
 
 def _build_parser() -> argparse.ArgumentParser:

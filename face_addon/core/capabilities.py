@@ -38,10 +38,11 @@ class Capability:
 CAPABILITIES: tuple[Capability, ...] = (
     Capability("inspect", "Check Mesh", "face.check_mesh", (), True),
     Capability("facekit", "Add Face Model", "face.add_face_model", ("assets/facekit.npz",), True),
-    Capability("skin", "Segment Skin", "face.segment_skin", ("models/skin.pt",), False),
+    Capability("skin", "Segment Skin", "face.segment_skin", ("models/skin_3d.pt", "models/skin_geom.pt"), True,
+               caveat="3D-only (no image features yet): see docs/skin.md"),
     Capability("register", "Register Head", "face.register_head", ("models/skin.pt",), False),
     Capability("landmarks", "Detect Landmarks", "face.detect_landmarks", ("models/landmarks.pt",), True,
-               caveat="preliminary, undertrained model: see docs/landmarks.md for its error"),
+               caveat="preliminary, undertrained model (9 mm mean error): see docs/landmarks.md"),
     Capability("photo", "Reconstruct from Photo", "face.reconstruct_photo",
                ("assets/facekit.npz", "assets/mediapipe_face.npz"), True,  # without the regressor: fit, warn
                caveat="Preliminary: trained on 335 synthetic subjects; parts align (IoU 0.64), 3D shape is "

@@ -15,18 +15,19 @@ FEATURE_SETS = ("sigma30", "hks", "color")
 _CHUNK = 65536  # vertices per batch of neighbourhood covariances: bounds memory on 250k-vertex scans
 
 
-def surface_variation(points: np.ndarray, k: int = 30) -> np.ndarray:
+def surface_variation(points: np.ndarray, k: int = 30, queries: np.ndarray | None = None) -> np.ndarray:
     """(n,) σ_k = λ_min / (λ_1 + λ_2 + λ_3) of the covariance of each point's k nearest neighbours (itself
-    included): 0 on a plane, at most 1/3 for isotropic scatter."""
+    included): 0 on a plane, at most 1/3 for isotropic scatter. With `queries` (q, 3): σ_k of the k points
+    nearest each query instead, (q,) (e.g. a reduced mesh's vertices looking at the full-resolution scan)."""
     pts = np.asarray(points, np.float64)
     if pts.ndim != 2 or pts.shape[1] != 3 or len(pts) < 3:
         raise ValueError(f"points must be (n ≥ 3, 3), got {pts.shape}")
     if not np.isfinite(pts).all():
         raise ValueError("points contain NaN or infinite coordinates")
     kk = min(k, len(pts))
-    _, idx = cKDTree(pts).query(pts, k=kk)
-    out = np.empty(len(pts))
-    for s in range(0, len(pts), _CHUNK):
+    _, idx = cKDTree(pts).query(pts if queries is None else np.asarray(queries, np.float64), k=kk)
+    out = np.empty(len(idx))
+    for s in range(0, len(idx), _CHUNK):
         nb = pts[idx[s:s + _CHUNK]]
         nb = nb - nb.mean(axis=1, keepdims=True)
         lam = np.linalg.eigvalsh(np.einsum("nki,nkj->nij", nb, nb))  # ascending

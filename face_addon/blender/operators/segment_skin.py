@@ -1,0 +1,141 @@
+"""Segment Skin (Pixels2Points 3D branch) on the active mesh → vertex groups `Skin` / `Non-Skin`, colour
+attribute `Skin Probability`, optionally a new object with the skin faces only.
+
+The colour attribute cannot be called `Skin`: vertex groups and attributes share one namespace in Blender 4+
+(`color_attributes.new` returns None for a name a vertex group has)."""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import bpy
+import numpy as np
+
+from ..mesh_io import read_mesh
+from ..operator_base import FaceAddonError, FaceOperator, poll_active_mesh, use_thread_setting
+from ..writers import write_vertex_group
+
+SKIN_GROUP, NON_SKIN_GROUP, SKIN_COLORS = "Skin", "Non-Skin", "Skin Probability"
+RESULT_PROP = "face_addon_skin"
+SOURCE_COLORS_PROP = "face_addon_skin_source_colors"  # the scan's own colour attribute ("" when it has none)
+SKIN_RGB = np.array([1.0, 0.42, 0.16], np.float32)      # linear RGB of p = 1 in the `Skin` colour attribute
+NON_SKIN_RGB = np.array([0.05, 0.18, 0.60], np.float32)  # ... and of p = 0
+
+
+def split_object_name(obj: bpy.types.Object) -> str:
+    return f"{obj.name} Skin"
+
+
+def _weights_path(context, override: str, has_colors: bool) -> Path | None:
+    """Operator override, else the matching file in the preferences' model folder, else None (shipped model)."""
+    from ...core.pipelines.segment_skin import COLOR_WEIGHTS, GEOMETRY_WEIGHTS
+    from ..preferences import settings
+
+    if override:
+        return Path(bpy.path.abspath(override))
+    models_dir = settings(context).models_dir
+    name = (COLOR_WEIGHTS if has_colors else GEOMETRY_WEIGHTS).name
+    if models_dir and (Path(models_dir) / name).is_file():
+        return Path(models_dir) / name
+    return None
+
+
+def _read_scan(obj: bpy.types.Object):
+    """The object as a Mesh (world space, so object scale counts) with the scan's own colours: our
+    `Skin Probability` visualisation is never read back as the scan's colour on a re-run."""
+    me = obj.data
+    active = me.color_attributes.active_color
+    if SOURCE_COLORS_PROP not in obj:
+        obj[SOURCE_COLORS_PROP] = active.name if active is not None and active.name != SKIN_COLORS else ""
+    source = me.color_attributes.get(obj[SOURCE_COLORS_PROP]) if obj[SOURCE_COLORS_PROP] else None
+    if source is not None:
+        me.color_attributes.active_color = source
+    try:
+        mesh, warnings = read_mesh(obj, space="WORLD")
+    finally:
+        if active is not None and me.color_attributes.get(active.name) is not None:
+            me.color_attributes.active_color = me.color_attributes[active.name]
+    return (mesh if source is not None else replace(mesh, colors=None)), warnings
+
+
+def write_skin_colors(obj: bpy.types.Object, probability: np.ndarray) -> None:
+    """Create or replace the point colour attribute `Skin Probability` (blue = non-skin … orange = skin) and show
+    it in the viewport (Solid shading ▸ Color ▸ Attribute)."""
+    me = obj.data
+    old = me.color_attributes.get(SKIN_COLORS)
+    if old is not None:
+        me.color_attributes.remove(old)
+    attr = me.color_attributes.new(SKIN_COLORS, "FLOAT_COLOR", "POINT")
+    p = np.asarray(probability, np.float32)[:, None]
+    rgba = np.concatenate([NON_SKIN_RGB + p * (SKIN_RGB - NON_SKIN_RGB), np.ones_like(p)], axis=1)
+    attr.data.foreach_set("color", rgba.ravel())
+    me.color_attributes.active_color = attr
+
+
+class FACE_OT_segment_skin(FaceOperator, bpy.types.Operator):
+    """Label the skin of the active head scan (Pixels2Points, 3D features): vertex groups 'Skin' (weight = skin
+    probability) and 'Non-Skin', colour attribute 'Skin Probability'; optionally an object with the skin only"""
+
+    bl_idname = "face.segment_skin"
+    bl_label = "Segment Skin"
+
+    threshold: bpy.props.FloatProperty(name="Threshold", default=0.5, min=0.01, max=0.99,
+                                       description="Skin probability from which a vertex counts as skin")
+    max_vertices: bpy.props.IntProperty(name="Network Vertices", default=10_000, min=2_000, max=500_000,  # = MAX_VERTICES
+                                        description="The scan is reduced to at most this many vertices for the "
+                                                    "network (results go back to every vertex); fewer is faster")
+    split: bpy.props.BoolProperty(name="Split Skin", default=False,
+                                  description="Also create a new object with only the skin faces "
+                                              "(the scan itself is not changed)")
+    weights: bpy.props.StringProperty(name="Weights", subtype="FILE_PATH", default="",
+                                      description="Optional skin_*.pt to use instead of the shipped model")
+
+    @classmethod
+    def poll(cls, context):
+        return poll_active_mesh(cls, context)
+
+    def run(self, context):
+        from ...core.capabilities import capability
+        from ...core.pipelines.segment_skin import segment_skin
+
+        obj = context.active_object
+        mesh, warnings = _read_scan(obj)
+        weights = _weights_path(context, self.weights, mesh.colors is not None)
+        if weights is None and not capability("skin").ready():
+            raise FaceAddonError(f"Segment Skin is not available: {capability('skin').status()}")
+        use_thread_setting(context)
+        wm = context.window_manager
+        wm.progress_begin(0, 100)
+
+        def progress(fraction: float, stage: str) -> None:
+            wm.progress_update(int(100 * fraction))
+            if context.workspace is not None:
+                context.workspace.status_text_set(f"Segment Skin: {stage}")
+
+        try:
+            result = segment_skin(mesh.vertices, mesh.faces if mesh.n_faces else None, mesh.colors,
+                                  weights=weights, max_vertices=self.max_vertices, threshold=self.threshold,
+                                  cache_dir=Path(bpy.app.tempdir or tempfile.gettempdir()) / "face_addon_operators",
+                                  progress=progress)
+        finally:
+            wm.progress_end()
+            if context.workspace is not None:
+                context.workspace.status_text_set(None)
+        prob = result.probability
+        write_vertex_group(obj, SKIN_GROUP, np.where(result.skin, prob, 0.0))
+        write_vertex_group(obj, NON_SKIN_GROUP, np.where(result.skin, 0.0, 1.0 - prob))
+        write_skin_colors(obj, prob)
+        message = (f"{100 * result.skin_fraction:.1f} % skin ({result.variant}, {result.n_network_vertices} network "
+                   f"vertices), {result.timings['total_s']:.1f} s")
+        if self.split:
+            from ..mesh_split import split_object
+
+            new = split_object(obj, result.skin, split_object_name(obj))
+            message += f"; skin faces in '{new.name}'"
+        obj[RESULT_PROP] = message
+        obj[RESULT_PROP + "_warnings"] = "; ".join(warnings + result.warnings)
+        for w in warnings + result.warnings:
+            self.report({"WARNING"}, w)
+        self.report({"INFO"}, f"'{obj.name}': {message}")
+        return {"FINISHED"}

@@ -1,0 +1,285 @@
+"""Skin segmentation of a raw head scan: Pixels2Points' 3D branch (Chen et al. 2025, §2.1-2.2, Tab. 1 "3D").
+
+    result = segment_skin(vertices, faces, colors)     # arrays in (any unit), dataclass out
+    result.probability (n,) skin probability per input vertex, result.skin (n,) bool, result.timings
+
+Stages: validate and bring to metres (mm/cm scans are detected by their size and reported) → reduce to at
+most `max_vertices` (geometry/decimate.py) → DiffusionNet operators (geometry/spectral.py, cached on disk when
+a cache folder is given) → per-vertex features → network → probabilities back to every input vertex.
+
+Features (all invariant to rigid motion, so the scan's pose does not matter): surface variation σ, the heat
+kernel signature (16 log-spaced times) and, for the colour model, the vertex colour (linear RGB). The paper's
+lifted image features (DINOv2 on the capture photos) are not part of this model yet.
+
+σ_30 (30 nearest neighbours) measures roughness at a scale set by the mesh's resolution, so a 190k-vertex scan
+and a 30k-vertex one would give different values for the same surface. Here σ is taken on the full-resolution
+input at the reduced vertices, with k = 30 · (s_ref / s)², s the input's median vertex spacing and s_ref = 2 mm
+the spacing of the training scans: the neighbourhood then covers the same area (≈ σ_30 at 2 mm spacing)
+whatever the scan's resolution, and the reduced mesh used for the network does not change σ at all.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from ..capabilities import MODELS_DIR
+from ..geometry.decimate import Decimation, decimate
+from ..geometry.spectral import Operators, cached_operators, compute_operators
+from ..geometry.surface_features import FEATURE_SETS, heat_kernel_signature, surface_variation
+from ..mesh import Mesh, MeshError, guess_unit_scale
+from ..weights import cached_per_file_version, load_weights
+
+WEIGHTS_KIND = "skin_segmentation"
+WEIGHTS_VERSIONS = (1,)
+COLOR_WEIGHTS = MODELS_DIR / "skin_3d.pt"      # σ30 + HKS + colour: the paper's best 3D-only baseline
+GEOMETRY_WEIGHTS = MODELS_DIR / "skin_geom.pt"  # σ30 + HKS: for scans without vertex colours
+
+#: the network's mesh is reduced to at most this many vertices: the training resolution. On 4 test scans
+#: 10k / 20k / 60k gave mIoU 0.917 / 0.920 / 0.922 for 1 : 1.7 : 3 the time (docs/skin.md)
+MAX_VERTICES = 10_000
+K_EIG = 128            # eigenpairs of the DiffusionNet operators
+N_HKS = 16             # HKS times
+SIGMA_K = 30           # σ_k at the reference spacing (Pixels2Points: σ_30)
+SIGMA_REFERENCE_SPACING_M = 0.002  # median nearest-neighbour spacing of the training scans
+SIGMA_MAX_K = 256
+MIN_VERTICES = 100
+#: skin fractions outside this range get a warning (the synthetic scans have 5-45 % skin)
+PLAUSIBLE_SKIN_FRACTION = (0.02, 0.9)
+FLAT_COLOR_STD = 1e-3  # colours varying less than this carry no information (e.g. an all-white default)
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class SkinShape:
+    """A scan reduced for the network, with its operators and raw per-vertex features (metres)."""
+
+    decimation: Decimation
+    ops: Operators
+    sigma: np.ndarray          # (k,) surface variation at the reference scale
+    hks: np.ndarray            # (k, N_HKS)
+    color: np.ndarray | None   # (k, 3) linear RGB in [0, 1], mean of the input vertices each reduced one represents
+    sigma_k: int               # neighbours used for σ on the input
+
+    def features(self, names: tuple[str, ...]) -> np.ndarray:
+        return feature_matrix(names, self.sigma, self.hks, self.color)
+
+
+def feature_matrix(names: tuple[str, ...], sigma: np.ndarray, hks: np.ndarray, color: np.ndarray | None
+                   ) -> np.ndarray:
+    """(k, C) float32 network inputs in the order of `names`: log σ (1), log HKS (N_HKS), colour (3).
+    Logs because σ and HKS span decades and their ratios, not differences, tell surfaces apart."""
+    cols = []
+    for name in names:
+        if name == "sigma30":
+            cols.append(np.log(sigma + 1e-6)[:, None])
+        elif name == "hks":
+            cols.append(np.log(np.maximum(hks, 1e-8)))
+        elif name == "color":
+            if color is None:
+                raise ValueError("the 'color' feature needs vertex colours")
+            cols.append(color)
+        else:
+            raise ValueError(f"unknown feature {name!r}; known: {FEATURE_SETS}")
+    return np.concatenate(cols, axis=1).astype(np.float32)
+
+
+@dataclass
+class SkinResult:
+    probability: np.ndarray   # (n,) skin probability per input vertex
+    skin: np.ndarray          # (n,) probability ≥ threshold
+    variant: str              # which model ran: its file stem (skin_3d, skin_geom, ...)
+    features: tuple[str, ...]
+    unit_scale: float         # factor to metres guessed from the size (1, 0.01 or 0.001)
+    n_network_vertices: int   # vertices of the reduced mesh the network saw
+    warnings: list[str] = field(default_factory=list)
+    timings: dict = field(default_factory=dict)  # decimate_s, operators_s, features_s, network_s, transfer_s, total_s
+
+    @property
+    def skin_fraction(self) -> float:
+        return float(self.skin.mean()) if len(self.skin) else 0.0
+
+
+def median_spacing(points: np.ndarray, sample: int = 20000, rng: np.random.Generator | None = None) -> float:
+    """Median distance from a vertex to its nearest distinct neighbour (duplicates of unwelded meshes skipped)."""
+    pts = np.asarray(points, np.float64)
+    rng = rng if rng is not None else np.random.default_rng(0)
+    q = pts if len(pts) <= sample else pts[rng.choice(len(pts), sample, replace=False)]
+    d, _ = cKDTree(pts).query(q, k=min(8, len(pts)))
+    d = np.where(d > 0, d, np.inf).min(axis=1)
+    d = d[np.isfinite(d)]
+    return float(np.median(d)) if len(d) else 0.0
+
+
+def sigma_neighbours(spacing_m: float) -> int:
+    """k for σ on a scan with this vertex spacing: the area of 30 neighbours at the reference spacing."""
+    if spacing_m <= 0:
+        return SIGMA_K
+    return int(np.clip(round(SIGMA_K * (SIGMA_REFERENCE_SPACING_M / spacing_m) ** 2), 8, SIGMA_MAX_K))
+
+
+def normalize_colors(colors: np.ndarray | None, n: int) -> np.ndarray | None:
+    """(n, 3) float RGB in [0, 1] from float colours or 0-255 integers (alpha dropped); MeshError if malformed."""
+    if colors is None:
+        return None
+    c = np.asarray(colors)
+    if c.ndim != 2 or c.shape[0] != n or c.shape[1] not in (3, 4):
+        raise MeshError(f"vertex colours must be (n={n}, 3 or 4), got {c.shape}")
+    out = c[:, :3].astype(np.float64)
+    if np.issubdtype(c.dtype, np.integer):
+        out /= 255.0
+    if not np.isfinite(out).all():
+        raise MeshError("vertex colours contain NaN or infinite values")
+    return np.clip(out, 0.0, 1.0)
+
+
+def prepare_shape(vertices_m: np.ndarray, faces: np.ndarray | None, colors01: np.ndarray | None,
+                  max_vertices: int = MAX_VERTICES, k_eig: int = K_EIG, cache_dir: Path | str | None = None,
+                  timings: dict | None = None, progress: Progress | None = None) -> SkinShape:
+    """Reduce a scan (metres) and compute its operators and raw features (shared by inference and training)."""
+    timings = timings if timings is not None else {}
+    report = progress or (lambda fraction, stage: None)
+    v = np.asarray(vertices_m, np.float64)
+    t0 = time.perf_counter()
+    report(0.05, "reducing")
+    dec = decimate(v, faces, max_vertices)
+    if dec.n_vertices < 4:
+        raise MeshError(f"only {dec.n_vertices} vertices are left after clean-up; the mesh is too degenerate")
+    t1 = time.perf_counter()
+    report(0.15, "surface operators")
+    try:
+        ops = (cached_operators(dec.vertices, dec.faces, cache_dir, k_eig) if cache_dir is not None
+               else compute_operators(dec.vertices, dec.faces, k_eig))
+    except (ValueError, RuntimeError) as exc:  # degenerate geometry, ARPACK failing to converge
+        raise MeshError(f"could not compute the surface operators of this mesh ({exc}); try removing "
+                        "degenerate parts (Mesh > Clean Up) or pass it as a point cloud") from None
+    t2 = time.perf_counter()
+    report(0.75, "features")
+    k_sigma = sigma_neighbours(median_spacing(v))
+    sigma = surface_variation(v, k_sigma, queries=dec.vertices)
+    hks = heat_kernel_signature(ops.evals, ops.evecs, ops.mass, N_HKS)
+    color = dec.from_original(colors01) if colors01 is not None else None
+    t3 = time.perf_counter()
+    timings.update(decimate_s=t1 - t0, operators_s=t2 - t1, features_s=t3 - t2)
+    return SkinShape(dec, ops, sigma, hks, color, k_sigma)
+
+
+# ------------------------------------------------------------------------------------------------ model
+
+def build_network(arch: dict):
+    """The network described by a weights file's meta["arch"] ({"type": "diffusion_net" | "mlp", ...config})."""
+    from ..nets.diffusion_net import DiffusionNet
+    from ..nets.vertex_mlp import VertexMLP
+
+    config = {k: v for k, v in arch.items() if k != "type"}
+    if arch.get("type") == "mlp":
+        return VertexMLP(**config)
+    return DiffusionNet(**config)
+
+
+def _build(path: str):
+    """(network in eval mode, meta) from a skin weights file, read once per file version.
+    Raises WeightsError for a missing, foreign or too new file."""
+    state, meta = load_weights(path, WEIGHTS_KIND, WEIGHTS_VERSIONS)
+    net = build_network(meta["arch"])
+    net.load_state_dict(state)
+    net.eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net, {**meta, "name": Path(path).stem}  # results name the file that ran
+
+
+load_skin_model = cached_per_file_version(_build)
+
+
+def predict(net, meta: dict, shape: SkinShape) -> np.ndarray:
+    """(k,) skin probability per reduced vertex."""
+    import torch
+
+    from ..nets.diffusion_net import DiffusionOperators
+
+    names = tuple(meta["features"])
+    x = (shape.features(names) - np.asarray(meta["feature_mean"], np.float32)) / np.asarray(meta["feature_std"],
+                                                                                              np.float32)
+    with torch.inference_mode():
+        ops = DiffusionOperators.from_operators(shape.ops)
+        logits = net(torch.from_numpy(x.astype(np.float32)), ops)
+        return torch.softmax(logits, dim=1)[:, 1].numpy().astype(np.float64)
+
+
+# ------------------------------------------------------------------------------------------------ pipeline
+
+def _choose_model(colors01: np.ndarray | None, model, weights, warnings: list[str]):
+    if model is not None:
+        return model
+    if weights is not None:
+        return load_skin_model(weights)
+    if colors01 is None:
+        warnings.append("the scan has no vertex colours: the geometry-only skin model ran (less accurate, "
+                        "see docs/skin.md)")
+        return load_skin_model(GEOMETRY_WEIGHTS)
+    if not COLOR_WEIGHTS.is_file():
+        warnings.append(f"{COLOR_WEIGHTS.name} is missing: the geometry-only skin model ran, colours unused")
+        return load_skin_model(GEOMETRY_WEIGHTS)
+    return load_skin_model(COLOR_WEIGHTS)
+
+
+def segment_skin(vertices: np.ndarray, faces: np.ndarray | None = None, colors: np.ndarray | None = None,
+                 model=None, *, weights: Path | str | None = None, max_vertices: int = MAX_VERTICES,
+                 threshold: float = 0.5, cache_dir: Path | str | None = None,
+                 progress: Progress | None = None) -> SkinResult:
+    """Skin probability per vertex of a head scan: a mesh (faces (m, 3)) or a point cloud (faces None/empty) in
+    any unit and pose, with optional per-vertex colours (linear RGB floats in [0, 1], or 0-255 integers).
+
+    The colour model runs when colours are given (and vary), the geometry-only model otherwise (with a warning).
+    `model` = (net, meta) from `load_skin_model`, or `weights` (a file), overrides that choice; a model that
+    needs colours then requires them. Raises MeshError for unusable input (empty, NaN, too few vertices).
+    """
+    t0 = time.perf_counter()
+    report = progress or (lambda fraction, stage: None)
+    report(0.0, "checking the input")
+    mesh = Mesh(vertices, faces if faces is not None else np.zeros((0, 3), np.int64))
+    mesh.validate(allow_point_cloud=True)
+    if mesh.n_vertices < MIN_VERTICES:
+        raise MeshError(f"{mesh.n_vertices} vertices are too few to segment (need at least {MIN_VERTICES}).")
+    warnings: list[str] = []
+    colors01 = normalize_colors(colors, mesh.n_vertices)
+    if colors01 is not None and colors01.std(axis=0).max() < FLAT_COLOR_STD:
+        warnings.append("the vertex colours are all the same, so they were ignored")
+        colors01 = None
+    net, meta = _choose_model(colors01, model, weights, warnings)
+    names = tuple(meta["features"])
+    if "color" in names and colors01 is None:
+        raise MeshError(f"the skin model '{meta['name']}' needs vertex colours and this scan has none; "
+                        "use the geometry-only model")
+    unit = guess_unit_scale(mesh)
+    if unit != 1.0:
+        warnings.append(f"the scan looks like it is in {'millimetres' if unit == 0.001 else 'centimetres' if unit == 0.01 else 'decimetres'} "
+                        f"(size {mesh.extent():.4g}); it was scaled to metres for the network")
+    timings: dict = {}
+    shape = prepare_shape(mesh.vertices * unit, None if mesh.is_point_cloud else mesh.faces,
+                          colors01 if "color" in names else None, max_vertices, int(meta.get("k_eig", K_EIG)),
+                          cache_dir, timings, progress)
+    report(0.85, "network")
+    t3 = time.perf_counter()
+    prob_reduced = predict(net, meta, shape)
+    t4 = time.perf_counter()
+    prob = shape.decimation.to_original(prob_reduced)
+    skin = prob >= threshold
+    t5 = time.perf_counter()
+    fraction = float(skin.mean())
+    lo, hi = PLAUSIBLE_SKIN_FRACTION
+    if fraction < lo:
+        warnings.append(f"only {100 * fraction:.1f} % of the scan was found to be skin: no face visible?")
+    elif fraction > hi:
+        warnings.append(f"{100 * fraction:.0f} % of the scan was found to be skin: is this a clean head model "
+                        "rather than a scan?")
+    timings.update(network_s=t4 - t3, transfer_s=t5 - t4, total_s=t5 - t0)
+    report(1.0, "done")
+    return SkinResult(probability=prob, skin=skin, variant=str(meta["name"]), features=names, unit_scale=unit,
+                      n_network_vertices=shape.decimation.n_vertices, warnings=warnings, timings=timings)

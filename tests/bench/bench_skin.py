@@ -1,0 +1,298 @@
+"""Segment Skin on the held-out synthetic test set: mIoU per model, the effect of the network's mesh size,
+time and memory per stage on a ~250k-vertex scan, renders.
+
+    nice -n 15 .venv/bin/python tests/bench/bench_skin.py [--max-test 200] [--shard K/N | --study | --merge N]
+    nice -n 15 .venv/bin/python tests/bench/bench_skin.py --timing     # fresh process: time + peak memory only
+    nice -n 15 .venv/bin/python tests/bench/bench_skin.py --render     # docs/img/skin_test.png (bpy)
+
+Test set: every complete sample in /work/data/synth/test (seeds 1,000,000+; training reads train-split seeds
+only). Ground truth: labels.npz:skin (scan vertex within 1.5 mm of the true head surface).
+
+mIoU: per scan, the IoU of the skin class and of the non-skin class over the scan's own vertices (prediction =
+probability ≥ 0.5 after transfer back from the network's reduced mesh), their mean; then the mean over scans.
+The pooled variant (intersections and unions summed over all scans first) is reported beside it.
+
+Rows: 3d_baseline (DiffusionNet on σ30 + HKS + colour: models/skin_3d.pt), geometry_only (σ30 + HKS:
+models/skin_geom.pt), mlp (per-vertex MLP on σ30 + HKS + colour, the Tab. 2 ablation: out/skin_mlp), and
+null rows for what is not built (image features, the 2D baseline). All models run on the same reduced mesh
+per scan (the pipeline's default size); the mesh-size study re-runs 3d_baseline on a subset at several sizes.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests" / "bench"))
+
+from common import write_results  # noqa: E402
+
+from face_addon.core.dataset import complete_seeds, load_sample, split_of  # noqa: E402
+from face_addon.core.pipelines import segment_skin as ss  # noqa: E402
+
+TEST_ROOT = Path("/work/data/synth/test")
+TIMING_ROOT = Path("/work/data/synth/timing_skin")  # seeds 1999100-1 (test split, not in the test set)
+TIMING_VERTICES = 250_000
+PARTS = REPO / "out" / "bench_skin"
+COMMAND = "nice -n 15 .venv/bin/python tests/bench/bench_skin.py"
+
+
+def default_weights() -> dict[str, Path]:
+    return {"3d_baseline": ss.COLOR_WEIGHTS, "geometry_only": ss.GEOMETRY_WEIGHTS,
+            "mlp": REPO / "out/skin_mlp/skin_mlp.pt"}
+
+
+def class_ious(pred: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(intersections, unions) of the classes (skin, non-skin); IoU = I / U (1 when both are empty)."""
+    inter = np.array([(pred & truth).sum(), (~pred & ~truth).sum()], np.float64)
+    union = np.array([(pred | truth).sum(), (~pred | ~truth).sum()], np.float64)
+    return inter, union
+
+
+def miou(inter: np.ndarray, union: np.ndarray) -> tuple[float, float, float, float]:
+    """(mIoU per scan then mean, skin IoU mean, non-skin IoU mean, pooled mIoU) of (scans, 2) arrays."""
+    iou = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+    pooled = inter.sum(0) / np.maximum(union.sum(0), 1)
+    return float(iou.mean()), float(iou[:, 0].mean()), float(iou[:, 1].mean()), float(pooled.mean())
+
+
+def test_seeds(max_test: int) -> list[int]:
+    return [s for s in complete_seeds(TEST_ROOT) if split_of(s) == "test"][:max_test]
+
+
+def evaluate(seeds: list[int], weights: dict[str, Path], max_vertices: int, log=print) -> dict:
+    """Per model (scans, 2) intersections and unions; the reduced mesh is shared by all models of a scan."""
+    models = {k: ss.load_skin_model(p) for k, p in weights.items() if Path(p).is_file()}
+    inter = {k: [] for k in models}
+    union = {k: [] for k in models}
+    t0 = time.time()
+    for n, seed in enumerate(seeds):
+        s = load_sample(TEST_ROOT, seed, head=False, cameras=False)
+        shape = ss.prepare_shape(s.scan_vertices, s.scan_faces, ss.normalize_colors(s.scan_colors, len(s.skin)),
+                                 max_vertices)
+        for name, (net, meta) in models.items():
+            pred = shape.decimation.to_original(ss.predict(net, meta, shape)) >= 0.5
+            i, u = class_ious(pred, s.skin)
+            inter[name].append(i)
+            union[name].append(u)
+        log(f"{n + 1}/{len(seeds)} seed {seed} ({len(s.skin)} v): " + ", ".join(
+            f"{k} {miou(np.array(inter[k][-1:]), np.array(union[k][-1:]))[0]:.3f}" for k in models)
+            + f" ({time.time() - t0:.0f} s)")
+    return {"seeds": seeds, **{f"{k}.inter": np.array(v) for k, v in inter.items()},
+            **{f"{k}.union": np.array(v) for k, v in union.items()}}
+
+
+def mesh_size_study(seeds: list[int], weights: Path, sizes: list[int], log=print) -> dict:
+    """3d_baseline at several network mesh sizes (0 = the full scan, no reduction) on the same scans."""
+    model = ss.load_skin_model(weights)
+    out = {}
+    for size in sizes:
+        inter, union, secs = [], [], []
+        for seed in seeds:
+            s = load_sample(TEST_ROOT, seed, head=False, cameras=False)
+            t0 = time.perf_counter()
+            r = ss.segment_skin(s.scan_vertices, s.scan_faces, s.scan_colors, model=model,
+                                max_vertices=size or len(s.skin) + 1)
+            secs.append(time.perf_counter() - t0)
+            i, u = class_ious(r.skin, s.skin)
+            inter.append(i)
+            union.append(u)
+        m = miou(np.array(inter), np.array(union))
+        out[str(size or "full")] = {"miou": round(m[0], 4), "pooled_miou": round(m[3], 4),
+                                    "mean_s": round(float(np.mean(secs)), 2)}
+        log(f"mesh size {size or 'full'}: {out[str(size or 'full')]}")
+    return out
+
+
+def timing(weights: Path, max_vertices: int) -> dict:
+    """Stage times and peak memory of one segment_skin call on the timing scan nearest 250k vertices (run this in
+    a fresh process: ru_maxrss is the process's peak resident memory, so it includes Python, numpy and torch)."""
+    import torch
+
+    scans = [load_sample(TIMING_ROOT, seed, head=False, cameras=False) for seed in complete_seeds(TIMING_ROOT)]
+    if not scans:
+        raise SystemExit(f"no timing scan in {TIMING_ROOT}: face synth --out {TIMING_ROOT} --count 1 --seed 1999101 "
+                         "--profile scan --target-verts 190000")
+    s = min(scans, key=lambda x: abs(len(x.skin) - TIMING_VERTICES))
+    del scans
+    model = ss.load_skin_model(weights)
+    torch.zeros(1)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+    r = ss.segment_skin(s.scan_vertices, s.scan_faces, s.scan_colors, model=model, max_vertices=max_vertices)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+    return {"n_vertices": int(len(s.skin)), "n_faces": int(len(s.scan_faces)), "network_vertices": r.n_network_vertices,
+            "max_vertices": max_vertices, "seconds": {k: round(v, 2) for k, v in r.timings.items()},
+            "peak_rss_gib": round(peak, 3), "rss_before_gib": round(base, 3), "threads": torch.get_num_threads()}
+
+
+def render(weights: Path, seeds: list[int], out_png: Path, resolution: int = 256, samples: int = 8) -> Path:
+    """Per test scan (head close-up): prediction, ground truth (front views; orange = skin, blue = non-skin), then
+    the errors from the front and three-quarter: red = predicted skin that is not, yellow = missed skin."""
+    import bpy
+
+    from face_addon.blender.materials import principled_material
+    from face_addon.blender.mesh_io import new_mesh_object
+    from face_addon.blender.render import render_sheet
+    from face_addon.core.dataset import read_png, write_png
+    from face_addon.core.mesh import Mesh
+    from face_addon.core.skin_export import probability_colors
+
+    model = ss.load_skin_model(weights)
+    rows = []
+    for seed in seeds:
+        bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+        s = load_sample(TEST_ROOT, seed, head=False, cameras=False)
+        r = ss.segment_skin(s.scan_vertices, s.scan_faces, s.scan_colors, model=model)
+        i, u = class_ious(r.skin, s.skin)
+        keep = np.linalg.norm(s.scan_vertices - s.landmarks.mean(0), axis=1) < 0.15  # the head, for a close-up
+        remap = np.full(len(keep), -1)
+        remap[keep] = np.arange(keep.sum())
+        faces = remap[s.scan_faces]
+        faces = faces[(faces >= 0).all(1)]
+        errors = probability_colors(r.skin.astype(float))
+        errors[r.skin & ~s.skin] = (230, 30, 30)
+        errors[~r.skin & s.skin] = (250, 230, 40)
+        tiles = []
+        for label, srgb, views in (("pred", probability_colors(r.skin.astype(float)), ("front",)),
+                                   ("truth", probability_colors(s.skin.astype(float)), ("front",)),
+                                   ("errors", errors, ("front", "three_quarter"))):
+            linear = (srgb[keep] / 255.0) ** 2.2
+            obj = new_mesh_object(f"{label} {seed}", Mesh(s.scan_vertices[keep], faces, colors=linear))
+            mat, tree, bsdf = principled_material(f"skin {label} {seed}")
+            node = tree.nodes.new("ShaderNodeVertexColor")
+            node.layer_name = "Col"
+            tree.links.new(node.outputs["Color"], bsdf.inputs["Base Color"])
+            obj.data.materials.append(mat)
+            path = out_png.with_name(f".tile_{seed}_{label}.png")
+            render_sheet(obj, path, views=views, resolution=resolution, samples=samples)
+            tiles.append(read_png(path)[..., :3])
+            path.unlink()
+            bpy.data.objects.remove(obj)
+        rows.append(np.concatenate(tiles, axis=1))
+        print(f"render seed {seed}: mIoU {miou(i[None], u[None])[0]:.3f}, skin {r.skin_fraction:.3f} "
+              f"(truth {s.skin.mean():.3f})")
+    write_png(out_png, np.concatenate(rows, axis=0))
+    return out_png
+
+
+def _load_parts(n: int) -> dict:
+    loaded = [dict(np.load(PARTS / f"{k}.npz")) for k in range(n)]
+    seeds = np.concatenate([d["seeds"] for d in loaded])
+    order = np.argsort(seeds)
+    keys = [k for k in loaded[0] if k != "seeds"]
+    return {"seeds": [int(x) for x in seeds[order]], **{k: np.concatenate([d[k] for d in loaded])[order] for k in keys}}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--max-test", type=int, default=200)
+    ap.add_argument("--max-vertices", type=int, default=ss.MAX_VERTICES, help="network mesh size of the mIoU rows")
+    ap.add_argument("--shard", help="K/N: evaluate every N-th scan into out/bench_skin/K.npz")
+    ap.add_argument("--merge", type=int, help="combine N shards and write the results")
+    ap.add_argument("--sizes", default="10000,20000,60000,0", help="mesh-size study sizes (0 = full scan)")
+    ap.add_argument("--size-scans", type=int, default=8, help="scans in the mesh-size study (0: skip it)")
+    ap.add_argument("--study", action="store_true", help="only the mesh-size study, into out/bench_skin (for --merge)")
+    ap.add_argument("--timing", action="store_true", help="only time one ~250k scan in this process, print JSON")
+    ap.add_argument("--render", action="store_true", help="only render docs/img/skin_test.png (bpy)")
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(a.threads)
+    weights = default_weights()
+    if a.timing:
+        print(json.dumps(timing(weights["3d_baseline"], a.max_vertices)))
+        return 0
+    if a.render:
+        print(render(weights["3d_baseline"], test_seeds(a.max_test)[:4], REPO / "docs/img/skin_test.png"))
+        return 0
+    if a.study:
+        scans = test_seeds(a.max_test)[:a.size_scans]
+        study = mesh_size_study(scans, weights["3d_baseline"], [int(x) for x in a.sizes.split(",")])
+        PARTS.mkdir(parents=True, exist_ok=True)
+        (PARTS / "size_study.json").write_text(json.dumps({"scans": scans, "results": study}, indent=1))
+        return 0
+    if a.shard:
+        k, n = (int(x) for x in a.shard.split("/"))
+        res = evaluate(test_seeds(a.max_test)[k::n], weights, a.max_vertices)
+        PARTS.mkdir(parents=True, exist_ok=True)
+        np.savez(PARTS / f"{k}.npz", **res)
+        return 0
+    res = _load_parts(a.merge) if a.merge else evaluate(test_seeds(a.max_test), weights, a.max_vertices)
+    seeds = res["seeds"]
+    rows, per_scan = {}, {}
+    for name in [k[:-6] for k in res if k.endswith(".inter")]:
+        m, skin, non, pooled = miou(res[f"{name}.inter"], res[f"{name}.union"])
+        rows[name] = {"miou": round(m, 4), "iou_skin": round(skin, 4), "iou_non_skin": round(non, 4),
+                      "pooled_miou": round(pooled, 4)}
+        iou = np.where(res[f"{name}.union"] > 0, res[f"{name}.inter"] / np.maximum(res[f"{name}.union"], 1), 1.0)
+        per_scan[name] = [round(float(x), 4) for x in iou.mean(1)]
+    study_file = PARTS / "size_study.json"
+    if a.merge and study_file.is_file():  # written by a --study run beside the shards
+        study_scans, study = (lambda d: (d["scans"], d["results"]))(json.loads(study_file.read_text()))
+    else:
+        study_scans = seeds[:a.size_scans]
+        study = mesh_size_study(study_scans, weights["3d_baseline"],
+                                [int(x) for x in a.sizes.split(",")]) if a.size_scans else {}
+    timings = {}
+    for size in sorted({a.max_vertices, 60_000}):  # each in a fresh process: its own peak memory
+        run = subprocess.run([sys.executable, __file__, "--timing", "--max-vertices", str(size), "--threads",
+                              str(a.threads)], capture_output=True, text=True)
+        if run.returncode == 0:
+            timings[size] = json.loads(run.stdout.strip().splitlines()[-1])
+        else:
+            print(run.stderr[-2000:])
+    t = timings.get(a.max_vertices)
+    training = {k: ss.load_skin_model(p)[1].get("training") for k, p in weights.items() if Path(p).is_file()}
+    data = {
+        "test_n": len(seeds),
+        "test_set": f"{TEST_ROOT} seeds {seeds[0]}-{seeds[-1]} (synth --profile scan, 110k-190k vertices, test split)",
+        "miou_definition": "per scan: mean of the skin IoU and the non-skin IoU over the scan's vertices "
+                           "(prediction = probability >= 0.5); then the mean over scans. pooled_miou: intersections "
+                           "and unions summed over all scans before dividing",
+        "network_max_vertices": a.max_vertices,
+        "miou": {**{k: v["miou"] for k, v in rows.items()}, "ours": None, "2d_baseline": None},
+        "miou_note": "ours (lifted image features + 3D) and 2d_baseline (projected 2D face masks) are null: the "
+                     "image-feature branch is not built yet",
+        "rows": rows,
+        "per_scan_miou": per_scan,
+        "mesh_size_study": {"scans": study_scans, "model": "3d_baseline", "results": study},
+        "d_surface_mm": None,
+        "d_surface_note": "needs Register Head (not built yet)",
+        "timing": t,
+        "timing_60k": timings.get(60_000),
+        "time_250k_s": t["seconds"]["total_s"] if t else None,
+        "peak_mem_gib": t["peak_rss_gib"] if t else None,
+        "training": training,
+        "weights": {k: str(p) for k, p in weights.items() if Path(p).is_file()},
+    }
+    table = (f"Held-out synthetic scans: {data['test_n']} ({data['test_set']}); network mesh ≤ {a.max_vertices} "
+             "vertices. mIoU = mean over scans of the mean of skin and non-skin IoU.\n\n"
+             "| model | mIoU | skin IoU | non-skin IoU | pooled mIoU |\n|---|---|---|---|---|\n"
+             + "\n".join(f"| {k} | {v['miou']:.3f} | {v['iou_skin']:.3f} | {v['iou_non_skin']:.3f} | "
+                         f"{v['pooled_miou']:.3f} |" for k, v in rows.items())
+             + "\n| ours (image + 3D) | not built | | | |\n| 2d_baseline | not built | | | |\n")
+    if study:
+        table += (f"\nNetwork mesh size, 3d_baseline, {len(study_scans)} scans (full = no reduction):\n\n"
+                  "| max vertices | mIoU | pooled mIoU | mean s/scan |\n|---|---|---|---|\n"
+                  + "\n".join(f"| {k} | {v['miou']:.3f} | {v['pooled_miou']:.3f} | {v['mean_s']:.1f} |"
+                              for k, v in study.items()) + "\n")
+    for tt in timings.values():
+        table += (f"\nOne {tt['n_vertices']}-vertex scan, network mesh {tt['network_vertices']} vertices, "
+                  f"{tt['threads']} thread(s), seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in tt["seconds"].items())
+                  + f"; peak RSS {tt['peak_rss_gib']:.2f} GiB (process, {tt['rss_before_gib']:.2f} GiB before).\n")
+    write_results("skin", data, table, COMMAND + (f" --merge {a.merge}" if a.merge else ""))
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
