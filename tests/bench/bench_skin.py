@@ -197,7 +197,7 @@ def main() -> int:
     ap.add_argument("--max-vertices", type=int, default=ss.MAX_VERTICES, help="network mesh size of the mIoU rows")
     ap.add_argument("--shard", help="K/N: evaluate every N-th scan into out/bench_skin/K.npz")
     ap.add_argument("--merge", type=int, help="combine N shards and write the results")
-    ap.add_argument("--sizes", default="10000,20000,60000,0", help="mesh-size study sizes (0 = full scan)")
+    ap.add_argument("--sizes", default="10000,20000,60000,0", help="mesh-size study sizes (0 = the full scan)")
     ap.add_argument("--size-scans", type=int, default=8, help="scans in the mesh-size study (0: skip it)")
     ap.add_argument("--study", action="store_true", help="only the mesh-size study, into out/bench_skin (for --merge)")
     ap.add_argument("--timing", action="store_true", help="only time one ~250k scan in this process, print JSON")
@@ -289,7 +289,11 @@ def main() -> int:
         table += (f"\nOne {tt['n_vertices']}-vertex scan, network mesh {tt['network_vertices']} vertices, "
                   f"{tt['threads']} thread(s), seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in tt["seconds"].items())
                   + f"; peak RSS {tt['peak_rss_gib']:.2f} GiB (process, {tt['rss_before_gib']:.2f} GiB before).\n")
-    write_results("skin", data, table, COMMAND + (f" --merge {a.merge}" if a.merge else ""))
+    recipe = COMMAND if not a.merge else "; ".join(
+        [f"{COMMAND} --max-test {a.max_test} --shard {k}/{a.merge} (each)" for k in range(a.merge)]
+        + [f"{COMMAND} --max-test {a.max_test} --study --size-scans {len(study_scans)} --sizes {a.sizes}",
+           f"{COMMAND} --max-test {a.max_test} --merge {a.merge}"])
+    write_results("skin", data, table, recipe)
     print(table)
     return 0
 

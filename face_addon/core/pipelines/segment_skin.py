@@ -39,8 +39,8 @@ WEIGHTS_VERSIONS = (1,)
 COLOR_WEIGHTS = MODELS_DIR / "skin_3d.pt"      # σ30 + HKS + colour: the paper's best 3D-only baseline
 GEOMETRY_WEIGHTS = MODELS_DIR / "skin_geom.pt"  # σ30 + HKS: for scans without vertex colours
 
-#: the network's mesh is reduced to at most this many vertices: the training resolution. On 4 test scans
-#: 10k / 20k / 60k gave mIoU 0.917 / 0.920 / 0.922 for 1 : 1.7 : 3 the time (docs/skin.md)
+#: the network's mesh is reduced to at most this many vertices: the training resolution. On 8 test scans
+#: 10k / 20k / 60k / no reduction gave mIoU 0.927 / 0.908 / 0.909 / 0.913 (docs/skin.md)
 MAX_VERTICES = 10_000
 K_EIG = 128            # eigenpairs of the DiffusionNet operators
 N_HKS = 16             # HKS times
