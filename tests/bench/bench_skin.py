@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -244,8 +245,9 @@ def main() -> int:
                                 [int(x) for x in a.sizes.split(",")]) if a.size_scans else {}
     timings = {}
     for size in sorted({a.max_vertices, 60_000}):  # each in a fresh process: its own peak memory
+        threads = {v: str(a.threads) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
         run = subprocess.run([sys.executable, __file__, "--timing", "--max-vertices", str(size), "--threads",
-                              str(a.threads)], capture_output=True, text=True)
+                              str(a.threads)], capture_output=True, text=True, env={**os.environ, **threads})
         if run.returncode == 0:
             timings[size] = json.loads(run.stdout.strip().splitlines()[-1])
         else:
@@ -290,7 +292,7 @@ def main() -> int:
                   f"{tt['threads']} thread(s), seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in tt["seconds"].items())
                   + f"; peak RSS {tt['peak_rss_gib']:.2f} GiB (process, {tt['rss_before_gib']:.2f} GiB before).\n")
     recipe = COMMAND if not a.merge else "; ".join(
-        [f"{COMMAND} --max-test {a.max_test} --shard {k}/{a.merge} (each)" for k in range(a.merge)]
+        [f"{COMMAND} --max-test {a.max_test} --shard {k}/{a.merge}" for k in range(a.merge)]
         + [f"{COMMAND} --max-test {a.max_test} --study --size-scans {len(study_scans)} --sizes {a.sizes}",
            f"{COMMAND} --max-test {a.max_test} --merge {a.merge}"])
     write_results("skin", data, table, recipe)
