@@ -1,10 +1,45 @@
 """`face segment IN.obj|ply|... --out OUT.ply [--json OUT.json]`: skin segmentation of a scan file.
 
-Pure core code (no bpy), so it behaves the same under `blender -b -c face` and `python -m face_addon`.
+Core code, except the default views, which are Cycles renders (bpy: present under `blender -b -c face` and
+`python -m face_addon`).
 """
 from __future__ import annotations
 
 import argparse
+
+
+def _views(option: str, mesh, has_colors: bool):
+    """SkinViews from --views: 'render' (Cycles renders of the scan; needs bpy and colours), 'none', or a folder
+    with cameras.json + NN.png photos (the dataset's format: OpenCV cameras in the scan's frame and units)."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from ..core.dataset import read_png
+    from ..core.geometry.multiview import read_cameras_json, scan_rig
+    from ..core.mesh import MeshError
+    from ..core.pipelines.segment_skin import IMAGE_MODEL_WEIGHTS
+    from ..core.pipelines.skin_image import SkinViews
+
+    if option == "none" or not has_colors:
+        return None
+    if option == "render":
+        if not IMAGE_MODEL_WEIGHTS.is_file():
+            return None
+        from .scan_views import render_views
+
+        cams = scan_rig(mesh.vertices)
+        return SkinViews(render_views(mesh, cams), cams)
+    folder = Path(option)
+    cams = read_cameras_json(folder / "cameras.json")
+    paths = [folder / f"{i:02d}.png" for i in range(len(cams))]
+    missing = [p.name for p in paths if not p.is_file()]
+    if missing:
+        raise MeshError(f"{folder}: cameras.json lists {len(cams)} views but {', '.join(missing[:3])} are missing")
+    images = [read_png(p)[..., :3] for p in paths]
+    if len({im.shape for im in images}) != 1:
+        raise MeshError(f"{folder}: the photos must all have the same size")
+    return SkinViews(np.stack(images), cams)
 
 
 def _cmd_segment(args: argparse.Namespace) -> int:
@@ -19,8 +54,10 @@ def _cmd_segment(args: argparse.Namespace) -> int:
         raise MeshError(f"--out must be a .ply file (it carries the skin probability per vertex), got {args.out}")
     mesh = load_mesh(args.input)
     faces = mesh.faces if mesh.n_faces else None
-    result = segment_skin(mesh.vertices, faces, None if args.no_colors else mesh.colors, weights=args.weights,
-                          max_vertices=args.max_vertices, threshold=args.threshold)
+    colors = None if args.no_colors else mesh.colors
+    views = _views(args.views, mesh, colors is not None)
+    result = segment_skin(mesh.vertices, faces, colors, weights=args.weights, max_vertices=args.max_vertices,
+                          threshold=args.threshold, views=views)
     write_skin_ply(args.out, mesh.vertices, faces, result.probability)
     t = result.timings
     if args.json:
@@ -33,13 +70,13 @@ def _cmd_segment(args: argparse.Namespace) -> int:
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(f"{100 * result.skin_fraction:.1f} % of {mesh.n_vertices} {'points' if mesh.is_point_cloud else 'vertices'} "
-          f"are skin ({result.variant}) in {t['total_s']:.1f} s (reduce {t['decimate_s']:.1f}, operators "
-          f"{t['operators_s']:.1f}, features {t['features_s']:.1f}, network {t['network_s']:.1f}) -> {args.out}")
+          f"are skin ({result.variant}) in {t['total_s']:.1f} s (" + ", ".join(f"{k[:-2]} {v:.1f}" for k, v in t.items()
+                                                                   if k != "total_s") + f") -> {args.out}")
     return 0
 
 
 def add_subcommands(subparsers) -> None:
-    p = subparsers.add_parser("segment", help="skin segmentation of a head scan (Pixels2Points, 3D features)")
+    p = subparsers.add_parser("segment", help="skin segmentation of a head scan (Pixels2Points)")
     p.add_argument("input", help="scan mesh or point cloud (.obj/.ply/.stl/.off/.glb), any unit and pose")
     p.add_argument("--out", required=True, help="output .ply: the scan with colour + 'quality' = skin probability")
     p.add_argument("--json", help="optional summary .json (skin fraction, model, timings, warnings)")
@@ -47,4 +84,7 @@ def add_subcommands(subparsers) -> None:
     p.add_argument("--max-vertices", type=int, default=10_000, help="network mesh size (fewer is faster)")
     p.add_argument("--threshold", type=float, default=0.5, help="skin probability from which a vertex is skin")
     p.add_argument("--no-colors", action="store_true", help="ignore vertex colours (geometry-only model)")
+    p.add_argument("--views", default="render",
+                   help="image features from: 'render' (13 Cycles renders of the scan, default), 'none' (3D only), "
+                        "or a folder with cameras.json + 00.png, 01.png, ... (calibrated photos)"),
     p.set_defaults(func=_cmd_segment)

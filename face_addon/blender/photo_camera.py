@@ -59,6 +59,30 @@ def blender_camera(rotation: np.ndarray, translation: np.ndarray, K: np.ndarray,
         width=int(width), height=int(height))
 
 
+def opencv_camera(cam: BlenderCamera) -> tuple[np.ndarray, np.ndarray]:
+    """(K (3, 3), world→camera (4, 4)) of a Blender camera: the inverse of `blender_camera`."""
+    side = float(max(cam.width, cam.height) if cam.sensor_fit == "AUTO" else
+                 (cam.width if cam.sensor_fit == "HORIZONTAL" else cam.height))
+    f = cam.lens / cam.sensor_size * side
+    cx = cam.width / 2 - 0.5 - cam.shift_x * side
+    cy = cam.height / 2 - 0.5 + cam.shift_y * side
+    r_bl = np.asarray(cam.matrix_world, np.float64)[:3, :3]
+    r_bl = r_bl / np.linalg.norm(r_bl, axis=0)  # drop any object scale
+    R = (r_bl @ CV_TO_BLENDER_CAMERA).T
+    w2c = np.eye(4)
+    w2c[:3, :3] = R
+    w2c[:3, 3] = -R @ np.asarray(cam.matrix_world, np.float64)[:3, 3]
+    return np.array([[f, 0, cx], [0, f, cy], [0, 0, 1.0]]), w2c
+
+
+def read_camera(cam_obj, width: int, height: int) -> BlenderCamera:
+    """A Blender camera object as seen by an image of width × height."""
+    d = cam_obj.data
+    return BlenderCamera(matrix_world=np.array(cam_obj.matrix_world), lens=float(d.lens), sensor_fit=d.sensor_fit,
+                         sensor_size=float(d.sensor_width if d.sensor_fit != "VERTICAL" else d.sensor_height),
+                         shift_x=float(d.shift_x), shift_y=float(d.shift_y), width=int(width), height=int(height))
+
+
 def apply_camera(cam_obj, cam: BlenderCamera) -> None:
     """Set a Blender camera object's world matrix (it must have no parent) and its camera data."""
     from mathutils import Matrix

@@ -46,7 +46,8 @@ from .landmarks import _ranges
 DEFAULT_DATA = ("/work/data/synth/train_lm",)
 VARIANT_NAMES = {("diffusion_net", True): "skin_3d", ("diffusion_net", False): "skin_geom",
                  ("mlp", True): "skin_mlp", ("mlp", False): "skin_mlp_geom"}
-RAW_FEATURES = ("sigma30", "hks", "color")
+RAW_FEATURES = ("sigma30", "hks", "color", "img_mu", "img_var")
+LIFTINGS = ("visibility", "all")
 
 
 @dataclass
@@ -69,10 +70,22 @@ class Settings:
     color_jitter: bool = True
     seed: int = 0
     threads: int = 1
+    views: str = "out/skin_views"           # rendered views per scan (train.skin_views), for image features
+    image_encoder: str = "out/skin_image/skin_image.pt"  # the encoder whose features are lifted
+    lifting: str = "visibility"             # visibility-aware weights, or "all" views a vertex projects into
+    run_name: str | None = None
     extra: dict = field(default_factory=dict)
 
     @property
+    def uses_images(self) -> bool:
+        return bool(set(self.features) & set(ss.IMAGE_FEATURES))
+
+    @property
     def name(self) -> str:
+        if self.run_name:
+            return self.run_name
+        if self.uses_images:
+            return "skin_p2p"
         return VARIANT_NAMES[(self.arch, "color" in self.features)]
 
 
@@ -124,7 +137,38 @@ def load_cached(path: Path, k_eig: int, ops_dir: Path) -> tuple[dict[str, np.nda
 
 
 def raw_features(d: dict[str, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
-    return ss.feature_matrix(names, d["sigma"], d["hks"], d["color"].astype(np.float64))
+    return ss.feature_matrix(names, d["sigma"], d["hks"], d["color"].astype(np.float64), d.get("img_mu"),
+                             d.get("img_var"))
+
+
+def lift_sample(cached: Path, views_dir: Path, encoder, lift_dir: Path) -> Path | None:
+    """Lift the encoder's view features onto a cached reduced scan, both weightings (None without views)."""
+    from ..core.pipelines.skin_image import SkinViews, encode_views, lifted_image_features
+    from .skin_views import load_views
+
+    path = lift_dir / cached.name
+    if path.exists():
+        return path
+    views_file = views_dir / cached.name
+    if not views_file.exists():
+        return None
+    images, _, cams = load_views(views_file)
+    with np.load(cached, allow_pickle=False) as z:
+        v, f = z["vertices"], z["faces"]
+    feats, skin2d = encode_views(encoder, SkinViews(images, cams))
+    out = {}
+    for lifting in LIFTINGS:
+        out[f"mu_{lifting}"], out[f"var_{lifting}"] = lifted_image_features(v, f, feats, cams, lifting == "visibility")
+    tmp = lift_dir / f".{cached.stem}.{os.getpid()}.tmp.npz"
+    np.savez(tmp, **out)
+    tmp.replace(path)
+    return path
+
+
+def with_lifted(d: dict[str, np.ndarray], lift_file: Path, lifting: str) -> dict[str, np.ndarray]:
+    with np.load(lift_file, allow_pickle=False) as z:
+        d["img_mu"], d["img_var"] = z[f"mu_{lifting}"], z[f"var_{lifting}"]
+    return d
 
 
 def scaled(ops: Operators, s: float) -> Operators:
@@ -134,31 +178,24 @@ def scaled(ops: Operators, s: float) -> Operators:
 
 
 def jitter_color(color: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Per-scan gain, tint and gamma on linear RGB in [0, 1] (lighting/calibration differences between scans)."""
+    """Per-scan gain, tint and gamma on the sRGB-encoded colours in [0, 1] (lighting/calibration differences between scans)."""
     gain = rng.uniform(0.8, 1.2) * rng.uniform(0.93, 1.07, 3)
     return np.clip(np.clip(color, 1e-4, 1.0) ** rng.uniform(0.8, 1.25) * gain, 0.0, 1.0)
 
 
-def feature_stats(files: list[Path]) -> dict[str, list[float]]:
-    """Mean and std of every raw feature column over the given cached scans (vertex-count weighted)."""
+def feature_stats(files: list[Path], names: tuple[str, ...], load=None) -> dict[str, list[float]]:
+    """Mean and std of every input column of `names` over the given cached scans (vertex-count weighted).
+    `load` (path → feature dict) adds the lifted image features."""
     cols = []
     for f in files:
-        with np.load(f, allow_pickle=False) as z:
-            d = {k: z[k] for k in ("sigma", "hks", "color")}
-        cols.append(raw_features(d, RAW_FEATURES))
+        if load is not None:
+            d = load(f)
+        else:
+            with np.load(f, allow_pickle=False) as z:
+                d = {k: z[k] for k in ("sigma", "hks", "color")}
+        cols.append(raw_features(d, names))
     x = np.concatenate(cols)
     return {"mean": x.mean(0).tolist(), "std": np.maximum(x.std(0), 1e-6).tolist()}
-
-
-def select_stats(stats: dict[str, list[float]], names: tuple[str, ...]) -> tuple[list[float], list[float]]:
-    """The stats columns of `names` (RAW_FEATURES order → names order)."""
-    widths = {"sigma30": 1, "hks": ss.N_HKS, "color": 3}
-    start, cols = 0, {}
-    for n in RAW_FEATURES:
-        cols[n] = list(range(start, start + widths[n]))
-        start += widths[n]
-    idx = [i for n in names for i in cols[n]]
-    return [stats["mean"][i] for i in idx], [stats["std"][i] for i in idx]
 
 
 def train_seeds(roots: list[Path]) -> list[tuple[Path, int]]:
@@ -168,7 +205,8 @@ def train_seeds(roots: list[Path]) -> list[tuple[Path, int]]:
 # ------------------------------------------------------------------------------------------------ training
 
 def make_network(s: Settings):
-    in_ch = {"sigma30": 1, "hks": ss.N_HKS, "color": 3}
+    in_ch = {"sigma30": 1, "hks": ss.N_HKS, "color": 3, "img_mu": s.extra.get("image_channels", 0),
+             "img_var": s.extra.get("image_channels", 0)}
     arch = {"type": s.arch, "in_channels": sum(in_ch[n] for n in s.features), "out_channels": 2,
             "width": s.width, "dropout": s.dropout}
     arch.update({"n_blocks": s.n_blocks} if s.arch == "diffusion_net" else {"n_layers": s.n_blocks})
@@ -178,11 +216,15 @@ def make_network(s: Settings):
 def export(net, arch: dict, s: Settings, stats: dict, info: dict, path: Path) -> Path:
     from ..core.weights import save_weights
 
-    mean, std = select_stats(stats, s.features)
-    meta = {"name": s.name, "arch": arch, "features": list(s.features), "feature_mean": mean, "feature_std": std,
+    if not len(stats["mean"]) == len(stats["std"]) == arch["in_channels"]:
+        raise ValueError(f"input statistics for {len(stats['mean'])} columns, the network takes {arch['in_channels']}")
+    meta = {"name": s.name, "arch": arch, "features": list(s.features), "feature_mean": stats["mean"],
+            "feature_std": stats["std"],
             "k_eig": s.k_eig, "train_max_vertices": s.max_vertices, "n_hks": ss.N_HKS,
             "sigma_reference_spacing_m": ss.SIGMA_REFERENCE_SPACING_M,
             "settings": {k: v for k, v in asdict(s).items() if k != "extra"}, "training": info}
+    if s.uses_images:
+        meta.update(image_encoder=Path(s.image_encoder).name, lifting=s.lifting)
     meta = json.loads(json.dumps(meta))  # plain types only (weights_only loading)
     return save_weights(path, ss.WEIGHTS_KIND, 1, net.state_dict(), meta)
 
@@ -220,7 +262,7 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
         """Cached scans; caches new ones while caching stays under half the wall time (budget_s None: at least
         min_samples)."""
         if sample_source is not None:
-            return sample_source()
+            return lifted(sample_source())
         pending = train_seeds(roots)
         files = [cache / f"{sd:07d}.npz" for _, sd in pending if (cache / f"{sd:07d}.npz").exists()]
         todo = [(r, sd) for r, sd in pending if not (cache / f"{sd:07d}.npz").exists()]
@@ -238,7 +280,30 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
             caching["seconds"] += time.time() - t0
             if got is not None:
                 files.append(got)
-        return sorted(files)
+        return lifted(sorted(files))
+
+    def lifted(files: list[Path]) -> list[Path]:
+        """With image features: only the scans that have views, each lifted once."""
+        if lift_dir is None:
+            return files
+        return [f for f in files if lift_sample(f, Path(s.views), encoder, lift_dir) is not None]
+
+    encoder = lift_dir = None
+    if s.uses_images:
+        import hashlib
+
+        from ..core.pipelines.skin_image import load_image_encoder
+
+        encoder = load_image_encoder(s.image_encoder)
+        s.extra["image_channels"] = int(encoder[1]["feature_channels"])
+        tag = hashlib.sha1(Path(s.image_encoder).read_bytes()).hexdigest()[:10]
+        lift_dir = cache / f"lift_{tag}"
+        lift_dir.mkdir(parents=True, exist_ok=True)
+
+    def load_features(f: Path) -> dict[str, np.ndarray]:
+        with np.load(f, allow_pickle=False) as z:
+            d = {k: z[k] for k in ("sigma", "hks", "color")}
+        return with_lifted(d, lift_dir / f.name, s.lifting) if lift_dir is not None else d
 
     net, arch = make_network(s)
     opt = torch.optim.Adam(net.parameters(), lr=s.lr)
@@ -258,8 +323,8 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
         time.sleep(30)
         files = available(None)
     if state["stats"] is None:
-        state["stats"] = feature_stats(files[:s.stats_samples])
-    mean, std = (np.asarray(a, np.float32) for a in select_stats(state["stats"], s.features))
+        state["stats"] = feature_stats(files[:s.stats_samples], s.features, load_features)
+    mean, std = (np.asarray(state["stats"][k], np.float32) for k in ("mean", "std"))
 
     def info() -> dict:
         seeds = sorted(int(x) for x in state["seeds"] if x.isdigit())
@@ -284,6 +349,8 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
         running, correct = [], []
         for i in rng.permutation(len(files)):
             d, ops = load_cached(files[i], s.k_eig, ops_dir)
+            if lift_dir is not None:
+                d = with_lifted(d, lift_dir / files[i].name, s.lifting)
             scale = rng.uniform(1 - s.scale_jitter, 1 + s.scale_jitter)
             if "color" in s.features and s.color_jitter:
                 d["color"] = jitter_color(d["color"].astype(np.float64), rng)
@@ -388,7 +455,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ship", metavar="RUN_DIR", help="copy RUN_DIR's weights into face_addon/models with a card")
     ap.add_argument("--data", nargs="*", default=list(DEFAULT_DATA))
     ap.add_argument("--cache", help="cached scans, shareable between runs (default: OUT/cache)")
-    ap.add_argument("--features", default="sigma30,hks,color", help="comma list out of sigma30,hks,color")
+    ap.add_argument("--features", default="sigma30,hks,color",
+                    help="comma list out of sigma30,hks,color,img_mu,img_var (img_*: lifted view features)")
+    ap.add_argument("--views", default="out/skin_views", help="rendered views per scan (train.skin_views)")
+    ap.add_argument("--image-encoder", default="out/skin_image/skin_image.pt", help="encoder lifted (img_*)")
+    ap.add_argument("--lifting", choices=LIFTINGS, default="visibility",
+                    help="per-view weights: visibility-aware, or every view a vertex projects into (ablation)")
+    ap.add_argument("--name", help="weights file stem (default: from the features)")
     ap.add_argument("--arch", choices=("diffusion_net", "mlp"), default="diffusion_net")
     ap.add_argument("--max-vertices", type=int, default=10_000, help="reduced mesh size for training")
     ap.add_argument("--max-minutes", type=float, default=45.0)
@@ -416,7 +489,8 @@ def main(argv: list[str] | None = None) -> int:
         path = train(out, s, resume=False, max_steps=3, cache=cache, sample_source=lambda: files)
     else:
         s = Settings(data=tuple(a.data), features=features, arch=a.arch, max_vertices=a.max_vertices,
-                     max_minutes=a.max_minutes, threads=a.threads)
+                     max_minutes=a.max_minutes, threads=a.threads, views=a.views, image_encoder=a.image_encoder,
+                     lifting=a.lifting, run_name=a.name)
         path = train(out, s, resume=a.resume, cache=Path(a.cache) if a.cache else None)
     print(f"weights: {path}")
     return 0

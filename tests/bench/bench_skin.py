@@ -46,9 +46,22 @@ PARTS = REPO / "out" / "bench_skin"
 COMMAND = "nice -n 15 .venv/bin/python tests/bench/bench_skin.py"
 
 
+#: table rows → weights; image rows need out/skin_views/<seed>.npz (render: face_addon.train.skin_views)
+ROWS = {
+    "ours": ss.IMAGE_MODEL_WEIGHTS,                                      # μ̄, σ̄² (visibility) + σ30 + HKS + colour
+    "mu_visibility": REPO / "out/skin_p2p_mu/skin_p2p_mu.pt",            # ablation: μ̄ only
+    "mu_var_all_views": REPO / "out/skin_p2p_novis/skin_p2p_novis.pt",   # ablation: μ, σ² not visibility-aware
+    "ours_sigma30_only": REPO / "out/skin_p2p_sigma/skin_p2p_sigma.pt",  # ablation: σ30 without HKS
+    "ours_hks_only": REPO / "out/skin_p2p_hks/skin_p2p_hks.pt",          # ablation: HKS without σ30
+    "3d_baseline": ss.COLOR_WEIGHTS,
+    "geometry_only": ss.GEOMETRY_WEIGHTS,
+    "mlp": REPO / "out/skin_mlp/skin_mlp.pt",
+}
+VIEWS = REPO / "out" / "skin_views"
+
+
 def default_weights() -> dict[str, Path]:
-    return {"3d_baseline": ss.COLOR_WEIGHTS, "geometry_only": ss.GEOMETRY_WEIGHTS,
-            "mlp": REPO / "out/skin_mlp/skin_mlp.pt"}
+    return {k: p for k, p in ROWS.items() if Path(p).is_file()}
 
 
 def class_ious(pred: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -69,26 +82,71 @@ def test_seeds(max_test: int) -> list[int]:
     return [s for s in complete_seeds(TEST_ROOT) if split_of(s) == "test"][:max_test]
 
 
-def evaluate(seeds: list[int], weights: dict[str, Path], max_vertices: int, log=print) -> dict:
-    """Per model (scans, 2) intersections and unions; the reduced mesh is shared by all models of a scan."""
-    models = {k: ss.load_skin_model(p) for k, p in weights.items() if Path(p).is_file()}
-    inter = {k: [] for k in models}
-    union = {k: [] for k in models}
+def registration_error(s, prob: np.ndarray, landmarks: np.ndarray, fk) -> float:
+    """d_surface (mm) of FaceKit registered to the scan's predicted skin, against the true head's spa region."""
+    from face_addon.core.pipelines.register_head import d_surface_mm, register_head
+
+    reg = register_head(s.scan_vertices, s.scan_faces, prob, landmarks=landmarks)
+    return d_surface_mm(reg.vertices, s.head_vertices, s.head_faces, fk.spa)
+
+
+def evaluate(seeds: list[int], weights: dict[str, Path], max_vertices: int, d_surface: bool = True,
+             log=print) -> dict:
+    """Per row (scans, 2) intersections and unions and (scans,) d_surface; per scan the reduced mesh, the view
+    features and their lifting are computed once and shared by all rows."""
+    from face_addon.core.facekit import load_facekit
+    from face_addon.core.geometry.multiview import lift_features
+    from face_addon.core.pipelines import skin_image as si
+    from face_addon.core.pipelines.detect_landmarks import detect_landmarks
+    from face_addon.train.skin_views import load_views
+
+    models = {k: ss.load_skin_model(p) for k, p in weights.items()}
+    image_rows = [k for k, (_, meta) in models.items() if set(meta["features"]) & set(ss.IMAGE_FEATURES)]
+    encoder = si.load_image_encoder(si.IMAGE_WEIGHTS) if image_rows else None
+    rows = list(models) + (["2d_baseline"] if encoder else []) + (["true_skin"] if d_surface else [])
+    inter = {k: [] for k in rows}
+    union = {k: [] for k in rows}
+    dsurf = {k: [] for k in rows}
+    fk = load_facekit() if d_surface else None
     t0 = time.time()
     for n, seed in enumerate(seeds):
-        s = load_sample(TEST_ROOT, seed, head=False, cameras=False)
+        s = load_sample(TEST_ROOT, seed, head=d_surface, cameras=False)
         shape = ss.prepare_shape(s.scan_vertices, s.scan_faces, ss.normalize_colors(s.scan_colors, len(s.skin)),
                                  max_vertices)
+        probs = {}
+        if encoder is not None:
+            images, _, cams = load_views(VIEWS / f"{seed:07d}.npz")
+            feats, skin2d = si.encode_views(encoder, si.SkinViews(images, cams))
+            dec = shape.decimation
+            lifted = {m: lift_features(dec.vertices, dec.faces, list(feats), cams, visibility_aware=m == "visibility")
+                      for m in ("visibility", "all")}
+            probs["2d_baseline"] = si.project_skin_masks(s.scan_vertices, s.scan_faces, skin2d, cams)
         for name, (net, meta) in models.items():
-            pred = shape.decimation.to_original(ss.predict(net, meta, shape)) >= 0.5
-            i, u = class_ious(pred, s.skin)
+            if name in image_rows:
+                lift = lifted[meta.get("lifting", "visibility")]
+                shape.img_mu, shape.img_var = lift.mean, lift.var
+            probs[name] = shape.decimation.to_original(ss.predict(net, meta, shape))
+        if d_surface:
+            probs["true_skin"] = s.skin.astype(np.float64)
+            landmarks = detect_landmarks(s.scan_vertices, s.scan_faces).landmarks
+        for name in rows:
+            i, u = class_ious(probs[name] >= 0.5, s.skin)
             inter[name].append(i)
             union[name].append(u)
+            if d_surface:
+                try:
+                    dsurf[name].append(registration_error(s, probs[name], landmarks, fk))
+                except Exception as exc:  # noqa: BLE001 - a failed registration is recorded, not fatal
+                    log(f"  registration failed for {name}: {exc}")
+                    dsurf[name].append(np.nan)
         log(f"{n + 1}/{len(seeds)} seed {seed} ({len(s.skin)} v): " + ", ".join(
-            f"{k} {miou(np.array(inter[k][-1:]), np.array(union[k][-1:]))[0]:.3f}" for k in models)
-            + f" ({time.time() - t0:.0f} s)")
-    return {"seeds": seeds, **{f"{k}.inter": np.array(v) for k, v in inter.items()},
-            **{f"{k}.union": np.array(v) for k, v in union.items()}}
+            f"{k} {miou(np.array(inter[k][-1:]), np.array(union[k][-1:]))[0]:.3f}"
+            + (f"/{dsurf[k][-1]:.2f}mm" if d_surface else "") for k in rows) + f" ({time.time() - t0:.0f} s)")
+    out = {"seeds": seeds, **{f"{k}.inter": np.array(v) for k, v in inter.items()},
+           **{f"{k}.union": np.array(v) for k, v in union.items()}}
+    if d_surface:
+        out.update({f"{k}.dsurf": np.array(v, np.float64) for k, v in dsurf.items()})
+    return out
 
 
 def mesh_size_study(seeds: list[int], weights: Path, sizes: list[int], log=print) -> dict:
@@ -127,10 +185,24 @@ def timing(weights: Path, max_vertices: int) -> dict:
     model = ss.load_skin_model(weights)
     torch.zeros(1)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
-    r = ss.segment_skin(s.scan_vertices, s.scan_faces, s.scan_colors, model=model, max_vertices=max_vertices)
+    t0 = time.perf_counter()
+    views = None
+    if set(model[1]["features"]) & set(ss.IMAGE_FEATURES):  # the default views: Cycles renders of the scan
+        from face_addon.blender.scan_views import render_views
+        from face_addon.core.geometry.multiview import scan_rig
+        from face_addon.core.mesh import Mesh
+        from face_addon.core.pipelines.skin_image import SkinViews
+
+        cams = scan_rig(s.scan_vertices)
+        views = SkinViews(render_views(Mesh(s.scan_vertices, s.scan_faces, colors=s.scan_colors), cams), cams)
+    t_render = time.perf_counter() - t0
+    r = ss.segment_skin(s.scan_vertices, s.scan_faces, s.scan_colors, model=model, max_vertices=max_vertices,
+                        views=views)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+    seconds = {"render_views_s": t_render, **r.timings}
+    seconds["total_s"] = t_render + r.timings["total_s"]
     return {"n_vertices": int(len(s.skin)), "n_faces": int(len(s.scan_faces)), "network_vertices": r.n_network_vertices,
-            "max_vertices": max_vertices, "seconds": {k: round(v, 2) for k, v in r.timings.items()},
+            "model": r.variant, "max_vertices": max_vertices, "seconds": {k: round(v, 2) for k, v in seconds.items()},
             "peak_rss_gib": round(peak, 3), "rss_before_gib": round(base, 3), "threads": torch.get_num_threads()}
 
 
@@ -194,12 +266,13 @@ def _load_parts(n: int) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--max-test", type=int, default=200)
+    ap.add_argument("--max-test", type=int, default=100)
     ap.add_argument("--max-vertices", type=int, default=ss.MAX_VERTICES, help="network mesh size of the mIoU rows")
     ap.add_argument("--shard", help="K/N: evaluate every N-th scan into out/bench_skin/K.npz")
     ap.add_argument("--merge", type=int, help="combine N shards and write the results")
     ap.add_argument("--sizes", default="10000,20000,60000,0", help="mesh-size study sizes (0 = the full scan)")
-    ap.add_argument("--size-scans", type=int, default=8, help="scans in the mesh-size study (0: skip it)")
+    ap.add_argument("--size-scans", type=int, default=0,
+                    help="scans in the mesh-size study (0: carry the previous results file's study over)")
     ap.add_argument("--study", action="store_true", help="only the mesh-size study, into out/bench_skin (for --merge)")
     ap.add_argument("--timing", action="store_true", help="only time one ~250k scan in this process, print JSON")
     ap.add_argument("--render", action="store_true", help="only render docs/img/skin_test.png (bpy)")
@@ -210,7 +283,7 @@ def main() -> int:
     torch.set_num_threads(a.threads)
     weights = default_weights()
     if a.timing:
-        print(json.dumps(timing(weights["3d_baseline"], a.max_vertices)))
+        print(json.dumps(timing(weights.get("ours", weights["3d_baseline"]), a.max_vertices)))
         return 0
     if a.render:
         print(render(weights["3d_baseline"], test_seeds(a.max_test)[:4], REPO / "docs/img/skin_test.png"))
@@ -227,6 +300,8 @@ def main() -> int:
         PARTS.mkdir(parents=True, exist_ok=True)
         np.savez(PARTS / f"{k}.npz", **res)
         return 0
+    previous = json.loads((REPO / "tests/bench/results/skin.json").read_text()) \
+        if (REPO / "tests/bench/results/skin.json").is_file() else {}
     res = _load_parts(a.merge) if a.merge else evaluate(test_seeds(a.max_test), weights, a.max_vertices)
     seeds = res["seeds"]
     rows, per_scan = {}, {}
@@ -234,17 +309,26 @@ def main() -> int:
         m, skin, non, pooled = miou(res[f"{name}.inter"], res[f"{name}.union"])
         rows[name] = {"miou": round(m, 4), "iou_skin": round(skin, 4), "iou_non_skin": round(non, 4),
                       "pooled_miou": round(pooled, 4)}
+        if f"{name}.dsurf" in res:
+            d = res[f"{name}.dsurf"]
+            rows[name].update(d_surface_mm=round(float(np.nanmean(d)), 3), d_surface_std_mm=round(float(np.nanstd(d)), 3),
+                              registrations_failed=int(np.isnan(d).sum()))
         iou = np.where(res[f"{name}.union"] > 0, res[f"{name}.inter"] / np.maximum(res[f"{name}.union"], 1), 1.0)
         per_scan[name] = [round(float(x), 4) for x in iou.mean(1)]
     study_file = PARTS / "size_study.json"
     if a.merge and study_file.is_file():  # written by a --study run beside the shards
         study_scans, study = (lambda d: (d["scans"], d["results"]))(json.loads(study_file.read_text()))
-    else:
+        study_note = "measured with this run"
+    elif a.size_scans:
         study_scans = seeds[:a.size_scans]
-        study = mesh_size_study(study_scans, weights["3d_baseline"],
-                                [int(x) for x in a.sizes.split(",")]) if a.size_scans else {}
+        study = mesh_size_study(study_scans, weights["3d_baseline"], [int(x) for x in a.sizes.split(",")])
+        study_note = "measured with this run"
+    else:  # carried over from the previous results file, with its provenance
+        old = previous.get("mesh_size_study") or {}
+        study_scans, study = old.get("scans", []), old.get("results", {})
+        study_note = old.get("note") or f"from the run of commit {str(previous.get('commit'))[:10]} ({previous.get('date')})"
     timings = {}
-    for size in sorted({a.max_vertices, 60_000}):  # each in a fresh process: its own peak memory
+    for size in sorted({a.max_vertices}):  # in a fresh process: its own peak memory
         threads = {v: str(a.threads) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
         run = subprocess.run([sys.executable, __file__, "--timing", "--max-vertices", str(size), "--threads",
                               str(a.threads)], capture_output=True, text=True, env={**os.environ, **threads})
@@ -253,7 +337,9 @@ def main() -> int:
         else:
             print(run.stderr[-2000:])
     t = timings.get(a.max_vertices)
-    training = {k: ss.load_skin_model(p)[1].get("training") for k, p in weights.items() if Path(p).is_file()}
+    training = {k: ss.load_skin_model(p)[1].get("training") for k, p in weights.items()}
+    miou_rows = {k: v["miou"] for k, v in rows.items() if k != "true_skin"}
+    dsurf_rows = {k: v.get("d_surface_mm") for k, v in rows.items()}
     data = {
         "test_n": len(seeds),
         "test_set": f"{TEST_ROOT} seeds {seeds[0]}-{seeds[-1]} (synth --profile scan, 110k-190k vertices, test split)",
@@ -261,35 +347,42 @@ def main() -> int:
                            "(prediction = probability >= 0.5); then the mean over scans. pooled_miou: intersections "
                            "and unions summed over all scans before dividing",
         "network_max_vertices": a.max_vertices,
-        "miou": {**{k: v["miou"] for k, v in rows.items()}, "ours": None, "2d_baseline": None},
-        "miou_note": "ours (lifted image features + 3D) and 2d_baseline (projected 2D face masks) are null: the "
-                     "image-feature branch is not built yet",
+        "views": "13 Cycles renders (160 px) of the vertex-coloured scan from the rig of core.geometry.multiview."
+                 "scan_rig (face_addon.train.skin_views, no jitter for test scans)",
+        "miou": miou_rows,
+        "d_surface_mm": dsurf_rows,
+        "d_surface_definition": "FaceKit registered (core.pipelines.register_head: landmark init from the landmark "
+                                "model, then identity/expression/similarity point-to-plane ICP) to the scan vertices "
+                                "with skin probability >= 0.5 of each row; mean distance (mm) from the registered "
+                                "head's spa-region vertices to the true head surface's spa region. true_skin: the "
+                                "same registration with the ground-truth skin mask (the reference)",
         "rows": rows,
         "per_scan_miou": per_scan,
-        "mesh_size_study": {"scans": study_scans, "model": "3d_baseline", "results": study},
-        "d_surface_mm": None,
-        "d_surface_note": "needs Register Head (not built yet)",
+        "per_scan_d_surface_mm": {k[:-6]: [round(float(x), 3) for x in v] for k, v in res.items() if k.endswith(".dsurf")},
+        "mesh_size_study": {"scans": study_scans, "model": "3d_baseline", "results": study, "note": study_note},
         "timing": t,
-        "timing_60k": timings.get(60_000),
         "time_250k_s": t["seconds"]["total_s"] if t else None,
         "peak_mem_gib": t["peak_rss_gib"] if t else None,
         "training": training,
-        "weights": {k: str(p) for k, p in weights.items() if Path(p).is_file()},
+        "weights": {k: str(p) for k, p in weights.items()},
     }
     table = (f"Held-out synthetic scans: {data['test_n']} ({data['test_set']}); network mesh ≤ {a.max_vertices} "
-             "vertices. mIoU = mean over scans of the mean of skin and non-skin IoU.\n\n"
-             "| model | mIoU | skin IoU | non-skin IoU | pooled mIoU |\n|---|---|---|---|---|\n"
+             "vertices. mIoU = mean over scans of the mean of skin and non-skin IoU. d_surface = registration "
+             "error on the spa region (mm, mean ± std over scans).\n\n"
+             "| row | mIoU | skin IoU | non-skin IoU | pooled mIoU | d_surface (mm) |\n|---|---|---|---|---|---|\n"
              + "\n".join(f"| {k} | {v['miou']:.3f} | {v['iou_skin']:.3f} | {v['iou_non_skin']:.3f} | "
-                         f"{v['pooled_miou']:.3f} |" for k, v in rows.items())
-             + "\n| ours (image + 3D) | not built | | | |\n| 2d_baseline | not built | | | |\n")
+                         f"{v['pooled_miou']:.3f} | "
+                         + (f"{v['d_surface_mm']:.2f} ± {v['d_surface_std_mm']:.2f}" if 'd_surface_mm' in v else "–")
+                         + " |" for k, v in rows.items()) + "\n")
     if study:
-        table += (f"\nNetwork mesh size, 3d_baseline, {len(study_scans)} scans (full = no reduction):\n\n"
+        table += (f"\nNetwork mesh size, 3d_baseline, {len(study_scans)} scans (full = no reduction; {study_note}):\n\n"
                   "| max vertices | mIoU | pooled mIoU | mean s/scan |\n|---|---|---|---|\n"
                   + "\n".join(f"| {k} | {v['miou']:.3f} | {v['pooled_miou']:.3f} | {v['mean_s']:.1f} |"
                               for k, v in study.items()) + "\n")
     for tt in timings.values():
-        table += (f"\nOne {tt['n_vertices']}-vertex scan, network mesh {tt['network_vertices']} vertices, "
-                  f"{tt['threads']} thread(s), seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in tt["seconds"].items())
+        table += (f"\nOne {tt['n_vertices']}-vertex scan, model {tt['model']}, network mesh {tt['network_vertices']} "
+                  f"vertices, {tt['threads']} thread(s), seconds: "
+                  + ", ".join(f"{k} {v:.2f}" for k, v in tt["seconds"].items())
                   + f"; peak RSS {tt['peak_rss_gib']:.2f} GiB (process, {tt['rss_before_gib']:.2f} GiB before).\n")
     recipe = COMMAND if not a.merge else "; ".join(
         [f"{COMMAND} --max-test {a.max_test} --shard {k}/{a.merge}" for k in range(a.merge)]

@@ -25,7 +25,8 @@ def model_files(tmp_path_factory):
         torch.manual_seed(1)
         s = Settings(features=features, width=8, n_blocks=1, k_eig=24)
         net, arch = make_network(s)
-        stats = {"mean": [-4.0] + [0.0] * 16 + [0.5] * 3, "std": [1.0] * 20}
+        n = arch["in_channels"]
+        stats = {"mean": ([-4.0] + [0.0] * 16 + [0.5] * 3)[:n], "std": [1.0] * n}
         out[key] = export(net, arch, s, stats, {"steps": 0}, d / f"tiny_{key}.pt")
     return out
 

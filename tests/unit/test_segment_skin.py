@@ -32,7 +32,8 @@ def _model_file(path, features: tuple[str, ...]):
     torch.manual_seed(0)
     s = Settings(features=features, width=8, n_blocks=1, k_eig=K_EIG)
     net, arch = make_network(s)
-    return export(net, arch, s, {"mean": [0.0] * 20, "std": [1.0] * 20}, {"steps": 0}, path)
+    n = arch["in_channels"]
+    return export(net, arch, s, {"mean": [0.0] * n, "std": [1.0] * n}, {"steps": 0}, path)
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,8 @@
-"""Segment Skin (Pixels2Points 3D branch) on the active mesh → vertex groups `Skin` / `Non-Skin`, colour
-attribute `Skin Probability`, optionally a new object with the skin faces only.
+"""Segment Skin (Pixels2Points) on the active mesh → vertex groups `Skin` / `Non-Skin`, colour attribute
+`Skin Probability`, optionally a new object with the skin faces only.
+
+Views for the image features: by default 13 Cycles renders of the scan itself (blender/scan_views.py), or the
+scene's cameras that carry a background image (the capture photos, calibrated to the scan), or none (3D only).
 
 The colour attribute cannot be called `Skin`: vertex groups and attributes share one namespace in Blender 4+
 (`color_attributes.new` returns None for a name a vertex group has)."""
@@ -27,18 +30,28 @@ def split_object_name(obj: bpy.types.Object) -> str:
     return f"{obj.name} Skin"
 
 
-def _weights_path(context, override: str, has_colors: bool) -> Path | None:
+def _weights_path(context, override: str, has_colors: bool, has_views: bool) -> Path | None:
     """Operator override, else the matching file in the preferences' model folder, else None (shipped model)."""
-    from ...core.pipelines.segment_skin import COLOR_WEIGHTS, GEOMETRY_WEIGHTS
+    from ...core.pipelines.segment_skin import COLOR_WEIGHTS, GEOMETRY_WEIGHTS, IMAGE_MODEL_WEIGHTS
     from ..preferences import settings
 
     if override:
         return Path(bpy.path.abspath(override))
     models_dir = settings(context).models_dir
-    name = (COLOR_WEIGHTS if has_colors else GEOMETRY_WEIGHTS).name
+    name = (IMAGE_MODEL_WEIGHTS if has_colors and has_views else COLOR_WEIGHTS if has_colors else GEOMETRY_WEIGHTS).name
     if models_dir and (Path(models_dir) / name).is_file():
         return Path(models_dir) / name
     return None
+
+
+def _uses_views(weights: Path | None) -> bool:
+    """Whether the skin model that will run (a file, or None: the shipped image model) takes image features."""
+    from ...core.pipelines.segment_skin import IMAGE_FEATURES, IMAGE_MODEL_WEIGHTS, load_skin_model
+
+    path = weights if weights is not None else IMAGE_MODEL_WEIGHTS
+    if not Path(path).is_file():
+        return False
+    return bool(set(load_skin_model(path)[1]["features"]) & set(IMAGE_FEATURES))
 
 
 def _read_scan(obj: bpy.types.Object):
@@ -90,6 +103,14 @@ class FACE_OT_segment_skin(FaceOperator, bpy.types.Operator):
                                               "(the scan itself is not changed)")
     weights: bpy.props.StringProperty(name="Weights", subtype="FILE_PATH", default="",
                                       description="Optional skin_*.pt to use instead of the shipped model")
+    views: bpy.props.EnumProperty(
+        name="Views", default="RENDER",
+        items=[("RENDER", "Render the Scan", "13 small Cycles renders of the scan's colours from around it (the scan "
+                                             "should be upright: +Z up, face towards -Y)"),
+               ("CAMERAS", "Scene Cameras", "the scene's cameras that have a background image: the capture photos, "
+                                            "calibrated to the scan"),
+               ("NONE", "3D Only", "no image features (faster, less accurate)")],
+        description="Where the image features come from (they need the scan's colours too)")
 
     @classmethod
     def poll(cls, context):
@@ -101,7 +122,10 @@ class FACE_OT_segment_skin(FaceOperator, bpy.types.Operator):
 
         obj = context.active_object
         mesh, warnings = _read_scan(obj)
-        weights = _weights_path(context, self.weights, mesh.colors is not None)
+        views = self._views(context, mesh, warnings)
+        weights = _weights_path(context, self.weights, mesh.colors is not None, views is not None)
+        if views is not None and not _uses_views(weights):
+            views = None
         if weights is None and not capability("skin").ready():
             raise FaceAddonError(f"Segment Skin is not available: {capability('skin').status()}")
         use_thread_setting(context)
@@ -117,7 +141,7 @@ class FACE_OT_segment_skin(FaceOperator, bpy.types.Operator):
             result = segment_skin(mesh.vertices, mesh.faces if mesh.n_faces else None, mesh.colors,
                                   weights=weights, max_vertices=self.max_vertices, threshold=self.threshold,
                                   cache_dir=Path(bpy.app.tempdir or tempfile.gettempdir()) / "face_addon_operators",
-                                  progress=progress)
+                                  views=views, progress=progress)
         finally:
             wm.progress_end()
             if context.workspace is not None:
@@ -139,3 +163,28 @@ class FACE_OT_segment_skin(FaceOperator, bpy.types.Operator):
             self.report({"WARNING"}, w)
         self.report({"INFO"}, f"'{obj.name}': {message}")
         return {"FINISHED"}
+
+    def _views(self, context, mesh, warnings: list[str]):
+        """The SkinViews the operator's `views` setting asks for (None: 3D only)."""
+        from ...core.geometry.multiview import scan_rig
+        from ...core.pipelines.skin_image import SkinViews
+        from ..scan_views import camera_photo_views, render_views
+
+        if self.views == "NONE":
+            return None
+        if mesh.colors is None:
+            warnings.append("the scan has no vertex colours, so no views were used (the image model needs both)")
+            return None
+        if self.views == "CAMERAS":
+            found = camera_photo_views(context.scene)
+            if found is None:
+                raise FaceAddonError("no scene camera has a background image: add the capture photos as camera "
+                                     "background images, or choose Views ▸ Render the Scan")
+            return SkinViews(*found)
+        override = _weights_path(context, self.weights, True, True)
+        if not _uses_views(override):
+            return None
+        if context.workspace is not None:
+            context.workspace.status_text_set("Segment Skin: rendering views")
+        cams = scan_rig(mesh.vertices)
+        return SkinViews(render_views(mesh, cams), cams)

@@ -1,15 +1,17 @@
-"""Skin segmentation of a raw head scan: Pixels2Points' 3D branch (Chen et al. 2025, §2.1-2.2, Tab. 1 "3D").
+"""Skin segmentation of a raw head scan: Pixels2Points (Chen et al. 2025, §2.1-2.2, Tab. 1).
 
-    result = segment_skin(vertices, faces, colors)     # arrays in (any unit), dataclass out
+    result = segment_skin(vertices, faces, colors, views=views)  # arrays in (any unit), dataclass out
     result.probability (n,) skin probability per input vertex, result.skin (n,) bool, result.timings
 
 Stages: validate and bring to metres (mm/cm scans are detected by their size and reported) → reduce to at
 most `max_vertices` (geometry/decimate.py) → DiffusionNet operators (geometry/spectral.py, cached on disk when
-a cache folder is given) → per-vertex features → network → probabilities back to every input vertex.
+a cache folder is given) → per-vertex features → [image branch: encode the views, lift μ̄, σ̄² onto the reduced
+vertices (skin_image.py)] → network → probabilities back to every input vertex.
 
-Features (all invariant to rigid motion, so the scan's pose does not matter): surface variation σ, the heat
-kernel signature (16 log-spaced times) and, for the colour model, the vertex colour (linear RGB). The paper's
-lifted image features (DINOv2 on the capture photos) are not part of this model yet.
+Models: skin_p2p (lifted image features + σ + HKS + colour: the paper's method) when views and colours are
+given; skin_3d (σ + HKS + colour, the paper's 3D-only baseline) with colours only; skin_geom (σ + HKS) without
+colours, with a warning. Geometric features are invariant to rigid motion; the colour input is sRGB-encoded
+(see normalize_colors); image features depend on the views, whose cameras must be in the input's frame.
 
 σ_30 (30 nearest neighbours) measures roughness at a scale set by the mesh's resolution, so a 190k-vertex scan
 and a 30k-vertex one would give different values for the same surface. Here σ is taken on the full-resolution
@@ -36,6 +38,7 @@ from ..weights import cached_per_file_version, load_weights
 
 WEIGHTS_KIND = "skin_segmentation"
 WEIGHTS_VERSIONS = (1,)
+IMAGE_MODEL_WEIGHTS = MODELS_DIR / "skin_p2p.pt"  # lifted image features + σ30 + HKS + colour: Pixels2Points
 COLOR_WEIGHTS = MODELS_DIR / "skin_3d.pt"      # σ30 + HKS + colour: the paper's best 3D-only baseline
 GEOMETRY_WEIGHTS = MODELS_DIR / "skin_geom.pt"  # σ30 + HKS: for scans without vertex colours
 
@@ -48,6 +51,7 @@ SIGMA_K = 30           # σ_k at the reference spacing (Pixels2Points: σ_30)
 SIGMA_REFERENCE_SPACING_M = 0.002  # median nearest-neighbour spacing of the training scans
 SIGMA_MAX_K = 256
 MIN_VERTICES = 100
+IMAGE_FEATURES = ("img_mu", "img_var")
 #: skin fractions outside this range get a warning (the synthetic scans have 5-45 % skin)
 PLAUSIBLE_SKIN_FRACTION = (0.02, 0.9)
 FLAT_COLOR_STD = 1e-3  # colours varying less than this carry no information (e.g. an all-white default)
@@ -63,17 +67,20 @@ class SkinShape:
     ops: Operators
     sigma: np.ndarray          # (k,) surface variation at the reference scale
     hks: np.ndarray            # (k, N_HKS)
-    color: np.ndarray | None   # (k, 3) linear RGB in [0, 1], mean of the input vertices each reduced one represents
+    color: np.ndarray | None   # (k, 3) sRGB-encoded in [0, 1], mean of the input vertices each reduced one represents
     sigma_k: int               # neighbours used for σ on the input
+    img_mu: np.ndarray | None = None   # (k, F) lifted image features: visibility-weighted mean over views
+    img_var: np.ndarray | None = None  # (k, F) and variance
 
     def features(self, names: tuple[str, ...]) -> np.ndarray:
-        return feature_matrix(names, self.sigma, self.hks, self.color)
+        return feature_matrix(names, self.sigma, self.hks, self.color, self.img_mu, self.img_var)
 
 
-def feature_matrix(names: tuple[str, ...], sigma: np.ndarray, hks: np.ndarray, color: np.ndarray | None
-                   ) -> np.ndarray:
-    """(k, C) float32 network inputs in the order of `names`: log σ (1), log HKS (N_HKS), colour (3).
-    Logs because σ and HKS span decades and their ratios, not differences, tell surfaces apart."""
+def feature_matrix(names: tuple[str, ...], sigma: np.ndarray, hks: np.ndarray, color: np.ndarray | None,
+                   img_mu: np.ndarray | None = None, img_var: np.ndarray | None = None) -> np.ndarray:
+    """(k, C) float32 network inputs in the order of `names`: log σ (1), log HKS (N_HKS), colour (3), lifted
+    image features μ̄ (F) and log σ̄² (F). Logs because σ, HKS and variances span decades and their ratios, not
+    differences, tell surfaces apart."""
     cols = []
     for name in names:
         if name == "sigma30":
@@ -84,8 +91,13 @@ def feature_matrix(names: tuple[str, ...], sigma: np.ndarray, hks: np.ndarray, c
             if color is None:
                 raise ValueError("the 'color' feature needs vertex colours")
             cols.append(color)
+        elif name in IMAGE_FEATURES:
+            value = img_mu if name == "img_mu" else img_var
+            if value is None:
+                raise ValueError(f"the '{name}' feature needs views of the scan")
+            cols.append(value if name == "img_mu" else np.log(value + 1e-4))
         else:
-            raise ValueError(f"unknown feature {name!r}; known: {FEATURE_SETS}")
+            raise ValueError(f"unknown feature {name!r}; known: {FEATURE_SETS + IMAGE_FEATURES}")
     return np.concatenate(cols, axis=1).astype(np.float32)
 
 
@@ -124,18 +136,21 @@ def sigma_neighbours(spacing_m: float) -> int:
 
 
 def normalize_colors(colors: np.ndarray | None, n: int) -> np.ndarray | None:
-    """(n, 3) float RGB in [0, 1] from float colours or 0-255 integers (alpha dropped); MeshError if malformed."""
+    """(n, 3) sRGB-encoded colours in [0, 1] (the networks' colour input: the training scans' PLY bytes / 255)
+    from linear float colours (Blender attributes, `mesh_files`) or sRGB 0-255 integers; alpha dropped.
+    MeshError if malformed."""
     if colors is None:
         return None
     c = np.asarray(colors)
     if c.ndim != 2 or c.shape[0] != n or c.shape[1] not in (3, 4):
         raise MeshError(f"vertex colours must be (n={n}, 3 or 4), got {c.shape}")
     out = c[:, :3].astype(np.float64)
-    if np.issubdtype(c.dtype, np.integer):
-        out /= 255.0
     if not np.isfinite(out).all():
         raise MeshError("vertex colours contain NaN or infinite values")
-    return np.clip(out, 0.0, 1.0)
+    if np.issubdtype(c.dtype, np.integer):
+        return np.clip(out / 255.0, 0.0, 1.0)
+    lin = np.clip(out, 0.0, 1.0)
+    return np.where(lin <= 0.0031308, lin * 12.92, 1.055 * lin ** (1 / 2.4) - 0.055)
 
 
 def prepare_shape(vertices_m: np.ndarray, faces: np.ndarray | None, colors01: np.ndarray | None,
@@ -214,11 +229,16 @@ def predict(net, meta: dict, shape: SkinShape) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------------ pipeline
 
-def _choose_model(colors01: np.ndarray | None, model, weights, warnings: list[str]):
+def _choose_model(colors01: np.ndarray | None, has_views: bool, model, weights, warnings: list[str]):
     if model is not None:
         return model
     if weights is not None:
         return load_skin_model(weights)
+    if has_views and colors01 is not None and IMAGE_MODEL_WEIGHTS.is_file():
+        return load_skin_model(IMAGE_MODEL_WEIGHTS)
+    if has_views:
+        warnings.append("the views were not used: the image skin model needs vertex colours too" if colors01 is None
+                        else f"{IMAGE_MODEL_WEIGHTS.name} is missing: the 3D-only skin model ran")
     if colors01 is None:
         warnings.append("the scan has no vertex colours: the geometry-only skin model ran (less accurate, "
                         "see docs/skin.md)")
@@ -229,14 +249,32 @@ def _choose_model(colors01: np.ndarray | None, model, weights, warnings: list[st
     return load_skin_model(COLOR_WEIGHTS)
 
 
+def lift_views(shape: SkinShape, meta: dict, views, unit: float, timings: dict) -> None:
+    """Encode the views with the model's image encoder and lift μ̄, σ̄² onto the reduced vertices (the cameras
+    live in the input's frame and units, the reduced mesh in metres)."""
+    from .skin_image import encode_views, lifted_image_features, load_image_encoder
+
+    t0 = time.perf_counter()
+    encoder = load_image_encoder(MODELS_DIR / meta["image_encoder"])  # a relative name: shipped beside it
+    feats, _ = encode_views(encoder, views)
+    t1 = time.perf_counter()
+    dec = shape.decimation
+    shape.img_mu, shape.img_var = lifted_image_features(dec.vertices / unit, dec.faces, feats, views.cameras,
+                                                        visibility_aware=meta.get("lifting", "visibility") == "visibility")
+    timings.update(encode_s=t1 - t0, lift_s=time.perf_counter() - t1)
+
+
 def segment_skin(vertices: np.ndarray, faces: np.ndarray | None = None, colors: np.ndarray | None = None,
                  model=None, *, weights: Path | str | None = None, max_vertices: int = MAX_VERTICES,
-                 threshold: float = 0.5, cache_dir: Path | str | None = None,
+                 threshold: float = 0.5, cache_dir: Path | str | None = None, views=None,
                  progress: Progress | None = None) -> SkinResult:
     """Skin probability per vertex of a head scan: a mesh (faces (m, 3)) or a point cloud (faces None/empty) in
     any unit and pose, with optional per-vertex colours (linear RGB floats in [0, 1], or 0-255 integers).
 
-    The colour model runs when colours are given (and vary), the geometry-only model otherwise (with a warning).
+    `views` (`skin_image.SkinViews`: images + cameras in the input's frame and units; renders of the scan or the
+    user's calibrated photos) enables the Pixels2Points model (lifted image features) when the scan also has
+    colours. Without views the colour model runs when colours are given (and vary), the geometry-only model
+    otherwise (with a warning).
     `model` = (net, meta) from `load_skin_model`, or `weights` (a file), overrides that choice; a model that
     needs colours then requires them. Raises MeshError for unusable input (empty, NaN, too few vertices).
     """
@@ -252,11 +290,13 @@ def segment_skin(vertices: np.ndarray, faces: np.ndarray | None = None, colors: 
     if colors01 is not None and colors01.std(axis=0).max() < FLAT_COLOR_STD:
         warnings.append("the vertex colours are all the same, so they were ignored")
         colors01 = None
-    net, meta = _choose_model(colors01, model, weights, warnings)
+    net, meta = _choose_model(colors01, views is not None, model, weights, warnings)
     names = tuple(meta["features"])
     if "color" in names and colors01 is None:
         raise MeshError(f"the skin model '{meta['name']}' needs vertex colours and this scan has none; "
                         "use the geometry-only model")
+    if set(IMAGE_FEATURES) & set(names) and views is None:
+        raise MeshError(f"the skin model '{meta['name']}' needs views of the scan (renders or calibrated photos)")
     unit = guess_unit_scale(mesh)
     if unit != 1.0:
         warnings.append(f"the scan looks like it is in {'millimetres' if unit == 0.001 else 'centimetres' if unit == 0.01 else 'decimetres'} "
@@ -265,6 +305,9 @@ def segment_skin(vertices: np.ndarray, faces: np.ndarray | None = None, colors: 
     shape = prepare_shape(mesh.vertices * unit, None if mesh.is_point_cloud else mesh.faces,
                           colors01 if "color" in names else None, max_vertices, int(meta.get("k_eig", K_EIG)),
                           cache_dir, timings, progress)
+    if set(IMAGE_FEATURES) & set(names):
+        report(0.8, "image features")
+        lift_views(shape, meta, views, unit, timings)
     report(0.85, "network")
     t3 = time.perf_counter()
     prob_reduced = predict(net, meta, shape)

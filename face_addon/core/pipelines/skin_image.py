@@ -1,0 +1,96 @@
+"""Segment Skin's image branch: per-pixel features of the views, lifted onto the scan (Pixels2Points §2.1).
+
+    views = SkinViews(images, cameras)            # renders of the scan (blender/scan_views.py) or the user's photos
+    enc = load_image_encoder(IMAGE_WEIGHTS)
+    feats, skin2d = encode_views(enc, views)      # (V, F, H, W) features, (V, H, W) 2D skin probability
+    lifted = lift_features(vertices, faces, list(feats), views.cameras, visibility_aware=True)
+
+`skin2d` is the encoder's own per-pixel skin decision (sum of the probabilities of the head-surface classes);
+projected onto the scan and fused over the views it is the 2D-only baseline of the paper's Table 1.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..capabilities import MODELS_DIR
+from ..dataset import HEAD_CLASSES
+from ..geometry.multiview import ViewCamera, lift_features
+from ..weights import cached_per_file_version, load_weights
+
+IMAGE_WEIGHTS = MODELS_DIR / "skin_image.pt"
+IMAGE_WEIGHTS_KIND = "skin_image_encoder"
+IMAGE_WEIGHTS_VERSIONS = (1,)
+
+
+@dataclass
+class SkinViews:
+    """Images (V, H, W, 3) float sRGB in [0, 1] (or uint8) with their cameras, in the scan's frame and units."""
+
+    images: np.ndarray
+    cameras: list[ViewCamera]
+
+    def __post_init__(self) -> None:
+        im = np.asarray(self.images)
+        if im.ndim != 4 or im.shape[-1] < 3 or len(im) != len(self.cameras) or len(im) == 0:
+            raise ValueError(f"views need (V, H, W, 3) images and V cameras; got {im.shape} and "
+                             f"{len(self.cameras)} cameras")
+        if np.issubdtype(im.dtype, np.integer):
+            im = im.astype(np.float32) / 255.0
+        if not np.isfinite(im).all():
+            raise ValueError("view images contain NaN or infinite values")
+        self.images = np.clip(im[..., :3].astype(np.float32), 0.0, 1.0)
+        h, w = self.images.shape[1:3]
+        self.cameras = [c if (c.width, c.height) == (w, h) else c.resized(w, h) for c in self.cameras]
+
+
+def _build(path: str):
+    """(ImageSegmenter in eval mode, meta) from an encoder weights file, read once per file version."""
+    from ..nets.image_encoder import ImageSegmenter, build_backbone
+
+    state, meta = load_weights(path, IMAGE_WEIGHTS_KIND, IMAGE_WEIGHTS_VERSIONS)
+    net = ImageSegmenter(build_backbone(meta["backbone"]), int(meta["n_classes"]), int(meta["feature_channels"]))
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    frozen = meta["backbone"]["type"] == "dinov2"
+    if unexpected or [k for k in missing if not (frozen and k.startswith("backbone."))]:
+        raise ValueError(f"{Path(path).name}: weights do not match the encoder ({missing[:3]} {unexpected[:3]})")
+    net.eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net, {**meta, "name": Path(path).stem}
+
+
+load_image_encoder = cached_per_file_version(_build)
+
+
+def encode_views(encoder, views: SkinViews, chunk: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """(features (V, F, H, W) float32, skin probability (V, H, W) float32) of every view."""
+    import torch
+
+    net, meta = encoder
+    head = [i for i in HEAD_CLASSES if i < int(meta["n_classes"])]
+    feats, skin = [], []
+    with torch.inference_mode():
+        for i in range(0, len(views.images), chunk):
+            x = torch.from_numpy(np.ascontiguousarray(views.images[i:i + chunk].transpose(0, 3, 1, 2)))
+            f, logits = net(x)
+            feats.append(f.numpy().astype(np.float32))
+            skin.append(torch.softmax(logits, 1)[:, head].sum(1).numpy().astype(np.float32))
+    return np.concatenate(feats), np.concatenate(skin)
+
+
+def project_skin_masks(vertices: np.ndarray, faces: np.ndarray | None, skin2d: np.ndarray,
+                       cameras: list[ViewCamera]) -> np.ndarray:
+    """The 2D-only baseline: per-view skin probabilities projected onto the vertices and averaged over the
+    views that see each vertex (0 where none does)."""
+    lifted = lift_features(vertices, faces, [m[None] for m in skin2d], cameras, visibility_aware=True)
+    return lifted.mean[:, 0].astype(np.float64)
+
+
+def lifted_image_features(vertices: np.ndarray, faces: np.ndarray | None, features: np.ndarray,
+                          cameras: list[ViewCamera], visibility_aware: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(μ̄ (n, F), σ̄² (n, F)) of the view features on the vertices."""
+    lifted = lift_features(vertices, faces, list(features), cameras, visibility_aware=visibility_aware)
+    return lifted.mean, lifted.var

@@ -1,0 +1,110 @@
+"""Segment Skin's image branch in Blender: rendered views (temporary scene, nothing left behind), the scene's
+cameras with background photos, 3D-only refusal for an image model, CLI with a cameras.json folder. Tiny random
+models with an absolute encoder path, so the test does not depend on the shipped weights."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+
+from blender_helpers import group_weights  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def image_model(tmp_path_factory):
+    import torch
+
+    from face_addon.core.weights import load_weights, save_weights
+    from face_addon.train import skin, skin_image
+
+    d = tmp_path_factory.mktemp("skin_image_models")
+    torch.manual_seed(0)
+    si = skin_image.Settings(width=4, feature_channels=4)
+    encoder = skin_image.export(skin_image.make_model(si), si, {"steps": 0}, d / "tiny_encoder.pt")
+    s = skin.Settings(features=("sigma30", "hks", "color", "img_mu", "img_var"), width=8, n_blocks=1, k_eig=24,
+                      image_encoder=str(encoder), run_name="tiny_p2p", extra={"image_channels": 4})
+    net, arch = skin.make_network(s)
+    stats = {"mean": [-4.0] + [0.0] * 16 + [0.5] * 3 + [0.0] * 8, "std": [1.0] * 28}
+    path = skin.export(net, arch, s, stats, {"steps": 0}, d / "tiny_p2p.pt")
+    state, meta = load_weights(path, "skin_segmentation", (1,))
+    meta["image_encoder"] = str(encoder)  # absolute: not shipped beside the models
+    return save_weights(path, "skin_segmentation", 1, state, meta)
+
+
+def _colored_sphere(name: str = "Scan"):
+    bpy.ops.mesh.primitive_uv_sphere_add(segments=48, ring_count=24, radius=0.1)
+    obj = bpy.context.active_object
+    obj.name = name
+    me = obj.data
+    co = np.empty(len(me.vertices) * 3, np.float32)
+    me.vertices.foreach_get("co", co)
+    z = co.reshape(-1, 3)[:, 2]
+    rgba = np.where((z > 0)[:, None], [0.8, 0.2, 0.2, 1.0], [0.3, 0.3, 0.3, 1.0]).astype(np.float32)
+    attr = me.color_attributes.new("Col", "FLOAT_COLOR", "POINT")
+    attr.data.foreach_set("color", rgba.ravel())
+    return obj
+
+
+def test_rendered_views_leave_nothing_behind(scene, image_model):
+    obj = _colored_sphere()
+    def count():  # Blender's own 'Render Result' image (not saved with the file) appears after any render
+        return {k: len([x for x in getattr(bpy.data, k) if x.name != "Render Result"])
+                for k in ("objects", "meshes", "materials", "scenes", "cameras", "worlds", "images")}
+
+    before = count()
+    engine = scene.render.engine
+    assert bpy.ops.face.segment_skin(weights=str(image_model), views="RENDER") == {"FINISHED"}
+    assert "tiny_p2p" in obj["face_addon_skin"]
+    after = count()
+    assert after == before and scene.render.engine == engine  # the user's scene and data are untouched
+    w = group_weights(obj, "Skin") + group_weights(obj, "Non-Skin")
+    assert (w > 0).all()
+
+
+def test_scene_camera_photos_and_3d_only_refusal(scene, image_model, tmp_path):
+    from face_addon.core.dataset import write_png
+
+    obj = _colored_sphere()
+    with pytest.raises(RuntimeError, match="background image"):
+        bpy.ops.face.segment_skin(weights=str(image_model), views="CAMERAS")
+    photo = np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)
+    write_png(tmp_path / "photo.png", photo)
+    cam = bpy.data.objects.new("Photo Cam", bpy.data.cameras.new("Photo Cam"))
+    scene.collection.objects.link(cam)
+    cam.location = (0.0, -0.6, 0.0)
+    cam.rotation_euler = (np.pi / 2, 0.0, 0.0)
+    bg = cam.data.background_images.new()
+    bg.image = bpy.data.images.load(str(tmp_path / "photo.png"))
+    assert bpy.ops.face.segment_skin(weights=str(image_model), views="CAMERAS") == {"FINISHED"}
+    assert "tiny_p2p" in obj["face_addon_skin"]
+    with pytest.raises(RuntimeError, match="needs views"):
+        bpy.ops.face.segment_skin(weights=str(image_model), views="NONE")
+
+
+def test_cli_views_folder(tmp_path, image_model):
+    import trimesh
+
+    from face_addon.blender.cli import main
+    from face_addon.core.dataset import write_png
+    from face_addon.core.geometry.multiview import scan_rig
+
+    mesh = trimesh.creation.icosphere(4, radius=0.1)
+    colors = np.where(mesh.vertices[:, 2:] > 0, [200, 60, 60, 255], [90, 90, 90, 255]).astype(np.uint8)
+    trimesh.Trimesh(mesh.vertices, mesh.faces, vertex_colors=colors, process=False).export(tmp_path / "scan.ply")
+    views = tmp_path / "views"
+    views.mkdir()
+    cams = scan_rig(np.asarray(mesh.vertices), resolution=32)[:3]
+    (views / "cameras.json").write_text(json.dumps({"views": [c.to_json() for c in cams]}))
+    for i in range(2):
+        write_png(views / f"{i:02d}.png", np.full((32, 32, 3), 120, np.uint8))
+    args = ["segment", str(tmp_path / "scan.ply"), "--out", str(tmp_path / "out.ply"), "--json",
+            str(tmp_path / "out.json"), "--weights", str(image_model), "--views", str(views)]
+    assert main(args) == 1  # 02.png is missing: a clear error, no output
+    assert not (tmp_path / "out.ply").exists()
+    write_png(views / "02.png", np.full((32, 32, 3), 120, np.uint8))
+    assert main(args) == 0
+    summary = json.loads((tmp_path / "out.json").read_text())
+    assert summary["model"] == "tiny_p2p" and "lift_s" in summary["timings_s"]
