@@ -42,7 +42,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 #: modules (relative to the face_addon package) that add subcommands through add_subcommands(subparsers)
 PLUGIN_MODULES: tuple[str, ...] = (".synth.cli", ".blender.cli_edit", ".blender.cli_landmarks", ".blender.cli_photo",
-                                 ".blender.cli_skin")
+                                 ".blender.cli_skin", ".blender.cli_register")
 
 
 def _build_parser() -> argparse.ArgumentParser:

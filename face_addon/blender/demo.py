@@ -81,6 +81,9 @@ def run_demo(out_dir: Path, samples: int = 16, resolution: int = 384) -> list[st
             err = np.linalg.norm(np.array([pred[i] for i in range(68)]) - np.reshape(truth, (68, 3)), axis=1)
             log.append(f"  mean error vs. the scan's true landmarks: {err.mean() * 1000:.1f} mm")
 
+    if capability("skin").ready() and "face_addon_synth_seed" in bpy.context.view_layer.objects.active:
+        _skin_step(bpy.context.view_layer.objects.active, subjects, log)
+
     t0 = time.perf_counter()
     bpy.context.view_layer.update()
     markers = np.array([o.matrix_world.translation for c in bpy.data.collections if c.name.endswith(" Landmarks")
@@ -97,6 +100,29 @@ def run_demo(out_dir: Path, samples: int = 16, resolution: int = 384) -> list[st
     for line in log:
         print(line)
     return log
+
+
+def _skin_step(scan: bpy.types.Object, subjects: list, log: list[str]) -> None:
+    """Segment Skin on the synthetic scan (checked against its ground-truth group), then Register Head."""
+    from ..synth.demo_scan import GT_GROUP
+    from .mesh_io import read_vertex_group
+
+    _run(bpy.ops.face.segment_skin, log, f"Segment Skin on '{scan.name}'")
+    log.append(f"  {scan.get('face_addon_skin', '')}")
+    for w in str(scan.get("face_addon_skin_warnings", "")).split("; "):
+        if w:
+            log.append(f"  warning: {w}")
+    pred, truth = read_vertex_group(scan, "Skin") > 0, read_vertex_group(scan, GT_GROUP) > 0.5
+    ious = [(pred & truth).sum() / max((pred | truth).sum(), 1), (~pred & ~truth).sum() / max((~pred | ~truth).sum(), 1)]
+    log.append(f"  vs. the scan's true skin: mIoU {np.mean(ious):.3f} (skin IoU {ious[0]:.3f})")
+    if capability("register").ready():
+        _run(bpy.ops.face.register_head, log, f"Register Head to the skin of '{scan.name}'")
+        registered = bpy.context.view_layer.objects.active
+        info = registered.get("face_addon_registration") or {}
+        log.append(f"  '{registered.name}': residual {info.get('residual_mm', float('nan')):.2f} mm on "
+                   f"{info.get('n_skin_points', 0)} skin points, {100 * info.get('inlier_fraction', 0):.0f} % matched")
+        if registered is not scan:
+            subjects.append(registered)
 
 
 # -- Reconstruct from Photo: the demo head's own portrait -> a new head + camera -> side-by-side PNG -------------

@@ -163,3 +163,15 @@ def new_mesh_object(
     obj = bpy.data.objects.new(name, me)
     (collection or bpy.context.scene.collection).objects.link(obj)
     return obj
+
+
+def read_vertex_group(obj: bpy.types.Object, name: str) -> np.ndarray:
+    """(n,) weights of vertex group `name` (0 where a vertex is not in it). Blender has no bulk getter for
+    group membership, so this loops in Python: fine up to a few hundred thousand vertices."""
+    gi = obj.vertex_groups[name].index
+    out = np.zeros(len(obj.data.vertices))
+    for v in obj.data.vertices:
+        for g in v.groups:
+            if g.group == gi:
+                out[v.index] = g.weight
+    return out

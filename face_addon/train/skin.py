@@ -1,5 +1,8 @@
-"""Train the Segment Skin network (Pixels2Points' 3D branch) on synthetic scans (no bpy), checkpointed and resumable.
+"""Train the Segment Skin network (Pixels2Points) on synthetic scans (no bpy), checkpointed and resumable.
 
+    python -m face_addon.train.skin --out out/skin_p2p --features sigma30,hks,color,img_mu,img_var --cache out/skin_cache
+    python -m face_addon.train.skin --out out/skin_p2p_mu --features sigma30,hks,color,img_mu --name skin_p2p_mu
+    python -m face_addon.train.skin --out out/skin_p2p_novis --features ...,img_mu,img_var --lifting all --name ...
     nice -n 15 python -m face_addon.train.skin --out out/skin_3d --features sigma30,hks,color --max-minutes 45
     nice -n 15 python -m face_addon.train.skin --out out/skin_geom --features sigma30,hks --max-minutes 45
     nice -n 15 python -m face_addon.train.skin --out out/skin_mlp --features sigma30,hks,color --arch mlp
@@ -11,6 +14,10 @@ are used). Each scan is cached once (`--cache`, shared between runs: different v
 as its reduced mesh (≤ --max-vertices, 10k by default: the eigen solve dominates the cost), operators, σ, HKS,
 colour and the skin label, all averaged over the scan vertices each reduced vertex represents. Caching new
 scans takes at most half of the wall time, so training starts at once and the data grows as it goes.
+
+Image features (img_mu, img_var): the views of each scan (train.skin_views, jittered rig) are encoded by
+--image-encoder (train.skin_image) and μ̄, σ̄² lifted onto the cached reduced vertices, once per scan and encoder
+(`<cache>/lift_<encoder hash>/`, both weightings: visibility-aware and all views); scans without views are left out.
 
 Loss: cross-entropy per reduced vertex against the soft label (fraction of its scan vertices that are skin),
 weighted by how many scan vertices it represents: the sum approximates the per-scan-vertex cross-entropy, so
@@ -423,25 +430,38 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
     name = next(p.stem for p in sorted(run_dir.glob("skin*.pt")))
     meta, bench, size_mb = copy_for_shipping(run_dir, models_dir, f"{name}.pt", ss.WEIGHTS_KIND, bench_json)
     load_weights(models_dir / f"{name}.pt", ss.WEIGHTS_KIND, ss.WEIGHTS_VERSIONS)
-    row = {"skin_3d": "3d_baseline", "skin_geom": "geometry_only", "skin_mlp": "mlp"}.get(name)
+    row = {"skin_p2p": "ours", "skin_3d": "3d_baseline", "skin_geom": "geometry_only", "skin_mlp": "mlp"}.get(name)
+    images = bool(set(meta["features"]) & set(ss.IMAGE_FEATURES))
+    st = meta["settings"]
     card = {
-        "model": f"Pixels2Points 3D-only skin segmenter ({meta['arch']['type']}, features {meta['features']})",
-        "paper": "Chen et al.: Pixels2Points, Eurographics 2025 (shared/seeds/000), Tab. 1 '3D' rows",
+        "model": (f"Pixels2Points skin segmenter: lifted image features ({meta.get('image_encoder')}, "
+                  f"{meta.get('lifting')} weights) + {meta['features']}, {meta['arch']['type']}" if images else
+                  f"Pixels2Points 3D-only skin segmenter ({meta['arch']['type']}, features {meta['features']})"),
+        "paper": "Chen et al.: Pixels2Points, Eurographics 2025 (shared/seeds/000), Tab. 1 "
+                 + ("'Ours' row (DINOv2 replaced by our encoder, see skin_image.json)" if images else "'3D' rows"),
         "file": f"{name}.pt", "size_mb": size_mb,
         "load": "face_addon.core.pipelines.segment_skin.load_skin_model (torch.load weights_only=True)",
         "architecture": meta["arch"], "features": meta["features"],
         "inference": {"max_vertices": ss.MAX_VERTICES, "k_eig": meta["k_eig"],
-                      "sigma_reference_spacing_m": meta["sigma_reference_spacing_m"]},
-        "training": meta["training"], "settings": meta["settings"],
+                      "sigma_reference_spacing_m": meta["sigma_reference_spacing_m"],
+                      **({"image_encoder": meta["image_encoder"], "lifting": meta["lifting"],
+                          "views": "13 Cycles renders (160 px) of the scan, core.geometry.multiview.scan_rig, or "
+                                   "the user's calibrated photos"} if images else {})},
+        "training": meta["training"], "settings": st,
         "data": {"source": "face synth --profile scan --target-verts 30000 (FaceKit subjects with hair, beards, "
-                           "clothes, accessories; voxel-remeshed, noisy, holes), train split seeds only",
+                           "clothes, accessories; voxel-remeshed, noisy, holes), train split seeds only"
+                           + ("; views: face_addon.train.skin_views --jitter (random rig pose per scan)" if images else ""),
                  "label": "skin = scan vertex within 1.5 mm of the true head surface (labels.npz:skin)",
                  "augmentation": "scale x U(0.9, 1.1) on the operators; colour gain/tint/gamma jitter"},
-        "metrics": {k: bench.get(k) for k in ("test_n", "test_set", "miou_definition") if k in bench},
+        "metrics": {k: bench.get(k) for k in ("test_n", "test_set", "miou_definition", "d_surface_definition")
+                    if k in bench},
         "miou": (bench.get("miou") or {}).get(row) if row else None,
+        "d_surface_mm": (bench.get("d_surface_mm") or {}).get(row) if row else None,
         "reproduce": [f"nice -n 15 python -m face_addon.train.skin --out {run_dir} --features "
                       f"{','.join(meta['features'])} --arch {meta['arch']['type']} --max-minutes "
-                      f"{meta['settings']['max_minutes']} --cache out/skin_cache --resume",
+                      f"{st['max_minutes']} --cache out/skin_cache --resume"
+                      + (f" --lifting {meta['lifting']} --views {st['views']} --image-encoder {st['image_encoder']}"
+                         if images else ""),
                       f"python -m face_addon.train.skin --ship {run_dir}",
                       "nice -n 15 python tests/bench/bench_skin.py"],
     }

@@ -19,14 +19,10 @@ def make_object(name: str, verts, faces, select: bool = True) -> "bpy.types.Obje
 
 
 def group_weights(obj, name: str) -> np.ndarray:
-    """Per-vertex weights of a vertex group (Blender has no bulk getter; fine for test-sized meshes)."""
-    gi = obj.vertex_groups[name].index
-    out = np.zeros(len(obj.data.vertices))
-    for v in obj.data.vertices:
-        for g in v.groups:
-            if g.group == gi:
-                out[v.index] = g.weight
-    return out
+    """Per-vertex weights of a vertex group."""
+    from face_addon.blender.mesh_io import read_vertex_group
+
+    return read_vertex_group(obj, name)
 
 
 def skimage_photo(name: str):

@@ -139,3 +139,16 @@ def test_image_branch_shapes_and_errors(tmp_path):
         SkinViews(np.zeros((2, 40, 40, 3), np.float32), cams)
     with pytest.raises(ValueError, match="NaN"):
         SkinViews(np.full((1, 40, 40, 3), np.nan, np.float32), cams)
+
+
+def test_views_without_colours_fall_back_and_say_so():
+    from face_addon.core.pipelines.segment_skin import segment_skin
+    from face_addon.core.pipelines.skin_image import SkinViews
+
+    s = trimesh.creation.icosphere(subdivisions=4, radius=0.1)
+    v = np.asarray(s.vertices)
+    cams = scan_rig(v, resolution=32)
+    views = SkinViews(np.full((len(cams), 32, 32, 3), 0.5, np.float32), cams)
+    r = segment_skin(v, np.asarray(s.faces), None, views=views)
+    assert r.variant == "skin_geom"
+    assert any("views were not used" in w for w in r.warnings) and any("no vertex colours" in w for w in r.warnings)

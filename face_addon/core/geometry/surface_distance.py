@@ -1,0 +1,139 @@
+"""Point-to-triangle-mesh distances: closest points on triangles (Ericson's Voronoi regions), a fast
+k-nearest-vertex query, and an exact query.
+
+`SurfaceQuery.nearest` looks only at the triangles around the k vertices nearest a point: exact whenever the
+closest triangle touches one of them, which holds for points near a fairly uniform mesh (labels of synthetic
+scans, landmark snapping) and costs a fraction of a BVH query. `point_mesh_distance` is exact for any mesh and
+point: that first answer d is an upper bound, and only triangles whose bounding sphere (centroid, farthest
+corner) meets the ball of radius d around the point can hold a closer point.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+
+def vertex_faces(n: int, faces: np.ndarray, max_valence: int = 10) -> np.ndarray:
+    """(n, valence) incident faces per vertex, padded with -1; poles of fans (sphere caps, tube ends) keep only
+    their first `max_valence` faces, which bounds the work per query (their other faces are still reached
+    through the neighbouring vertices)."""
+    vid = faces.ravel()
+    fid = np.repeat(np.arange(len(faces)), 3)
+    order = np.argsort(vid, kind="stable")
+    vid, fid = vid[order], fid[order]
+    counts = np.bincount(vid, minlength=n)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    width = max(min(int(counts.max()), max_valence), 1)
+    out = -np.ones((n, width), np.int64)
+    col = np.arange(len(vid)) - starts[vid]
+    ok = col < width
+    out[vid[ok], col[ok]] = fid[ok]
+    return out
+
+
+def closest_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Closest points on triangles (a, b, c) to points p, all (..., 3) broadcastable (Ericson's regions)."""
+    ab, ac, ap = b - a, c - a, p - a
+    d1, d2 = (ab * ap).sum(-1), (ac * ap).sum(-1)
+    bp = p - b
+    d3, d4 = (ab * bp).sum(-1), (ac * bp).sum(-1)
+    cp = p - c
+    d5, d6 = (ab * cp).sum(-1), (ac * cp).sum(-1)
+    va, vb, vc = d3 * d6 - d5 * d4, d5 * d2 - d1 * d6, d1 * d4 - d3 * d2
+    denom = np.where(np.abs(va + vb + vc) < 1e-30, 1e-30, va + vb + vc)
+    v, w = vb / denom, vc / denom
+    res = a + ab * v[..., None] + ac * w[..., None]  # interior
+    eps = 1e-30
+    # edges
+    t_ab = d1 / np.where(np.abs(d1 - d3) < eps, eps, d1 - d3)
+    on_ab = (vc <= 0) & (d1 >= 0) & (d3 <= 0)
+    t_ac = d2 / np.where(np.abs(d2 - d6) < eps, eps, d2 - d6)
+    on_ac = (vb <= 0) & (d2 >= 0) & (d6 <= 0)
+    t_bc = (d4 - d3) / np.where(np.abs((d4 - d3) + (d5 - d6)) < eps, eps, (d4 - d3) + (d5 - d6))
+    on_bc = (va <= 0) & ((d4 - d3) >= 0) & ((d5 - d6) >= 0)
+    res = np.where(on_bc[..., None], b + (c - b) * t_bc[..., None], res)
+    res = np.where(on_ac[..., None], a + ac * t_ac[..., None], res)
+    res = np.where(on_ab[..., None], a + ab * t_ab[..., None], res)
+    # vertices
+    res = np.where(((d6 >= 0) & (d5 <= d6))[..., None], c, res)
+    res = np.where(((d3 >= 0) & (d4 <= d3))[..., None], b, res)
+    res = np.where(((d1 <= 0) & (d2 <= 0))[..., None], a, res)
+    return res
+
+
+class SurfaceQuery:
+    """Nearest points on a triangle mesh for many query points (vectorised, chunked)."""
+
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray, k: int = 3) -> None:
+        self.v = np.asarray(vertices, np.float64)
+        self.f = np.asarray(faces, np.int64)
+        self.tree = cKDTree(self.v)
+        self.vf = vertex_faces(len(self.v), self.f)
+        self.k = min(k, len(self.v))
+
+    def nearest(self, points: np.ndarray, chunk: int = 20000, exact_within: float = np.inf
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(closest points (n, 3), distances (n,), face index (n,)).
+
+        Points farther than `exact_within` from every mesh vertex get the nearest vertex (and one of its faces)
+        instead of the exact surface point: an upper bound within one edge length, at a fraction of the cost."""
+        points = np.asarray(points, np.float64)
+        dv, iv = self.tree.query(points)
+        out_p = self.v[iv].copy()
+        out_d = dv.copy()
+        out_f = np.maximum(self.vf[iv, 0], 0)
+        todo = np.flatnonzero(dv < exact_within)
+        for s in range(0, len(todo), chunk):
+            sel = todo[s:s + chunk]
+            p = points[sel]
+            _, idx = self.tree.query(p, k=self.k)
+            idx = idx.reshape(len(p), -1)
+            cand = self.vf[idx].reshape(len(p), -1)  # (n, k*valence), -1 padded
+            safe = np.maximum(cand, 0)
+            tri = self.f[safe]
+            q = closest_on_triangles(p[:, None], self.v[tri[..., 0]], self.v[tri[..., 1]], self.v[tri[..., 2]])
+            d2 = ((q - p[:, None]) ** 2).sum(-1)
+            d2[cand < 0] = np.inf
+            best = d2.argmin(1)
+            rows = np.arange(len(p))
+            out_p[sel] = q[rows, best]
+            out_d[sel] = np.sqrt(d2[rows, best])
+            out_f[sel] = safe[rows, best]
+        return out_p, out_d, out_f
+
+
+def point_mesh_distance(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, chunk: int = 2000
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact (closest points (n, 3), distances (n,), face index (n,)) from points to a triangle mesh.
+
+    Only vertices used by `faces` count, so a sub-mesh can be given as the full vertex array and a face subset.
+    """
+    points = np.asarray(points, np.float64).reshape(-1, 3)
+    v = np.asarray(vertices, np.float64)
+    f = np.asarray(faces, np.int64).reshape(-1, 3)
+    if len(f) == 0:
+        raise ValueError("point_mesh_distance needs at least one triangle")
+    used = np.unique(f)
+    _, bound, _ = SurfaceQuery(v[used], np.searchsorted(used, f), k=3).nearest(points)
+    corners = v[f]
+    centre = corners.mean(axis=1)
+    radius = np.sqrt(((corners - centre[:, None]) ** 2).sum(-1).max(axis=1))
+    centres = cKDTree(centre)
+    out_p, out_d, out_f = np.empty_like(points), np.empty(len(points)), np.empty(len(points), np.int64)
+    order = np.argsort(bound)  # similar bounds per chunk keep the search radius tight
+    for s in range(0, len(points), chunk):
+        sel = order[s:s + chunk]
+        reach = bound[sel] * (1 + 1e-9) + 1e-12
+        pairs = cKDTree(points[sel]).sparse_distance_matrix(centres, reach.max() + radius.max(),
+                                                            output_type="ndarray")
+        i, j = pairs["i"].astype(np.int64), pairs["j"].astype(np.int64)
+        keep = pairs["v"] <= reach[i] + radius[j]  # the triangle's bounding sphere meets the ball
+        i, j = i[keep], j[keep]
+        q = closest_on_triangles(points[sel[i]], corners[j, 0], corners[j, 1], corners[j, 2])
+        d2 = ((q - points[sel[i]]) ** 2).sum(-1)
+        best = np.lexsort((d2, i))
+        best = best[np.r_[True, i[best][1:] != i[best][:-1]]]
+        out_p[sel[i[best]]] = q[best]
+        out_d[sel[i[best]]] = np.sqrt(d2[best])
+        out_f[sel[i[best]]] = j[best]
+    return out_p, out_d, out_f
