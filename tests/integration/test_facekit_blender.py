@@ -115,6 +115,11 @@ def test_demo_runs_and_writes_outputs(tmp_path, fk):
     assert any("68 landmark empties" in line for line in log)
     from face_addon.core.capabilities import capability
 
+    if capability("skin").ready() and capability("synth").ready():  # Segment Skin checked against the truth
+        miou = [float(line.split("mIoU ")[1].split()[0]) for line in log if "vs. the scan's true skin" in line]
+        assert len(miou) == 1 and miou[0] > 0.6
+        if capability("register").ready():
+            assert any(line.startswith("Register Head to the skin") for line in log)
     if capability("pixel2mesh").ready():
         assert (tmp_path / "demo_pixel2mesh.png").stat().st_size > 1_000
         assert any("Pixel2Mesh step" in line for line in log)
