@@ -3,7 +3,7 @@
 The scan is rendered alone, in a temporary scene (the user's scene, objects and render settings are not
 touched), with an emission shader of its own colour (vertex colours, or the UV texture when it has one) darkened
 towards grazing angles (Layer Weight "Facing"), so shapes read in the image without lights and the result is
-noise-free at 2 samples. Background: flat grey. Images come back as float sRGB (V, H, W, 3) in [0, 1].
+noise-free at 2 samples. Background: flat dark grey (linear 0.05), as in the training views. Images come back as float sRGB (V, H, W, 3) in [0, 1].
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from ..core.mesh import Mesh
 from .mesh_io import new_mesh_object
 from .photo_camera import apply_camera, blender_camera
 
-BACKGROUND = (0.18, 0.18, 0.18)
+BACKGROUND = (0.05, 0.05, 0.05)  # linear: the grey of the training renders (sRGB 63)
 
 
 def _material(mesh: Mesh) -> bpy.types.Material:

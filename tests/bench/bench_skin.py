@@ -206,6 +206,60 @@ def timing(weights: Path, max_vertices: int) -> dict:
             "peak_rss_gib": round(peak, 3), "rss_before_gib": round(base, 3), "threads": torch.get_num_threads()}
 
 
+def _submesh(v: np.ndarray, f: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The vertices `keep` (bool) with the faces among them; returns (vertices, faces, index of each kept vertex)."""
+    remap = np.full(len(v), -1)
+    remap[keep] = np.arange(keep.sum())
+    faces = remap[f]
+    return v[keep], faces[(faces >= 0).all(1)], np.flatnonzero(keep)
+
+
+def bad_input(weights: Path, seed: int) -> dict:
+    """The default pipeline (rendered views) on one test scan modified the ways real scans go wrong: no colours,
+    millimetres, front half only (open/partial), subdivided to ~2.9M vertices, back of the head only (no face)."""
+    import trimesh
+    from scipy.spatial import cKDTree
+
+    from face_addon.blender.scan_views import render_views
+    from face_addon.core.geometry.multiview import scan_rig
+    from face_addon.core.mesh import Mesh
+    from face_addon.core.pipelines.skin_image import SkinViews
+
+    s = load_sample(TEST_ROOT, seed, head=False, cameras=False)
+    model = ss.load_skin_model(weights)
+    v, f, c = s.scan_vertices.astype(np.float64), s.scan_faces, s.scan_colors
+    centre_y = (v[:, 1].min() + v[:, 1].max()) / 2
+
+    def run(name, verts, faces, colors, truth, views=True):
+        t0 = time.perf_counter()
+        cams = scan_rig(verts)
+        sv = SkinViews(render_views(Mesh(verts, faces, colors=colors), cams), cams) if views and colors is not None \
+            else None
+        r = ss.segment_skin(verts, faces, colors, model=None if colors is None else model, views=sv)
+        i, u = class_ious(r.skin, truth)
+        out = {"n_vertices": int(len(verts)), "model": r.variant, "miou": round(miou(i[None], u[None])[0], 4),
+               "skin_fraction": round(r.skin_fraction, 4), "seconds": round(time.perf_counter() - t0, 2),
+               "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20, 2),
+               "warnings": r.warnings}
+        print(name, out)
+        return out
+
+    res = {"seed": seed, "original": run("original", v, f, c, s.skin),
+           "no_colors": run("no_colors", v, f, None, s.skin),
+           "millimetres": run("millimetres", v * 1000.0, f, c, s.skin)}
+    fv, ff, idx = _submesh(v, f, v[:, 1] < centre_y)
+    res["front_half_open"] = run("front_half_open", fv, ff, c[idx], s.skin[idx])
+    bv, bf, idx = _submesh(v, f, v[:, 1] > centre_y + 0.02)
+    res["back_only_no_face"] = run("back_only_no_face", bv, bf, c[idx], s.skin[idx])
+    big = trimesh.Trimesh(v, f, process=False)
+    for _ in range(2):
+        big = big.subdivide()
+    bv = np.asarray(big.vertices)
+    nearest = cKDTree(v).query(bv)[1]  # colours and truth of the new vertices from the nearest original one
+    res["subdivided"] = run("subdivided", bv, np.asarray(big.faces), c[nearest], s.skin[nearest])
+    return res
+
+
 def render(weights: Path, seeds: list[int], out_png: Path, resolution: int = 256, samples: int = 8) -> Path:
     """Per test scan (head close-up): prediction, ground truth (front views; orange = skin, blue = non-skin), then
     the errors from the front and three-quarter: red = predicted skin that is not, yellow = missed skin."""
@@ -218,12 +272,17 @@ def render(weights: Path, seeds: list[int], out_png: Path, resolution: int = 256
     from face_addon.core.mesh import Mesh
     from face_addon.core.skin_export import probability_colors
 
+    from face_addon.core.pipelines.skin_image import SkinViews
+    from face_addon.train.skin_views import load_views
+
     model = ss.load_skin_model(weights)
+    uses_views = bool(set(model[1]["features"]) & set(ss.IMAGE_FEATURES))
     rows = []
     for seed in seeds:
         bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
         s = load_sample(TEST_ROOT, seed, head=False, cameras=False)
-        r = ss.segment_skin(s.scan_vertices, s.scan_faces, s.scan_colors, model=model)
+        views = SkinViews(*load_views(VIEWS / f"{seed:07d}.npz")[::2]) if uses_views else None
+        r = ss.segment_skin(s.scan_vertices, s.scan_faces, s.scan_colors, model=model, views=views)
         i, u = class_ious(r.skin, s.skin)
         keep = np.linalg.norm(s.scan_vertices - s.landmarks.mean(0), axis=1) < 0.15  # the head, for a close-up
         remap = np.full(len(keep), -1)
@@ -256,6 +315,27 @@ def render(weights: Path, seeds: list[int], out_png: Path, resolution: int = 256
     return out_png
 
 
+def render_views_sheet(seeds: list[int], out_png: Path, views: tuple[int, ...] = (6, 4, 0)) -> Path:
+    """Per test scan and view: the render the encoder sees, its 2D skin probability (white = skin) and the true
+    head-surface pixels."""
+    from face_addon.core.dataset import HEAD_CLASSES, write_png
+    from face_addon.core.pipelines import skin_image as si
+    from face_addon.train.skin_views import load_views
+
+    encoder = si.load_image_encoder(si.IMAGE_WEIGHTS)
+    rows = []
+    for seed in seeds:
+        images, labels, cams = load_views(VIEWS / f"{seed:07d}.npz")
+        _, skin2d = si.encode_views(encoder, si.SkinViews(images[list(views)], [cams[i] for i in views]))
+        tiles = []
+        for k, i in enumerate(views):
+            gray = lambda m: np.repeat((np.clip(m, 0, 1) * 255).astype(np.uint8)[..., None], 3, axis=2)  # noqa: E731
+            tiles += [images[i], gray(skin2d[k]), gray(np.isin(labels[i], HEAD_CLASSES).astype(float))]
+        rows.append(np.concatenate(tiles, axis=1))
+    write_png(out_png, np.concatenate(rows, axis=0))
+    return out_png
+
+
 def _load_parts(n: int) -> dict:
     loaded = [dict(np.load(PARTS / f"{k}.npz")) for k in range(n)]
     seeds = np.concatenate([d["seeds"] for d in loaded])
@@ -276,6 +356,7 @@ def main() -> int:
     ap.add_argument("--study", action="store_true", help="only the mesh-size study, into out/bench_skin (for --merge)")
     ap.add_argument("--timing", action="store_true", help="only time one ~250k scan in this process, print JSON")
     ap.add_argument("--render", action="store_true", help="only render docs/img/skin_test.png (bpy)")
+    ap.add_argument("--bad-input", action="store_true", help="only the bad-input runs, into out/bench_skin (bpy)")
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args()
     import torch
@@ -285,8 +366,15 @@ def main() -> int:
     if a.timing:
         print(json.dumps(timing(weights.get("ours", weights["3d_baseline"]), a.max_vertices)))
         return 0
+    if a.bad_input:
+        PARTS.mkdir(parents=True, exist_ok=True)
+        res = bad_input(weights.get("ours", weights["3d_baseline"]), test_seeds(a.max_test)[0])
+        (PARTS / "bad_input.json").write_text(json.dumps(res, indent=1))
+        return 0
     if a.render:
-        print(render(weights["3d_baseline"], test_seeds(a.max_test)[:4], REPO / "docs/img/skin_test.png"))
+        print(render(weights.get("ours", weights["3d_baseline"]), test_seeds(a.max_test)[:4],
+                     REPO / "docs/img/skin_test.png"))
+        print(render_views_sheet(test_seeds(a.max_test)[:2], REPO / "docs/img/skin_views.png"))
         return 0
     if a.study:
         scans = test_seeds(a.max_test)[:a.size_scans]
@@ -360,6 +448,8 @@ def main() -> int:
         "per_scan_miou": per_scan,
         "per_scan_d_surface_mm": {k[:-6]: [round(float(x), 3) for x in v] for k, v in res.items() if k.endswith(".dsurf")},
         "mesh_size_study": {"scans": study_scans, "model": "3d_baseline", "results": study, "note": study_note},
+        "bad_input": json.loads((PARTS / "bad_input.json").read_text()) if (PARTS / "bad_input.json").is_file()
+        else None,
         "timing": t,
         "time_250k_s": t["seconds"]["total_s"] if t else None,
         "peak_mem_gib": t["peak_rss_gib"] if t else None,

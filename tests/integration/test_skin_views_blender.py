@@ -108,3 +108,20 @@ def test_cli_views_folder(tmp_path, image_model):
     assert main(args) == 0
     summary = json.loads((tmp_path / "out.json").read_text())
     assert summary["model"] == "tiny_p2p" and "lift_s" in summary["timings_s"]
+
+
+def test_render_background_matches_the_training_views():
+    """The encoder learned the renders' background level: a change here silently shifts every image feature."""
+    import trimesh
+
+    from face_addon.blender.scan_views import render_views
+    from face_addon.core.geometry.multiview import scan_rig
+    from face_addon.core.mesh import Mesh
+
+    s = trimesh.creation.icosphere(3, radius=0.1)
+    cams = scan_rig(np.asarray(s.vertices), resolution=24)[:1]
+    img = render_views(Mesh(np.asarray(s.vertices), np.asarray(s.faces), colors=np.full((len(s.vertices), 3), 200,
+                                                                                       np.uint8)), cams)
+    assert img.shape == (1, 24, 24, 3)
+    assert np.allclose(img[0, 0, 0], 63 / 255, atol=1.5 / 255)       # background corner (sRGB 63 = linear 0.05)
+    assert img[0, 12, 12].mean() > 0.6                                # the sphere, lit by its own colour
