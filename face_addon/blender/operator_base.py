@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import bpy
 
@@ -75,3 +77,23 @@ def poll_active_mesh(cls: type, context: bpy.types.Context) -> bool:
         cls.poll_message_set("Switch to Object Mode first")
         return False
     return True
+
+
+@contextmanager
+def progress_reporter(context: bpy.types.Context, label: str) -> Iterator[Callable[[float, str], None]]:
+    """A `progress(fraction, stage)` callback for core pipelines: the window manager's progress bar and the
+    status bar text "<label>: <stage>", both cleared on exit (also when the pipeline fails)."""
+    wm = context.window_manager
+    wm.progress_begin(0, 100)
+
+    def progress(fraction: float, stage: str) -> None:
+        wm.progress_update(int(100 * fraction))
+        if context.workspace is not None:
+            context.workspace.status_text_set(f"{label}: {stage}")
+
+    try:
+        yield progress
+    finally:
+        wm.progress_end()
+        if context.workspace is not None:
+            context.workspace.status_text_set(None)

@@ -224,7 +224,7 @@ def ship(run_dir: Path, models_dir: Path) -> Path:
                            "--target-verts 30000`, rendered by face_addon.train.skin_views --jitter",
                  "label": "class of the visible scan surface per pixel (labels.npz:class_id through the camera)"},
         "metrics": {"miou_2d_baseline": (bench_d.get("miou") or {}).get("2d_baseline"),
-                    "test_n": bench_d.get("test_n_image")},
+                    "test_n": bench_d.get("test_n")},
         "reproduce": ["python -m face_addon.train.skin_views --data /work/data/synth/train_lm --out out/skin_views "
                       "--jitter",
                       f"python -m face_addon.train.skin_image --views out/skin_views --out {run_dir} --max-minutes "

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import bpy
+from blender_helpers import evaluated_vertices  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -10,15 +11,6 @@ def fk():
     from face_addon.core.facekit import ensure_facekit, load_facekit
 
     return load_facekit(ensure_facekit())
-
-
-def _evaluated(obj) -> np.ndarray:
-    dg = bpy.context.evaluated_depsgraph_get()
-    me = obj.evaluated_get(dg).to_mesh()
-    co = np.empty(len(me.vertices) * 3, np.float32)
-    me.vertices.foreach_get("co", co)
-    obj.evaluated_get(dg).to_mesh_clear()
-    return co.reshape(-1, 3).astype(np.float64)
 
 
 def _exp(fk, **values) -> np.ndarray:
@@ -37,10 +29,10 @@ def test_add_face_model_matches_core_evaluation(scene, fk):
     assert np.abs(alpha).max() > 0.05  # a random identity, not the mean face
     keys = head.data.shape_keys.key_blocks
     assert [k.name for k in keys][1:] == fk.exp_names and len(fk.exp_names) == 52
-    np.testing.assert_allclose(_evaluated(head), fk.evaluate(alpha), atol=1e-6)
+    np.testing.assert_allclose(evaluated_vertices(head), fk.evaluate(alpha), atol=1e-6)
     for name in ("jawOpen", "mouthSmileLeft", "eyeBlinkRight", "browInnerUp"):
         keys[name].value = 1.0
-        np.testing.assert_allclose(_evaluated(head), fk.evaluate(alpha, _exp(fk, **{name: 1.0})), atol=1e-6)
+        np.testing.assert_allclose(evaluated_vertices(head), fk.evaluate(alpha, _exp(fk, **{name: 1.0})), atol=1e-6)
         keys[name].value = 0.0
     # landmarks are vertex-parented, so they follow an expression
     keys["jawOpen"].value = 1.0
@@ -58,9 +50,9 @@ def test_part_groups_and_extras(scene, fk):
         members = [v.index for v in head.data.vertices if any(e.group == g.index for e in v.groups)]
         assert sorted(members) == sorted(idx.tolist())
     teeth = next(c for c in head.children if c.get("face_addon_extra") == "teeth")
-    before = _evaluated(teeth)
+    before = evaluated_vertices(teeth)
     head.data.shape_keys.key_blocks["jawOpen"].value = 1.0
-    after = _evaluated(teeth)
+    after = evaluated_vertices(teeth)
     # the lower teeth follow the head's jaw through drivers; the upper teeth stay put
     drop = before[:, 2] - after[:, 2]
     assert drop.max() > 0.003 and np.quantile(drop, 0.2) < 1e-4
@@ -77,13 +69,13 @@ def test_identity_sliders_rebake_and_keep_expressions(scene, fk):
     coeffs["macro-gender"].value = -0.7
     alpha = identity_of(head)
     assert alpha[fk.id_names.index("nose-scale-vert-decr-incr")] == pytest.approx(0.8)
-    np.testing.assert_allclose(_evaluated(head), fk.evaluate(alpha, _exp(fk, jawOpen=0.5)), atol=1e-6)
+    np.testing.assert_allclose(evaluated_vertices(head), fk.evaluate(alpha, _exp(fk, jawOpen=0.5)), atol=1e-6)
     assert bpy.ops.face.randomize_face(seed=5) == {"FINISHED"}
     alpha2 = identity_of(head)
     assert not np.allclose(alpha2, alpha)
-    np.testing.assert_allclose(_evaluated(head), fk.evaluate(alpha2, _exp(fk, jawOpen=0.5)), atol=1e-6)
+    np.testing.assert_allclose(evaluated_vertices(head), fk.evaluate(alpha2, _exp(fk, jawOpen=0.5)), atol=1e-6)
     assert bpy.ops.face.reset_face() == {"FINISHED"}
-    np.testing.assert_allclose(_evaluated(head), fk.evaluate(None, _exp(fk, jawOpen=0.5)), atol=1e-6)
+    np.testing.assert_allclose(evaluated_vertices(head), fk.evaluate(None, _exp(fk, jawOpen=0.5)), atol=1e-6)
 
 
 def test_identity_operators_need_a_facekit_head(scene):
@@ -98,7 +90,7 @@ def test_subdivided_head(scene, fk):
     sub = fk.subdivided()
     assert len(head.data.vertices) == sub.n_vertices
     head.data.shape_keys.key_blocks["jawOpen"].value = 1.0
-    np.testing.assert_allclose(_evaluated(head), sub.evaluate(None, _exp(fk, jawOpen=1.0)), atol=1e-6)
+    np.testing.assert_allclose(evaluated_vertices(head), sub.evaluate(None, _exp(fk, jawOpen=1.0)), atol=1e-6)
 
 
 def test_demo_runs_and_writes_outputs(tmp_path, fk):

@@ -9,7 +9,7 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from blender_helpers import group_weights, make_object  # noqa: E402
+from blender_helpers import evaluated_vertices, group_weights, make_object  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -29,16 +29,6 @@ def head_scan(fk):
     skin = ~((sub.template[:, 2] > 0.07) | ((sub.template[:, 1] > 0.0) & (sub.template[:, 2] > 0.0)))
     landmarks = fk.landmarks(verts) + rng.normal(0, 0.002, (68, 3))
     return verts, sub.faces, skin, landmarks, fk.evaluate(a_id[0], a_exp[0])
-
-
-def _world_vertices(obj) -> np.ndarray:
-    dg = bpy.context.evaluated_depsgraph_get()
-    me = obj.evaluated_get(dg).to_mesh()
-    co = np.empty(len(me.vertices) * 3, np.float32)
-    me.vertices.foreach_get("co", co)
-    obj.evaluated_get(dg).to_mesh_clear()
-    m = np.array(obj.matrix_world)
-    return co.reshape(-1, 3).astype(np.float64) @ m[:3, :3].T + m[:3, 3]
 
 
 def _scan_object(head_scan):
@@ -71,7 +61,7 @@ def test_operator_creates_a_registered_facekit_head(scene, fk, head_scan):
     assert info["scan"] == "Scan" and info["landmarks"] == "landmarks from 'Scan Landmarks'"
     assert info["residual_mm"] < 1.0
     world = np.array(scan.matrix_world)
-    model = (_world_vertices(head) - world[:3, 3]) @ np.linalg.inv(world[:3, :3]).T  # in the scan's own space
+    model = (evaluated_vertices(head, world=True) - world[:3, 3]) @ np.linalg.inv(world[:3, :3]).T  # scan space
     assert d_surface_mm(model, head_scan[4], fk.faces, fk.spa) < 0.6
     np.testing.assert_array_equal(np.array([v.co for v in scan.data.vertices]), before)  # the scan is untouched
     assert [g.name for g in scan.vertex_groups] == groups
@@ -84,7 +74,7 @@ def test_operator_creates_a_registered_facekit_head(scene, fk, head_scan):
     assert len(bpy.data.objects) == n_objects  # replaced (with its eyes, teeth ...), not added
     head = bpy.data.objects["Scan Registered Head"]
     assert head.data.shape_keys.key_blocks["Registration Detail"].value == 1.0
-    model = (_world_vertices(head) - world[:3, 3]) @ np.linalg.inv(world[:3, :3]).T
+    model = (evaluated_vertices(head, world=True) - world[:3, 3]) @ np.linalg.inv(world[:3, :3]).T
     assert d_surface_mm(model, head_scan[4], fk.faces, fk.spa) < 0.6
 
     for empty in list(bpy.data.collections["Scan Landmarks"].objects):  # no landmarks: the model finds them

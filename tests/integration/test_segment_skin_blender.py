@@ -10,7 +10,7 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from blender_helpers import group_weights  # noqa: E402
+from blender_helpers import colored_sphere, group_weights  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -32,18 +32,8 @@ def model_files(tmp_path_factory):
 
 
 def _sphere_with_colors(name: str = "Scan"):
-    """A UV sphere (quads + triangle fans) with a point colour attribute 'Col' (red top, grey bottom)."""
-    bpy.ops.mesh.primitive_uv_sphere_add(segments=48, ring_count=24, radius=0.1)
-    obj = bpy.context.active_object
-    obj.name = name
-    me = obj.data
-    co = np.empty(len(me.vertices) * 3, np.float32)
-    me.vertices.foreach_get("co", co)
-    z = co.reshape(-1, 3)[:, 2]
-    rgba = np.where((z > 0)[:, None], [0.8, 0.2, 0.2, 1.0], [0.3, 0.3, 0.3, 1.0]).astype(np.float32)
-    attr = me.color_attributes.new("Col", "FLOAT_COLOR", "POINT")
-    attr.data.foreach_set("color", rgba.ravel())
-    me.color_attributes.active_color = attr
+    """The coloured test sphere with a user vertex group 'Mine' that re-runs must keep."""
+    obj = colored_sphere(name)
     obj.vertex_groups.new(name="Mine")
     return obj
 

@@ -10,7 +10,7 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from blender_helpers import group_weights  # noqa: E402
+from blender_helpers import colored_sphere, group_weights  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -34,22 +34,8 @@ def image_model(tmp_path_factory):
     return save_weights(path, "skin_segmentation", 1, state, meta)
 
 
-def _colored_sphere(name: str = "Scan"):
-    bpy.ops.mesh.primitive_uv_sphere_add(segments=48, ring_count=24, radius=0.1)
-    obj = bpy.context.active_object
-    obj.name = name
-    me = obj.data
-    co = np.empty(len(me.vertices) * 3, np.float32)
-    me.vertices.foreach_get("co", co)
-    z = co.reshape(-1, 3)[:, 2]
-    rgba = np.where((z > 0)[:, None], [0.8, 0.2, 0.2, 1.0], [0.3, 0.3, 0.3, 1.0]).astype(np.float32)
-    attr = me.color_attributes.new("Col", "FLOAT_COLOR", "POINT")
-    attr.data.foreach_set("color", rgba.ravel())
-    return obj
-
-
 def test_rendered_views_leave_nothing_behind(scene, image_model):
-    obj = _colored_sphere()
+    obj = colored_sphere()
     def count():  # Blender's own 'Render Result' image (not saved with the file) appears after any render
         return {k: len([x for x in getattr(bpy.data, k) if x.name != "Render Result"])
                 for k in ("objects", "meshes", "materials", "scenes", "cameras", "worlds", "images")}
@@ -67,7 +53,7 @@ def test_rendered_views_leave_nothing_behind(scene, image_model):
 def test_scene_camera_photos_and_3d_only_refusal(scene, image_model, tmp_path):
     from face_addon.core.dataset import write_png
 
-    obj = _colored_sphere()
+    obj = colored_sphere()
     with pytest.raises(RuntimeError, match="background image"):
         bpy.ops.face.segment_skin(weights=str(image_model), views="CAMERAS")
     photo = np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)

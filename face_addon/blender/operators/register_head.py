@@ -15,7 +15,7 @@ from mathutils import Matrix
 from ..facekit_object import create_head
 from ..facekit_store import facekit
 from ..mesh_io import read_mesh, read_vertex_group
-from ..operator_base import FaceAddonError, FaceOperator, poll_active_mesh, use_thread_setting
+from ..operator_base import FaceAddonError, FaceOperator, poll_active_mesh, progress_reporter, use_thread_setting
 from ..writers import OWNER_PROP, write_shape_keys
 from .detect_landmarks import landmark_collection_name, read_landmark_empties
 from .reconstruct_photo import set_expression_keys
@@ -92,22 +92,10 @@ class FACE_OT_register_head(FaceOperator, bpy.types.Operator):
         mesh, warnings = read_mesh(obj, space="WORLD")
         skin = read_vertex_group(obj, SKIN_GROUP) > 0  # Segment Skin puts only vertices above its threshold in
         use_thread_setting(context)
-        wm = context.window_manager
-        wm.progress_begin(0, 100)
-
-        def progress(fraction: float, stage: str) -> None:
-            wm.progress_update(int(100 * fraction))
-            if context.workspace is not None:
-                context.workspace.status_text_set(f"Register Head: {stage}")
-
-        try:
+        with progress_reporter(context, "Register Head") as progress:
             reg = register_head(mesh.vertices, mesh.faces if mesh.n_faces else None, skin, landmarks=landmarks,
                                 iterations=self.iterations, nonrigid=self.nonrigid, progress=progress,
                                 facekit=fk)
-        finally:
-            wm.progress_end()
-            if context.workspace is not None:
-                context.workspace.status_text_set(None)
 
         name = result_name(obj)
         _remove_previous(name)

@@ -16,7 +16,7 @@ import bpy
 import numpy as np
 
 from ..mesh_io import read_mesh
-from ..operator_base import FaceAddonError, FaceOperator, poll_active_mesh, use_thread_setting
+from ..operator_base import FaceAddonError, FaceOperator, poll_active_mesh, progress_reporter, use_thread_setting
 from ..writers import write_vertex_group
 
 SKIN_GROUP, NON_SKIN_GROUP, SKIN_COLORS = "Skin", "Non-Skin", "Skin Probability"
@@ -129,23 +129,11 @@ class FACE_OT_segment_skin(FaceOperator, bpy.types.Operator):
         if weights is None and not capability("skin").ready():
             raise FaceAddonError(f"Segment Skin is not available: {capability('skin').status()}")
         use_thread_setting(context)
-        wm = context.window_manager
-        wm.progress_begin(0, 100)
-
-        def progress(fraction: float, stage: str) -> None:
-            wm.progress_update(int(100 * fraction))
-            if context.workspace is not None:
-                context.workspace.status_text_set(f"Segment Skin: {stage}")
-
-        try:
+        with progress_reporter(context, "Segment Skin") as progress:
             result = segment_skin(mesh.vertices, mesh.faces if mesh.n_faces else None, mesh.colors,
                                   weights=weights, max_vertices=self.max_vertices, threshold=self.threshold,
                                   cache_dir=Path(bpy.app.tempdir or tempfile.gettempdir()) / "face_addon_operators",
                                   views=views, progress=progress)
-        finally:
-            wm.progress_end()
-            if context.workspace is not None:
-                context.workspace.status_text_set(None)
         prob = result.probability
         write_vertex_group(obj, SKIN_GROUP, np.where(result.skin, prob, 0.0))
         write_vertex_group(obj, NON_SKIN_GROUP, np.where(result.skin, 0.0, 1.0 - prob))
