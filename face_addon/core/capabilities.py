@@ -39,7 +39,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("inspect", "Check Mesh", "face.check_mesh", (), True),
     Capability("facekit", "Add Face Model", "face.add_face_model", ("assets/facekit.npz",), True),
     Capability("skin", "Segment Skin", "face.segment_skin", ("models/skin_3d.pt", "models/skin_geom.pt"), True,
-               caveat="3D-only (no image features yet): see docs/skin.md"),
+               caveat="trained on synthetic scans only; best on upright, vertex-coloured scans: see docs/skin.md"),
     Capability("register", "Register Head", "face.register_head", ("assets/facekit.npz", "models/landmarks.pt"),
                True),
     Capability("landmarks", "Detect Landmarks", "face.detect_landmarks", ("models/landmarks.pt",), True,

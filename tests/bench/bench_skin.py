@@ -474,10 +474,12 @@ def main() -> int:
                   f"vertices, {tt['threads']} thread(s), seconds: "
                   + ", ".join(f"{k} {v:.2f}" for k, v in tt["seconds"].items())
                   + f"; peak RSS {tt['peak_rss_gib']:.2f} GiB (process, {tt['rss_before_gib']:.2f} GiB before).\n")
-    recipe = COMMAND if not a.merge else "; ".join(
+    views = f".venv/bin/python -m face_addon.train.skin_views --data {TEST_ROOT} --out {VIEWS.relative_to(REPO)} " \
+            f"--max {a.max_test}"
+    recipe = f"{views}; {COMMAND} --max-test {a.max_test} --bad-input; " + (COMMAND if not a.merge else "; ".join(
         [f"{COMMAND} --max-test {a.max_test} --shard {k}/{a.merge}" for k in range(a.merge)]
         + [f"{COMMAND} --max-test {a.max_test} --study --size-scans {len(study_scans)} --sizes {a.sizes}",
-           f"{COMMAND} --max-test {a.max_test} --merge {a.merge}"])
+           f"{COMMAND} --max-test {a.max_test} --merge {a.merge}"]))
     write_results("skin", data, table, recipe)
     print(table)
     return 0

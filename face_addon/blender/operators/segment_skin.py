@@ -87,8 +87,9 @@ def write_skin_colors(obj: bpy.types.Object, probability: np.ndarray) -> None:
 
 
 class FACE_OT_segment_skin(FaceOperator, bpy.types.Operator):
-    """Label the skin of the active head scan (Pixels2Points, 3D features): vertex groups 'Skin' (weight = skin
-    probability) and 'Non-Skin', colour attribute 'Skin Probability'; optionally an object with the skin only"""
+    """Label the skin of the active head scan (Pixels2Points: features of views of the scan + 3D features):
+    vertex groups 'Skin' (weight = skin probability) and 'Non-Skin', colour attribute 'Skin Probability';
+    optionally an object with the skin only"""
 
     bl_idname = "face.segment_skin"
     bl_label = "Segment Skin"
