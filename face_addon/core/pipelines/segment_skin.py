@@ -206,7 +206,7 @@ def _build(path: str):
     net.eval()
     for p in net.parameters():
         p.requires_grad_(False)
-    return net, {**meta, "name": Path(path).stem}  # results name the file that ran
+    return net, {**meta, "name": Path(path).stem, "path": str(path)}  # results name the file that ran
 
 
 load_skin_model = cached_per_file_version(_build)
@@ -255,7 +255,8 @@ def lift_views(shape: SkinShape, meta: dict, views, unit: float, timings: dict) 
     from .skin_image import encode_views, lifted_image_features, load_image_encoder
 
     t0 = time.perf_counter()
-    encoder = load_image_encoder(MODELS_DIR / meta["image_encoder"])  # a relative name: shipped beside it
+    # a relative name: the encoder sits beside the skin model (the package's models, or a user's override folder)
+    encoder = load_image_encoder(Path(meta.get("path", MODELS_DIR / "x")).parent / meta["image_encoder"])
     feats, _ = encode_views(encoder, views)
     t1 = time.perf_counter()
     dec = shape.decimation
