@@ -486,6 +486,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-vertices", type=int, default=10_000, help="reduced mesh size for training")
     ap.add_argument("--max-minutes", type=float, default=45.0)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--max-steps", type=int, help="stop at this step (to compare variants at equal steps)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--smoke", action="store_true", help="CI preset: FaceKit heads, tiny net, 3 steps (< 20 s)")
     a = ap.parse_args(argv)
@@ -511,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         s = Settings(data=tuple(a.data), features=features, arch=a.arch, max_vertices=a.max_vertices,
                      max_minutes=a.max_minutes, threads=a.threads, views=a.views, image_encoder=a.image_encoder,
                      lifting=a.lifting, run_name=a.name)
-        path = train(out, s, resume=a.resume, cache=Path(a.cache) if a.cache else None)
+        path = train(out, s, resume=a.resume, cache=Path(a.cache) if a.cache else None, max_steps=a.max_steps)
     print(f"weights: {path}")
     return 0
 
