@@ -48,3 +48,15 @@ def copy_for_shipping(run_dir: Path, models_dir: Path, name: str, kind: str, ben
     _, meta = load_weights(models_dir / name, kind, (1,))
     bench = json.loads(bench_json.read_text()) if bench_json.is_file() else {}
     return meta, bench, round((models_dir / name).stat().st_size / 1e6, 2)
+
+
+def run_ship(args, ship, results: str) -> bool:
+    """A trainer CLI's `--ship RUN_DIR`: `ship(run_dir, models_dir, bench_json)` copies the run's weights into the
+    package's models with their card (metrics from tests/bench/results/<results>.json). True when it shipped."""
+    if not getattr(args, "ship", None):
+        return False
+    from ..core.capabilities import MODELS_DIR
+
+    print(ship(Path(args.ship), MODELS_DIR, Path(__file__).resolve().parents[2] / "tests/bench/results" /
+               f"{results}.json"))
+    return True

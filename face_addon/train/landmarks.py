@@ -29,6 +29,7 @@ from ..core.dataset import complete_seeds, load_sample, split_of
 from ..core.geometry.pca_align import standardize
 from ..core.geometry.poisson_disk import poisson_disk_subset, sample_surface, triangle_normals
 from ..core.pipelines import detect_landmarks as dl
+from .checkpoints import run_ship
 
 DEFAULT_DATA = ("/work/data/synth/train", "/work/data/synth/train_lm")
 N_CANDIDATES = 32000
@@ -374,11 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr-drop-step", type=int, default=0, help=f"multiply the rate by {LR_DROP} from this step on")
     ap.add_argument("--smoke", action="store_true", help="CI preset: FaceKit heads, tiny net, a few steps (< 30 s)")
     a = ap.parse_args(argv)
-    if a.ship:
-        from ..core.capabilities import MODELS_DIR
-
-        repo = Path(__file__).resolve().parents[2]
-        print(ship(Path(a.ship), MODELS_DIR, repo / "tests/bench/results/landmarks.json"))
+    if run_ship(a, ship, "landmarks"):
         return 0
     if not a.out:
         ap.error("--out is required")

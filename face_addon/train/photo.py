@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoints import load_checkpoint, photometric_jitter, save_checkpoint
+from .checkpoints import load_checkpoint, photometric_jitter, run_ship, save_checkpoint
 
 WEIGHTS_KIND = "photo_regressor"
 WEIGHTS_FILE = "photo_regressor.pt"
@@ -227,10 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--init", help="start from these weights (fresh optimiser)")
     ap.add_argument("--lr", type=float, default=Settings.lr)
     args = ap.parse_args(argv)
-    if args.ship:
-        from ..core.capabilities import MODELS_DIR
-
-        print(ship(Path(args.ship), MODELS_DIR, Path(__file__).resolve().parents[2] / "tests/bench/results/photo.json"))
+    if run_ship(args, ship, "photo"):
         return 0
     if args.data:
         from .photo_data import cache_split

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoints import load_checkpoint, photometric_jitter, save_checkpoint
+from .checkpoints import load_checkpoint, photometric_jitter, run_ship, save_checkpoint
 
 CHAMFER_WEIGHTS = (0.5, 1.0, 1.0, 1.0)
 LAMBDA = {"normal": 1.6e-4, "laplace": 0.5, "move": 0.033, "edge": 0.1}
@@ -311,11 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--init", help="start from this run's pixel2mesh_face.pt (fresh optimiser and schedule)")
     ap.add_argument("--snapshot", type=int, action="append", default=[], help="also export weights at this step")
     args = ap.parse_args(argv)
-    if args.ship:
-        from ..core.capabilities import MODELS_DIR
-
-        root = Path(__file__).resolve().parents[2]
-        print(ship(Path(args.ship), MODELS_DIR, root / "tests/bench/results/pixel2mesh.json"))
+    if run_ship(args, ship, "pixel2mesh"):
         return 0
     if args.data:
         from .pixel2mesh_data import cache_split

@@ -48,6 +48,7 @@ import numpy as np
 from ..core.dataset import complete_seeds, load_sample, split_of
 from ..core.geometry.spectral import Operators, cached_operators
 from ..core.pipelines import segment_skin as ss
+from .checkpoints import run_ship
 from .landmarks import _ranges
 
 DEFAULT_DATA = ("/work/data/synth/train_lm",)
@@ -490,11 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--smoke", action="store_true", help="CI preset: FaceKit heads, tiny net, 3 steps (< 20 s)")
     a = ap.parse_args(argv)
-    if a.ship:
-        from ..core.capabilities import MODELS_DIR
-
-        repo = Path(__file__).resolve().parents[2]
-        print(ship(Path(a.ship), MODELS_DIR, repo / "tests/bench/results/skin.json"))
+    if run_ship(a, ship, "skin"):
         return 0
     if not a.out:
         ap.error("--out is required")

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.dataset import CLASS_IDS, CLASS_NAMES, split_of
+from .checkpoints import run_ship
 
 WEIGHTS_KIND = "skin_image_encoder"
 WEIGHTS_VERSIONS = (1,)
@@ -205,13 +206,12 @@ def smoke_data(n: int = 8, size: int = 48) -> tuple[np.ndarray, np.ndarray, list
     return images, labels, [f"smoke{i}" for i in range(n)]
 
 
-def ship(run_dir: Path, models_dir: Path) -> Path:
+def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
     """Copy the run's encoder to models_dir/skin_image.pt with a model card skin_image.json."""
     from ..core.weights import load_weights
     from .checkpoints import copy_for_shipping
 
-    bench = Path(__file__).resolve().parents[2] / "tests" / "bench" / "results" / "skin.json"
-    meta, bench_d, size_mb = copy_for_shipping(run_dir, models_dir, "skin_image.pt", WEIGHTS_KIND, bench)
+    meta, bench_d, size_mb = copy_for_shipping(run_dir, models_dir, "skin_image.pt", WEIGHTS_KIND, bench_json)
     load_weights(models_dir / "skin_image.pt", WEIGHTS_KIND, WEIGHTS_VERSIONS)
     card = {
         "model": "Segment Skin image encoder (U-Net, per-pixel classes) — stands in for the paper's frozen DINOv2",
@@ -247,10 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--smoke", action="store_true", help="CI preset: random blobs, 5 steps")
     a = ap.parse_args(argv)
-    if a.ship:
-        from ..core.capabilities import MODELS_DIR
-
-        print(ship(Path(a.ship), MODELS_DIR))
+    if run_ship(a, ship, "skin"):
         return 0
     if not a.out:
         ap.error("--out is required")
