@@ -49,10 +49,12 @@ def _cmd_segment(args: argparse.Namespace) -> int:
     from ..core.mesh_files import load_mesh
     from ..core.pipelines.segment_skin import segment_skin
     from ..core.skin_export import write_skin_json, write_skin_ply
+    from ..core.texture import with_surface_colors
 
     if not str(args.out).lower().endswith(".ply"):
         raise MeshError(f"--out must be a .ply file (it carries the skin probability per vertex), got {args.out}")
-    mesh = load_mesh(args.input)
+    load_warnings: list[str] = []
+    mesh = with_surface_colors(load_mesh(args.input, load_warnings))  # a texture gives the per-vertex colours
     faces = mesh.faces if mesh.n_faces else None
     colors = None if args.no_colors else mesh.colors
     views = _views(args.views, mesh, colors is not None)
@@ -66,8 +68,8 @@ def _cmd_segment(args: argparse.Namespace) -> int:
             "skin_vertices": int(result.skin.sum()), "skin_fraction": round(result.skin_fraction, 6),
             "threshold": args.threshold, "model": result.variant, "features": list(result.features),
             "network_vertices": result.n_network_vertices, "unit_scale_to_m": result.unit_scale,
-            "timings_s": {k: round(v, 4) for k, v in t.items()}, "warnings": result.warnings})
-    for w in result.warnings:
+            "timings_s": {k: round(v, 4) for k, v in t.items()}, "warnings": load_warnings + result.warnings})
+    for w in load_warnings + result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(f"{100 * result.skin_fraction:.1f} % of {mesh.n_vertices} {'points' if mesh.is_point_cloud else 'vertices'} "
           f"are skin ({result.variant}) in {t['total_s']:.1f} s (" + ", ".join(f"{k[:-2]} {v:.1f}" for k, v in t.items()
@@ -77,13 +79,14 @@ def _cmd_segment(args: argparse.Namespace) -> int:
 
 def add_subcommands(subparsers) -> None:
     p = subparsers.add_parser("segment", help="skin segmentation of a head scan (Pixels2Points)")
-    p.add_argument("input", help="scan mesh or point cloud (.obj/.ply/.stl/.off/.glb), any unit and pose")
+    p.add_argument("input", help="scan mesh or point cloud (.obj/.ply/.stl/.off/.glb/.gltf; UV textures from "
+                                 "OBJ+MTL, glTF/GLB and PLY TextureFile are used), any unit and pose")
     p.add_argument("--out", required=True, help="output .ply: the scan with colour + 'quality' = skin probability")
     p.add_argument("--json", help="optional summary .json (skin fraction, model, timings, warnings)")
     p.add_argument("--weights", help="skin_*.pt to use instead of the shipped model")
     p.add_argument("--max-vertices", type=int, default=10_000, help="network mesh size (fewer is faster)")
     p.add_argument("--threshold", type=float, default=0.5, help="skin probability from which a vertex is skin")
-    p.add_argument("--no-colors", action="store_true", help="ignore vertex colours (geometry-only model)")
+    p.add_argument("--no-colors", action="store_true", help="ignore colours and texture (geometry-only model)")
     p.add_argument("--views", default="render",
                    help="image features from: 'render' (13 Cycles renders of the scan, default), 'none' (3D only), "
                         "or a folder with cameras.json + 00.png, 01.png, ... (calibrated photos)"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
+from ..core.color import linear_to_srgb
 from ..core.mesh import Mesh, MeshError
 
 
@@ -60,28 +61,42 @@ def _read_colors(me: bpy.types.Mesh, n: int, corner_verts: np.ndarray | None) ->
     return None
 
 
+def _base_color_image(mat: bpy.types.Material) -> bpy.types.Image | None:
+    """The image of the material's Image Texture node that feeds a shader's Base Color (or Color) input, else
+    of its first Image Texture node with an image."""
+    nodes = [n for n in mat.node_tree.nodes if n.type == "TEX_IMAGE" and n.image is not None]
+    for link in mat.node_tree.links:
+        if link.from_node in nodes and link.to_socket.name in ("Base Color", "Color"):
+            return link.from_node.image
+    return nodes[0].image if nodes else None
+
+
 def _read_texture(obj: bpy.types.Object) -> tuple[np.ndarray | None, str | None]:
-    """First image texture feeding the active material, as (h, w, 3) float32; or (None, reason)."""
+    """The active material's base colour image as `Mesh.texture` ((h, w, 3) float32 sRGB-encoded, row 0 at the
+    top), or (None, reason) when it is named but cannot be loaded; (None, None) without one."""
     mat = obj.active_material
     if mat is None or mat.node_tree is None:
         return None, None
-    for node in mat.node_tree.nodes:
-        if node.type == "TEX_IMAGE" and node.image is not None:
-            img = node.image
-            if not img.has_data:
-                try:
-                    img.pixels[0]  # forces a load attempt
-                except (IndexError, RuntimeError):
-                    pass
-            w, h = img.size
-            if w == 0 or h == 0:
-                return None, f"texture '{img.name}' could not be loaded (missing file: {img.filepath!r})"
-            px = np.empty(w * h * img.channels, np.float32)
-            img.pixels.foreach_get(px)
-            px = px.reshape(h, w, img.channels)[::-1]  # Blender stores bottom row first
-            rgb = px[..., :3] if img.channels >= 3 else np.repeat(px[..., :1], 3, axis=2)
-            return np.ascontiguousarray(rgb), None
-    return None, None
+    img = _base_color_image(mat)
+    if img is None:
+        return None, None
+    if not img.has_data:
+        try:
+            img.pixels[0]  # forces a load attempt
+        except (IndexError, RuntimeError):
+            pass
+    w, h = img.size
+    if w == 0 or h == 0:
+        return None, (f"'{obj.name}': texture '{img.name}' could not be loaded (missing file {img.filepath!r}): "
+                      "using the geometry only")
+    px = np.empty(w * h * img.channels, np.float32)
+    img.pixels.foreach_get(px)
+    px = px.reshape(h, w, img.channels)[::-1]  # Blender stores the bottom row first
+    rgb = px[..., :3] if img.channels >= 3 else np.repeat(px[..., :1], 3, axis=2)
+    # byte images hand out their stored (sRGB) bytes / 255; float images hold linear light
+    if img.is_float or img.colorspace_settings.name not in ("sRGB", "sRGB EOTF"):
+        rgb = linear_to_srgb(rgb).astype(np.float32)
+    return np.ascontiguousarray(rgb), None
 
 
 def read_mesh(

@@ -1,7 +1,7 @@
 """Cycles renders of a scan from given cameras: the default views of Segment Skin's image branch.
 
 The scan is rendered alone, in a temporary scene (the user's scene, objects and render settings are not
-touched), with an emission shader of its own colour (vertex colours, or the UV texture when it has one) darkened
+touched), with an emission shader of its own colour (the UV texture when it has one, else vertex colours) darkened
 towards grazing angles (Layer Weight "Facing"), so shapes read in the image without lights and the result is
 noise-free at 2 samples. Background: flat dark grey (linear 0.05), as in the training views. Images come back as float sRGB (V, H, W, 3) in [0, 1].
 """
@@ -14,7 +14,8 @@ import bpy
 import numpy as np
 
 from ..core.dataset import read_png
-from ..core.geometry.multiview import ViewCamera, colors_to_linear
+from ..core.color import as_linear
+from ..core.geometry.multiview import ViewCamera
 from ..core.mesh import Mesh
 from .mesh_io import new_mesh_object
 from .photo_camera import apply_camera, blender_camera
@@ -32,7 +33,9 @@ def _material(mesh: Mesh) -> bpy.types.Material:
         src = nt.nodes.new("ShaderNodeTexImage")
         tex = np.asarray(mesh.texture, np.float32)
         h, w = tex.shape[:2]
-        img = bpy.data.images.new("FaceAddon Scan View Texture", w, h, alpha=True, float_buffer=True)
+        # a byte image in sRGB: Mesh.texture holds the file's bytes / 255, which Cycles decodes like any texture
+        img = bpy.data.images.new("FaceAddon Scan View Texture", w, h, alpha=True, float_buffer=False)
+        img.colorspace_settings.name = "sRGB"
         rgba = np.concatenate([tex[..., :3], np.ones((h, w, 1), np.float32)], axis=2)[::-1]  # Blender: bottom row first
         img.pixels.foreach_set(rgba.ravel())
         src.image = img
@@ -66,8 +69,8 @@ def _set_uv(obj: bpy.types.Object, uv: np.ndarray) -> None:
 
 
 def render_views(mesh: Mesh, cameras: list[ViewCamera], samples: int = 2) -> np.ndarray:
-    """(V, H, W, 3) float sRGB renders of `mesh` (world space, metres; colours linear floats or sRGB bytes)
-    through `cameras` (all the same size)."""
+    """(V, H, W, 3) float sRGB renders of `mesh` (world space, any unit; colours linear floats or sRGB bytes,
+    or UVs + texture, which win) through `cameras` (all the same size)."""
     if not cameras:
         raise ValueError("no cameras to render from")
     w, h = cameras[0].width, cameras[0].height
@@ -100,7 +103,7 @@ def render_views(mesh: Mesh, cameras: list[ViewCamera], samples: int = 2) -> np.
             background.inputs["Color"].default_value = (*BACKGROUND, 1.0)
         scene.world = world
         obj = new_mesh_object("FaceAddon Scan View",
-                              Mesh(mesh.vertices, mesh.faces, colors=colors_to_linear(mesh.colors)),
+                              Mesh(mesh.vertices, mesh.faces, colors=as_linear(mesh.colors)),
                               scene.collection)
         created.append(obj)
         if mesh.texture is not None and mesh.uv is not None:

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .errors import MeshError  # defined with the other user errors; imported from here too
 
-class MeshError(ValueError):
-    """Raised for input a user can fix (empty mesh, NaNs, bad indices...); the message is shown as-is."""
+__all__ = ["Mesh", "MeshError", "guess_unit_scale"]
 
 
 @dataclass(frozen=True)
@@ -21,9 +21,10 @@ class Mesh:
 
     vertices: (n, 3) float64 positions.
     faces:    (m, 3) int64 triangle indices (n-gons are triangulated by the reader).
-    colors:   optional (n, 3) float32 linear RGB in [0, 1] per vertex.
-    uv:       optional (m, 3, 2) float32 per-corner texture coordinates.
-    texture:  optional (h, w, 3) float32 image the uv refer to.
+    colors:   optional (n, 3) float32 *linear* RGB in [0, 1] per vertex, always (core/color.py converts).
+    uv:       optional (m, 3, 2) float32 per-corner texture coordinates (u right, v up, as OBJ and Blender).
+    texture:  optional (h, w, 3) float32 *sRGB-encoded* image in [0, 1] the uv refer to (an image file's bytes
+              / 255, row 0 at the top); core/texture.py samples it into linear per-vertex colours.
     name:     for messages only.
     """
 
@@ -72,10 +73,13 @@ class Mesh:
             raise MeshError(f"'{self.name}' has face indices outside its {self.n_vertices} vertices.")
         if self.extent() == 0.0:
             raise MeshError(f"'{self.name}' is collapsed to a single point.")
-        for attr, width in (("colors", 3),):
-            arr = getattr(self, attr)
-            if arr is not None and arr.shape != (self.n_vertices, width):
-                raise MeshError(f"'{self.name}' {attr} shape {arr.shape} does not match {self.n_vertices} vertices.")
+        if self.colors is not None and self.colors.shape != (self.n_vertices, 3):
+            raise MeshError(f"'{self.name}' colors shape {self.colors.shape} does not match {self.n_vertices} vertices.")
+        if self.uv is not None and self.uv.shape != (self.n_faces, 3, 2):
+            raise MeshError(f"'{self.name}' uv shape {self.uv.shape} does not match {self.n_faces} triangles.")
+        if self.texture is not None and (self.texture.ndim != 3 or self.texture.shape[2] != 3
+                                         or 0 in self.texture.shape):
+            raise MeshError(f"'{self.name}' texture must be an (h, w, 3) image, got shape {self.texture.shape}.")
         return self
 
     def with_vertices(self, vertices: np.ndarray) -> "Mesh":

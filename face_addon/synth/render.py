@@ -12,6 +12,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
+from ..core.color import srgb_to_linear
 from ..core.dataset import read_png, write_png
 from .cameras import Camera
 from .scan import visible_mask
@@ -89,8 +90,7 @@ def bake_colors(v: np.ndarray, f: np.ndarray, cams: list[Camera], view_dir: Path
     acc = np.zeros((len(v), 3))
     wsum = np.zeros(len(v))
     for i, cam in enumerate(cams):
-        img = read_png(view_dir / f"{i:02d}.png")[..., :3].astype(np.float32) / 255.0
-        lin = np.where(img <= 0.04045, img / 12.92, ((img + 0.055) / 1.055) ** 2.4)
+        lin = srgb_to_linear(read_png(view_dir / f"{i:02d}.png")[..., :3])
         vis = visible_mask(v, n, cam, pixel_m)
         uv, _ = cam.project(v[vis])
         iu = np.clip(np.round(uv[:, 0]).astype(int), 0, cam.width - 1)

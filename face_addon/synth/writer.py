@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.color import linear_to_srgb_bytes
 from ..core.dataset import complete_seeds, sample_dir, write_index, write_ply
 
 
@@ -32,10 +33,7 @@ class SampleWriter:
         (self.tmp / name).write_text(json.dumps(data, indent=1, default=_jsonable) + "\n")
 
     def ply(self, name: str, v: np.ndarray, f: np.ndarray, colors_linear: np.ndarray | None = None) -> None:
-        c = None
-        if colors_linear is not None:
-            lin = np.clip(colors_linear, 0, 1)
-            c = np.where(lin <= 0.0031308, lin * 12.92, 1.055 * lin ** (1 / 2.4) - 0.055)  # sRGB bytes
+        c = None if colors_linear is None else linear_to_srgb_bytes(colors_linear)
         write_ply(self.tmp / name, v, f, c)
 
     def npz(self, name: str, **arrays: np.ndarray) -> None:

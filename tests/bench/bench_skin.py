@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO / "tests" / "bench"))
 
 from common import write_results  # noqa: E402
 
+from face_addon.core.color import srgb_to_linear  # noqa: E402
 from face_addon.core.dataset import complete_seeds, load_sample, split_of  # noqa: E402
 from face_addon.core.pipelines import segment_skin as ss  # noqa: E402
 
@@ -296,7 +297,7 @@ def render(weights: Path, seeds: list[int], out_png: Path, resolution: int = 256
         for label, srgb, views in (("pred", probability_colors(r.skin.astype(float)), ("front",)),
                                    ("truth", probability_colors(s.skin.astype(float)), ("front",)),
                                    ("errors", errors, ("front", "three_quarter"))):
-            linear = (srgb[keep] / 255.0) ** 2.2
+            linear = srgb_to_linear(srgb[keep])
             obj = new_mesh_object(f"{label} {seed}", Mesh(s.scan_vertices[keep], faces, colors=linear))
             mat, tree, bsdf = principled_material(f"skin {label} {seed}")
             node = tree.nodes.new("ShaderNodeVertexColor")

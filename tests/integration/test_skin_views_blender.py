@@ -111,3 +111,46 @@ def test_render_background_matches_the_training_views():
     assert img.shape == (1, 24, 24, 3)
     assert np.allclose(img[0, 0, 0], 63 / 255, atol=1.5 / 255)       # background corner (sRGB 63 = linear 0.05)
     assert img[0, 12, 12].mean() > 0.6                                # the sphere, lit by its own colour
+
+
+def test_texture_and_the_same_colours_baked_render_alike():
+    """A textured scan and the same scan with the texture baked into vertex colours give the encoder the same
+    picture: one colour convention (sRGB bytes in files, linear floats in between)."""
+    import trimesh
+
+    from face_addon.blender.scan_views import render_views
+    from face_addon.core.geometry.multiview import scan_rig
+    from face_addon.core.mesh import Mesh
+    from face_addon.core.texture import with_surface_colors
+
+    s = trimesh.creation.icosphere(3, radius=0.1)
+    v, f = np.asarray(s.vertices), np.asarray(s.faces)
+    texture = np.zeros((8, 8, 3), np.float32)
+    texture[:] = np.array([150, 60, 25]) / 255.0           # one skin-like colour, with a dark channel
+    textured = Mesh(v, f, uv=np.full((len(f), 3, 2), 0.5, np.float32), texture=texture)
+    baked = Mesh(v, f, colors=with_surface_colors(textured).colors)
+    cams = scan_rig(v, resolution=24)[6:7]
+    a, b = render_views(textured, cams), render_views(baked, cams)
+    assert np.abs(a - b).max() <= 2.5 / 255
+    np.testing.assert_allclose(a[0, 12, 12], [150 / 255, 60 / 255, 25 / 255], atol=0.04)  # facing: ~ the texture
+
+
+def test_textured_object_uses_its_image_texture(scene, image_model):
+    """An object with UVs and an Image Texture node but no colour attribute runs the image model on its texture."""
+    bpy.ops.mesh.primitive_uv_sphere_add(segments=48, ring_count=24, radius=0.1)
+    obj = bpy.context.active_object
+    img = bpy.data.images.new("scan texture", 16, 16)
+    px = np.random.default_rng(0).uniform(0.2, 0.9, (16, 16, 4)).astype(np.float32)
+    px[..., 3] = 1.0
+    img.pixels.foreach_set(px.ravel())
+    mat = bpy.data.materials.new("scan material")
+    if mat.node_tree is None:  # Blender 4.x
+        mat.use_nodes = True
+    tex = mat.node_tree.nodes.new("ShaderNodeTexImage")
+    tex.image = img
+    bsdf = next(n for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
+    mat.node_tree.links.new(tex.outputs["Color"], bsdf.inputs["Base Color"])
+    obj.data.materials.append(mat)
+    assert len(obj.data.color_attributes) == 0
+    assert bpy.ops.face.segment_skin(weights=str(image_model), views="RENDER") == {"FINISHED"}
+    assert "tiny_p2p" in obj["face_addon_skin"] and "no vertex colours" not in obj["face_addon_skin_warnings"]

@@ -8,7 +8,7 @@ import pytest
 import trimesh
 
 from face_addon.core.geometry.multiview import (
-    ViewCamera, colors_to_linear, label_image, lift_features, look_at_world_to_camera, read_cameras_json,
+    ViewCamera, label_image, lift_features, look_at_world_to_camera, read_cameras_json,
     sample_bilinear, scan_rig, visibility)
 
 
@@ -93,11 +93,7 @@ def test_label_image_follows_the_surface():
     assert img[32, 40] == 2 and img[32, 24] == 1
 
 
-def test_colors_to_linear_and_cameras_json(tmp_path):
-    srgb = np.array([[0, 128, 255]], np.uint8)
-    lin = colors_to_linear(srgb)
-    assert np.allclose(lin, [[0.0, 0.2158605, 1.0]], atol=1e-4)
-    assert colors_to_linear(lin) is not lin and np.allclose(colors_to_linear(lin), lin)
+def test_cameras_json(tmp_path):
     cam = front_camera()
     path = tmp_path / "cameras.json"
     path.write_text(json.dumps({"views": [cam.to_json()]}))

@@ -55,8 +55,11 @@ def _uses_views(weights: Path | None) -> bool:
 
 
 def _read_scan(obj: bpy.types.Object):
-    """The object as a Mesh (world space, so object scale counts) with the scan's own colours: our
-    `Skin Probability` visualisation is never read back as the scan's colour on a re-run."""
+    """The object as a Mesh (world space, so object scale counts) with the scan's own colours: its material's
+    image texture sampled at the UVs when it has one, else its own colour attribute; our `Skin Probability`
+    visualisation is never read back as the scan's colour on a re-run."""
+    from ...core.texture import with_surface_colors
+
     me = obj.data
     active = me.color_attributes.active_color
     if SOURCE_COLORS_PROP not in obj:
@@ -65,11 +68,11 @@ def _read_scan(obj: bpy.types.Object):
     if source is not None:
         me.color_attributes.active_color = source
     try:
-        mesh, warnings = read_mesh(obj, space="WORLD")
+        mesh, warnings = read_mesh(obj, space="WORLD", with_texture=True)
     finally:
         if active is not None and me.color_attributes.get(active.name) is not None:
             me.color_attributes.active_color = me.color_attributes[active.name]
-    return (mesh if source is not None else replace(mesh, colors=None)), warnings
+    return with_surface_colors(mesh if source is not None else replace(mesh, colors=None)), warnings
 
 
 def write_skin_colors(obj: bpy.types.Object, probability: np.ndarray) -> None:
@@ -162,7 +165,8 @@ class FACE_OT_segment_skin(FaceOperator, bpy.types.Operator):
         if self.views == "NONE":
             return None
         if mesh.colors is None:
-            warnings.append("the scan has no vertex colours, so no views were used (the image model needs both)")
+            warnings.append("the scan has no vertex colours or image texture, so no views were used (the image "
+                            "model needs colours too)")
             return None
         if self.views == "CAMERAS":
             found = camera_photo_views(context.scene)

@@ -77,17 +77,6 @@ class ViewCamera:
         return cls(k, m, int(d["width"]), int(d["height"]))
 
 
-def colors_to_linear(colors: np.ndarray | None) -> np.ndarray | None:
-    """Float linear RGB (n, 3) from linear floats (kept) or sRGB bytes (decoded), alpha dropped."""
-    if colors is None:
-        return None
-    c = np.asarray(colors)
-    if not np.issubdtype(c.dtype, np.integer):
-        return np.clip(c[:, :3].astype(np.float32), 0.0, 1.0)
-    s = c[:, :3].astype(np.float32) / 255.0
-    return np.where(s <= 0.04045, s / 12.92, ((s + 0.055) / 1.055) ** 2.4).astype(np.float32)
-
-
 def read_cameras_json(path: Path | str) -> list[ViewCamera]:
     """Cameras from a dataset-style cameras.json ({"views": [{K, world_to_camera, width, height}, ...]})."""
     try:

@@ -30,6 +30,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..capabilities import MODELS_DIR
+from ..color import linear_to_srgb
 from ..geometry.decimate import Decimation, decimate
 from ..geometry.spectral import Operators, cached_operators, compute_operators
 from ..geometry.surface_features import FEATURE_SETS, heat_kernel_signature, surface_variation
@@ -137,8 +138,8 @@ def sigma_neighbours(spacing_m: float) -> int:
 
 def normalize_colors(colors: np.ndarray | None, n: int) -> np.ndarray | None:
     """(n, 3) sRGB-encoded colours in [0, 1] (the networks' colour input: the training scans' PLY bytes / 255)
-    from linear float colours (Blender attributes, `mesh_files`) or sRGB 0-255 integers; alpha dropped.
-    MeshError if malformed."""
+    from linear float colours (Blender attributes, `mesh_files`; encoded with the exact curve of core/color.py,
+    so file bytes come back unchanged) or sRGB 0-255 integers; alpha dropped. MeshError if malformed."""
     if colors is None:
         return None
     c = np.asarray(colors)
@@ -149,8 +150,7 @@ def normalize_colors(colors: np.ndarray | None, n: int) -> np.ndarray | None:
         raise MeshError("vertex colours contain NaN or infinite values")
     if np.issubdtype(c.dtype, np.integer):
         return np.clip(out / 255.0, 0.0, 1.0)
-    lin = np.clip(out, 0.0, 1.0)
-    return np.where(lin <= 0.0031308, lin * 12.92, 1.055 * lin ** (1 / 2.4) - 0.055)
+    return linear_to_srgb(out)
 
 
 def prepare_shape(vertices_m: np.ndarray, faces: np.ndarray | None, colors01: np.ndarray | None,
