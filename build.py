@@ -1,26 +1,35 @@
-"""Build the face_addon Blender extension: one zip per platform with its Python wheels bundled.
+"""Build the face_addon Blender extension: one zip per platform and Python with its wheels bundled.
 
-    python build.py [--platform linux-x64|windows-x64|macos-arm64|all] [--offline] [--assets-only] [--minimal]
+    python build.py [--platform linux-x64|windows-x64|macos-arm64|all] [--python 3.11|3.13|all]
+                    [--offline] [--assets-only] [--minimal] [--torch-index URL] [--find-links DIR]
+
+Blender 4.2 LTS - 5.0 run CPython 3.11, Blender 5.1 - 5.3 run CPython 3.13 (`PYTHONS`); compiled wheels
+load in one of them only. `--python 3.11` / `3.13` (default: both, one zip each) picks the wheel sets;
+`--combined` puts both sets in one zip per platform instead (Blender installs only the wheels that match
+its Python). docs/build.md says why one zip per Python is the default.
 
 Steps (each one a function, so tests can call them; see docs/build.md):
 
-1. `download_wheels`: `pip download --only-binary=:all: --no-deps --python-version 3.11 --platform <tag>`
+1. `download_wheels`: `pip download --only-binary=:all: --no-deps --python-version 3.X --platform <tag>`
    for every pin in `PINS` into `wheels/<platform>/` (a cache: present wheels are verified against the
    SHA-256 recorded when they were downloaded, not fetched again). Wheels Blender already ships
-   (`BLENDER_BUNDLED`) are never pinned.
+   (`BLENDER_BUNDLED`) are never pinned. Every torch wheel must be a CPU build (`torch_cuda_evidence`):
+   a CUDA one (the PyPI Linux torch) is refused, never bundled.
 2. `build_assets`: `face_addon.core.facekit.assets.ensure_facekit()` writes `face_addon/assets/facekit.npz`,
    `face_addon.core.photo.mediapipe_assets.ensure_mediapipe_face()` writes `face_addon/assets/mediapipe_face.npz`.
 3. `manifest_for_zip`: the repository's `blender_manifest.toml`, parsed with tomllib, with `platforms` and
    `wheels` replaced for this zip and written back with tomli_w (never string-formatted TOML).
 4. `validate_*`: Blender's own manifest validator (`blender_ext.py` from the installed bpy module, loaded by
-   path without importing bpy), every listed wheel present and made for the platform and CPython 3.11,
+   path without importing bpy), every listed wheel present and made for the platform and the zip's Pythons,
    no stray files (`__pycache__`, `.pyc`, tests, `.venv`, dist, dot-files).
-5. `write_zip`: `dist/face_addon-<version>-<platform>[-minimal].zip`, laid out as Blender's installer
+5. `write_zip`: `dist/face_addon-<version>-<platform>-<py311|py313>[-minimal].zip`, laid out as Blender's installer
    expects: `blender_manifest.toml` and the package's `__init__.py` at the root, wheels under `wheels/`.
    Entries get a fixed timestamp, so the same inputs give the same zip.
 
 `--minimal` bundles only the small pure-Python wheels (`Pin.minimal`) and skips the asset step: it is the
 zip the CI install test uses. `--offline` never calls pip and fails if a wheel is not in the cache.
+`--no-torch` leaves torch out: a test zip for a bpy module whose venv already has torch (how the Linux
+Python 3.13 zip is tested where no CPU torch for it can be downloaded).
 """
 from __future__ import annotations
 
@@ -38,7 +47,7 @@ import tempfile
 import time
 import tomllib
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 
@@ -48,8 +57,11 @@ MANIFEST_PATH = ROOT / "blender_manifest.toml"
 WHEEL_CACHE = ROOT / "wheels"
 DIST_DIR = ROOT / "dist"
 
-PYTHON_VERSION = "3.11"  # Blender 4.2 ... 5.0
-PYTHON_ABI = "cp311"
+# Blender's CPython -> the wheel ABI tag built for it.
+PYTHONS: dict[str, str] = {
+    "3.11": "cp311",  # Blender 4.2 LTS, 4.3, 4.4, 4.5 LTS, 5.0
+    "3.13": "cp313",  # Blender 5.1, 5.2 LTS, 5.3
+}
 
 # Blender platform -> pip `--platform` tags. pip also accepts older tags of the same family
 # (manylinux_2_17 for manylinux_2_28, macosx_11_0 for macosx_14_0).
@@ -61,6 +73,9 @@ PLATFORMS: dict[str, tuple[str, ...]] = {
 }
 
 
+TORCH = "torch"
+
+
 @dataclass(frozen=True)
 class Pin:
     """One bundled distribution at an exact version (`versions` overrides it per platform)."""
@@ -70,15 +85,15 @@ class Pin:
     why: str
     minimal: bool = False  # small pure-Python wheel: also in the `--minimal` zip
     versions: dict[str, str] = field(default_factory=dict)
-    index_url: str = ""  # extra index for this pin only (set from --torch-index for torch)
 
     def version_for(self, platform: str) -> str:
         return self.versions.get(platform, self.version)
 
 
-# The one place versions are pinned. They match the development venv (bpy 5.0.1, numpy 1.26.4).
+# The one place versions are pinned, the same for both Pythons. They match the development venvs
+# (requirements-dev.txt: bpy 5.0.1, numpy 1.26.4; requirements-313.txt: bpy 5.3.0, numpy 2.5.5).
 PINS: tuple[Pin, ...] = (
-    Pin("torch", "2.13.0", "networks; CPU build (Linux: the +cpu wheel, the PyPI one pulls in CUDA)",
+    Pin(TORCH, "2.13.0", "networks; CPU build (Linux: the +cpu wheel, the PyPI one pulls in CUDA)",
         versions={"linux-x64": "2.13.0+cpu"}),
     Pin("scipy", "1.17.1", "sparse Laplacians, eigenbases, kNN"),
     Pin("robust-laplacian", "1.1.0", "DiffusionNet operators: Laplacian of scan meshes and point clouds"),
@@ -96,10 +111,12 @@ PINS: tuple[Pin, ...] = (
     Pin("fsspec", "2026.9.0", "torch requirement"),
 )
 
-# Distributions Blender 5.0 already ships in its Python (the bpy module declares the same set as
-# `Requires-Dist`); bundling them would shadow Blender's copies, so they are never pinned.
+# Distributions Blender already ships in its Python (the bpy modules declare the same set as
+# `Requires-Dist`: 5.0 numpy 1.26, 5.3 numpy 2.x and cattrs + attrs); bundling them would shadow
+# Blender's copies, so they are never pinned.
 BLENDER_BUNDLED = frozenset({
     "numpy", "requests", "certifi", "charset-normalizer", "idna", "urllib3", "zstandard", "cython",
+    "cattrs", "attrs",
 })
 
 # Requirements of the pinned wheels that are deliberately left out.
@@ -128,6 +145,7 @@ class BuildResult:
     wheels: list[Path]
     package_files: list[str]
     seconds: float
+    pythons: tuple[str, ...] = ("3.11",)
 
     @property
     def size_bytes(self) -> int:
@@ -181,8 +199,19 @@ def _normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
-def pins_for(minimal: bool) -> list[Pin]:
-    return [p for p in PINS if p.minimal or not minimal]
+def pins_for(minimal: bool, *, torch: bool = True, torch_version: str = "") -> list[Pin]:
+    """The pins a zip bundles: all, or the `minimal` ones; without torch when `torch` is false;
+    `torch_version` (e.g. "2.13.0+cpu") replaces the torch pin's version on every platform."""
+    pins = [p for p in PINS if (p.minimal or not minimal) and (torch or p.name != TORCH)]
+    if torch_version:
+        pins = [replace(p, version=torch_version, versions={}) if p.name == TORCH else p for p in pins]
+    return pins
+
+
+def default_python() -> str:
+    """The running interpreter's Python when Blender uses it (so a bpy venv builds for itself), else 3.11."""
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    return running if running in PYTHONS else "3.11"
 
 
 def wheel_tags(filename: str) -> tuple[str, str, str, str, str]:
@@ -193,11 +222,14 @@ def wheel_tags(filename: str) -> tuple[str, str, str, str, str]:
     return parts[0], parts[1], parts[-3], parts[-2], parts[-1]
 
 
-def wheel_fits(filename: str, platform: str) -> bool:
-    """True when the wheel loads in Blender's CPython 3.11 on `platform`."""
+def wheel_fits(filename: str, platform: str, python: str = "3.11") -> bool:
+    """True when the wheel loads in Blender's CPython `python` (3.11 or 3.13) on `platform`."""
     _, _, py_tag, abi_tag, plat_tag = wheel_tags(filename)
-    py_ok = any(t in ("py3", PYTHON_ABI, "py311") for t in py_tag.split(".")) and (
-        abi_tag in ("none", "abi3", PYTHON_ABI))
+    abi, minor = PYTHONS[python], int(python.split(".")[1])
+    py_ok = any(
+        (t in ("py3", f"py3{minor}", abi) and abi_tag in ("none", abi))
+        or (abi_tag == "abi3" and t.startswith("cp3") and t[3:].isdigit() and int(t[3:]) <= minor)
+        for t in py_tag.split("."))
     ext = blender_ext()
     if ext is not None:
         plat_ok = ext.blender_platform_compatible_with_wheel_platform_from_filepath(platform, filename)
@@ -213,13 +245,14 @@ _FALLBACK_PLATFORM_TEST = {  # only used when bpy (and so Blender's own check) i
 }
 
 
-def find_cached_wheel(cache_dir: Path, pin: Pin, platform: str) -> Path | None:
-    """The cached wheel for `pin` on `platform`, or None."""
+def find_cached_wheel(cache_dir: Path, pin: Pin, platform: str, python: str = "3.11") -> Path | None:
+    """The cached wheel for `pin` on `platform` and CPython `python`, or None."""
     version = pin.version_for(platform)
     hits = []
     for path in sorted(cache_dir.glob("*.whl")):
         name, ver, *_ = wheel_tags(path.name)
-        if _normalize(name) == _normalize(pin.name) and ver == version and wheel_fits(path.name, platform):
+        if (_normalize(name) == _normalize(pin.name) and ver == version
+                and wheel_fits(path.name, platform, python)):
             hits.append(path)
     if len(hits) > 1:
         raise BuildError(f"{cache_dir} holds several wheels for {pin.name}=={version}: "
@@ -264,9 +297,82 @@ def verify_wheel(path: Path, expected_sha256: str | None) -> str:
     return sha
 
 
-def _pip_download(pins: list[Pin], platform: str, dest: Path, *, find_links: list[str], index_url: str) -> None:
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+
+
+# Environment markers of each Blender platform, to tell which Requires-Dist lines apply to a wheel there.
+MARKER_ENV = {
+    "linux-x64": {"platform_system": "Linux", "sys_platform": "linux", "platform_machine": "x86_64",
+                  "os_name": "posix"},
+    "windows-x64": {"platform_system": "Windows", "sys_platform": "win32", "platform_machine": "AMD64",
+                    "os_name": "nt"},
+    "macos-arm64": {"platform_system": "Darwin", "sys_platform": "darwin", "platform_machine": "arm64",
+                    "os_name": "posix"},
+}
+
+
+def _requirement_applies(requirement: str, platform: str, python: str) -> bool:
+    """Whether a Requires-Dist line (with its `; marker`, if any) applies on `platform` / `python`."""
+    marker = requirement.partition(";")[2].strip()
+    if not marker:
+        return True
+    try:
+        from packaging.markers import Marker
+    except ImportError:  # pip always carries a copy; build.py needs pip anyway
+        from pip._vendor.packaging.markers import Marker
+    env = {**MARKER_ENV[platform], "python_version": python, "python_full_version": f"{python}.0",
+           "implementation_name": "cpython", "platform_python_implementation": "CPython", "extra": ""}
+    return Marker(marker).evaluate(env)
+
+
+def torch_cuda_evidence(wheel: Path, platform: str, python: str) -> list[str]:
+    """Why the torch `wheel` is a GPU (CUDA/ROCm) build on `platform`, or [] for a CPU build.
+
+    Checked on the wheel itself, not on where it came from: a `+cu…`/`+rocm…` local version, GPU runtime
+    wheels (nvidia-*, cuda-*, triton) among the Requires-Dist of its METADATA that apply on `platform`
+    (the Windows and macOS wheels list them for Linux only), or CUDA/HIP libraries inside. The PyPI Linux
+    torch is such a build: ~0.5 GB plus ~20 NVIDIA wheels, and it does not import without them.
+    """
+    evidence = []
+    local = wheel_tags(wheel.name)[1].partition("+")[2]
+    if local.startswith(("cu", "rocm")):
+        evidence.append(f"local version +{local}")
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            names = zf.namelist()
+            meta = next((n for n in names if n.endswith(".dist-info/METADATA")), None)
+            text = zf.read(meta).decode("utf-8", "replace") if meta else ""
+    except zipfile.BadZipFile as ex:
+        raise BuildError(f"{wheel} is not a readable zip ({ex}); delete it and build again") from ex
+    requires = [line.split(":", 1)[1].strip() for line in text.splitlines()
+                if line.startswith("Requires-Dist:") and _requirement_applies(line.split(":", 1)[1], platform, python)]
+    required = {_normalize(re.split(r"[\s;<>=!~\[(]", r, maxsplit=1)[0]) for r in requires}
+    gpu = sorted(n for n in required if n.startswith(("nvidia_", "cuda_", "triton")))
+    if gpu:
+        evidence.append(f"Requires-Dist {', '.join(gpu[:4])}{' …' if len(gpu) > 4 else ''} ({len(gpu)} GPU wheels)")
+    libs = sorted({Path(n).name for n in names if re.search(r"(torch|c10)_(cuda|hip)[^/]*\.(so|dll|dylib)", n)})
+    if libs:
+        evidence.append(f"contains {', '.join(libs[:3])}")
+    return evidence
+
+
+def check_cpu_torch(wheels: list[Path], platform: str) -> None:
+    """Refuse any torch wheel that is not a CPU build (the zip would be ~0.5 GB and fail to import)."""
+    for wheel in wheels:
+        if _normalize(wheel_tags(wheel.name)[0]) != TORCH:
+            continue
+        python = next((py for py in PYTHONS if wheel_fits(wheel.name, platform, py)), "3.11")
+        if evidence := torch_cuda_evidence(wheel, platform, python):
+            raise BuildError(
+                f"refusing {wheel.name}: a GPU build ({'; '.join(evidence)}); the extension bundles the CPU "
+                f"build. Delete it and point --torch-index (e.g. {TORCH_CPU_INDEX}) or --find-links at the "
+                "+cpu wheel")
+
+
+def _pip_download(pins: list[Pin], platform: str, python: str, dest: Path, *, find_links: list[str],
+                  index_url: str) -> None:
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-           "--python-version", PYTHON_VERSION, "--implementation", "cp", "--abi", PYTHON_ABI,
+           "--python-version", python, "--implementation", "cp", "--abi", PYTHONS[python],
            "--disable-pip-version-check", "--dest", str(dest)]
     for tag in PLATFORMS[platform]:
         cmd += ["--platform", tag]
@@ -278,48 +384,63 @@ def _pip_download(pins: list[Pin], platform: str, dest: Path, *, find_links: lis
     print("  $ " + " ".join(cmd[2:]), flush=True)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise BuildError(f"pip download failed for {platform} ({', '.join(p.name for p in pins)}):\n"
-                         f"{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+        hint = ""
+        if any(p.name == TORCH for p in pins):
+            torch_pin = next(p for p in pins if p.name == TORCH)
+            hint = (f"\nNo wheel for {TORCH}=={torch_pin.version_for(platform)} (CPython {python}, {platform}) is "
+                    f"reachable: pass --torch-index {TORCH_CPU_INDEX} or --find-links DIR holding it, build "
+                    f"another --python, or --no-torch for a test zip (docs/build.md).")
+        raise BuildError(f"pip download failed for {platform} / CPython {python} "
+                         f"({', '.join(p.name for p in pins)}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}{hint}")
 
 
-def download_wheels(platform: str, *, minimal: bool = False, offline: bool = False,
+def download_wheels(platform: str, python: str = "3.11", pins: list[Pin] | None = None, *, offline: bool = False,
                     cache_root: Path = WHEEL_CACHE, find_links: list[str] | tuple[str, ...] = (),
                     torch_index: str = "") -> list[Path]:
-    """Make sure `cache_root/<platform>/` holds every pinned wheel; return their paths (sorted by name).
+    """Make sure `cache_root/<platform>/` holds the wheel of every pin in `pins` (default: all) for
+    CPython `python`; return their paths (sorted by name).
 
     Present wheels are verified (SHA-256 recorded at download time) and reused; missing ones are
-    fetched with pip in one batch (torch in its own batch when `torch_index` is set), unless `offline`.
+    fetched with pip in two batches (torch alone, from `torch_index` too when set), unless `offline`.
+    A GPU torch build is refused before it enters the cache.
     """
     if platform not in PLATFORMS:
         raise BuildError(f"unknown platform {platform!r}; choose from {', '.join(PLATFORMS)}")
+    if python not in PYTHONS:
+        raise BuildError(f"unknown Python {python!r}; choose from {', '.join(PYTHONS)}")
     cache_dir = cache_root / platform
     cache_dir.mkdir(parents=True, exist_ok=True)
     sums = _read_checksums(cache_dir)
-    pins = pins_for(minimal)
+    pins = pins_for(False) if pins is None else pins
 
-    missing = [p for p in pins if find_cached_wheel(cache_dir, p, platform) is None]
+    missing = [p for p in pins if find_cached_wheel(cache_dir, p, platform, python) is None]
     if missing and offline:
         raise BuildError(f"--offline: {cache_dir} lacks " + ", ".join(
-            f"{p.name}=={p.version_for(platform)}" for p in missing) + "; build once with network access")
+            f"{p.name}=={p.version_for(platform)}" for p in missing)
+            + f" for CPython {python}; build once with network access")
     if missing:
-        print(f"[{platform}] downloading {len(missing)} wheel(s): {', '.join(p.name for p in missing)}",
-              flush=True)
+        print(f"[{platform} cp{python.replace('.', '')}] downloading {len(missing)} wheel(s): "
+              f"{', '.join(p.name for p in missing)}", flush=True)
         batches: dict[str, list[Pin]] = {}
         for pin in missing:
-            batches.setdefault(torch_index if pin.name == "torch" else "", []).append(pin)
+            batches.setdefault(pin.name == TORCH, []).append(pin)  # torch alone: its failure is its own
         with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".download-") as tmp:
-            for index_url, batch in batches.items():
-                _pip_download(batch, platform, Path(tmp), find_links=list(find_links), index_url=index_url)
-            for path in sorted(Path(tmp).glob("*.whl")):
+            for is_torch, batch in sorted(batches.items()):
+                _pip_download(batch, platform, python, Path(tmp), find_links=list(find_links),
+                              index_url=torch_index if is_torch else "")
+            downloaded = sorted(Path(tmp).glob("*.whl"))
+            check_cpu_torch(downloaded, platform)
+            for path in downloaded:
                 sums[path.name] = verify_wheel(path, None)
                 path.replace(cache_dir / path.name)
         _write_checksums(cache_dir, sums)
 
     wheels = []
     for pin in pins:
-        path = find_cached_wheel(cache_dir, pin, platform)
+        path = find_cached_wheel(cache_dir, pin, platform, python)
         if path is None:
-            raise BuildError(f"pip did not produce a {platform} wheel for {pin.name}=={pin.version_for(platform)}")
+            raise BuildError(f"pip did not produce a {platform} CPython {python} wheel for "
+                             f"{pin.name}=={pin.version_for(platform)}")
         sums[path.name] = verify_wheel(path, sums.get(path.name))
         wheels.append(path)
     _write_checksums(cache_dir, sums)
@@ -416,9 +537,9 @@ def validate_manifest(manifest: dict) -> None:
         raise BuildError("invalid blender_manifest.toml:\n  " + "\n  ".join(errors))
 
 
-def validate_wheels(manifest: dict, wheels: list[Path], platform: str) -> None:
-    """Every listed wheel is bundled (and vice versa) and loads on `platform` with CPython 3.11;
-    nothing Blender ships is bundled."""
+def validate_wheels(manifest: dict, wheels: list[Path], platform: str, pythons: tuple[str, ...] = ("3.11",)) -> None:
+    """Every listed wheel is bundled (and vice versa) and loads on `platform` with one of the CPythons
+    `pythons`; nothing Blender ships is bundled; torch is a CPU build."""
     listed = [w.removeprefix("./") for w in manifest.get("wheels", [])]
     bundled = [f"wheels/{w.name}" for w in wheels]
     errors = []
@@ -428,12 +549,13 @@ def validate_wheels(manifest: dict, wheels: list[Path], platform: str) -> None:
     for w in wheels:
         if not w.is_file():
             errors.append(f"missing wheel {w}")
-        elif not wheel_fits(w.name, platform):
-            errors.append(f"{w.name} does not load on {platform} with CPython {PYTHON_VERSION}")
+        elif not any(wheel_fits(w.name, platform, py) for py in pythons):
+            errors.append(f"{w.name} does not load on {platform} with CPython {' or '.join(pythons)}")
         if _normalize(wheel_tags(w.name)[0]).replace("_", "-") in BLENDER_BUNDLED:
             errors.append(f"{w.name}: Blender already ships this distribution")
     if errors:
         raise BuildError("wheel check failed:\n  " + "\n  ".join(errors))
+    check_cpu_torch(wheels, platform)
 
 
 def is_stray(rel_path: str) -> bool:
@@ -520,55 +642,70 @@ def write_zip(zip_path: Path, manifest_bytes: bytes, package_files: list[tuple[P
         tmp.unlink(missing_ok=True)
 
 
-def zip_name(version: str, platform: str, minimal: bool) -> str:
-    return f"face_addon-{version}-{platform}{'-minimal' if minimal else ''}.zip"
+def zip_name(version: str, platform: str, minimal: bool, pythons: tuple[str, ...] = ("3.11",),
+             torch: bool = True) -> str:
+    """`face_addon-0.1.0-linux-x64-py311.zip`; `-py311-py313` for a combined zip, `-notorch` for a test
+    zip without torch, `-minimal` for the CI install test's zip."""
+    py = "-".join(f"py{p.replace('.', '')}" for p in pythons)
+    return f"face_addon-{version}-{platform}-{py}{'' if torch else '-notorch'}{'-minimal' if minimal else ''}.zip"
 
 
-def check_committed_wheel_list(manifest: dict, platform: str, wheels: list[Path]) -> None:
-    """Warn when the committed manifest's wheel list is not the linux-x64 full set just built."""
+def check_committed_wheel_list(manifest: dict, platform: str, python: str, wheels: list[Path]) -> None:
+    """Warn when the committed manifest's wheels for `python` are not the linux-x64 full set just built
+    (the committed file lists the linux-x64 wheels of every Python)."""
     if platform != "linux-x64":
         return
-    committed = sorted(manifest.get("wheels", []))
+    committed = sorted(w for w in manifest.get("wheels", [])
+                       if wheel_fits(w.rsplit("/", 1)[-1], platform, python))
     built = sorted(f"./wheels/{w.name}" for w in wheels)
     if committed != built:
-        print("warning: blender_manifest.toml `wheels` differs from the linux-x64 build; update it to:\n"
-              + "".join(f'  "{w}",\n' for w in built), file=sys.stderr)
+        print(f"warning: blender_manifest.toml `wheels` for CPython {python} differs from the linux-x64 "
+              "build; it should hold:\n" + "".join(f'  "{w}",\n' for w in built), file=sys.stderr)
 
 
-def build(platform: str, *, minimal: bool = False, offline: bool = False, out_dir: Path = DIST_DIR,
-          cache_root: Path = WHEEL_CACHE, package_dir: Path = PACKAGE_DIR,
+def build(platform: str, pythons: tuple[str, ...] | None = None, *, minimal: bool = False, offline: bool = False,
+          out_dir: Path = DIST_DIR, cache_root: Path = WHEEL_CACHE, package_dir: Path = PACKAGE_DIR,
           manifest_path: Path = MANIFEST_PATH, find_links: list[str] | tuple[str, ...] = (),
-          torch_index: str = "", assets: bool | None = None) -> BuildResult:
-    """Build one extension zip for `platform` and return what went into it.
+          torch_index: str = "", torch: bool = True, torch_version: str = "",
+          assets: bool | None = None) -> BuildResult:
+    """Build one extension zip for `platform` holding the wheels of every CPython in `pythons`
+    (default: the running one if Blender uses it, else 3.11) and return what went into it.
 
     `assets` (default: not `minimal`) runs the FaceKit asset step and bundles `assets/`;
-    the minimal zip holds neither the generated assets nor the big wheels.
+    the minimal zip holds neither the generated assets nor the big wheels. `torch=False` leaves torch out
+    (a test zip); `torch_version` replaces the torch pin (e.g. to take a differently named CPU build).
     """
     start = time.perf_counter()
+    pythons = tuple(pythons or (default_python(),))
     assets = (not minimal) if assets is None else assets
     manifest = load_manifest(manifest_path)
     validate_manifest(manifest)
 
-    wheels = download_wheels(platform, minimal=minimal, offline=offline, cache_root=cache_root,
-                             find_links=find_links, torch_index=torch_index)
+    pins = pins_for(minimal, torch=torch, torch_version=torch_version)
+    wheels: list[Path] = []
+    for python in pythons:
+        got = download_wheels(platform, python, pins, offline=offline, cache_root=cache_root,
+                              find_links=find_links, torch_index=torch_index)
+        if not minimal and torch and not torch_version:
+            check_committed_wheel_list(manifest, platform, python, got)
+        wheels += [w for w in got if w not in wheels]  # pure-Python wheels serve both Pythons
+    wheels.sort(key=lambda w: w.name.lower())
     if assets:
         build_assets()
-    if not minimal:
-        check_committed_wheel_list(manifest, platform, wheels)
 
     zip_manifest = manifest_for_zip(manifest, platform, wheels)
     validate_manifest(zip_manifest)
-    validate_wheels(zip_manifest, wheels, platform)
+    validate_wheels(zip_manifest, wheels, platform, pythons)
     package_files = collect_package_files(package_dir, include_assets=assets)
     clash = {rel for _, rel in package_files} & {"blender_manifest.toml", "wheels"}
     if clash or any(rel.startswith("wheels/") for _, rel in package_files):
         raise BuildError(f"{package_dir} holds paths reserved for the zip root: {sorted(clash)}")
 
-    zip_path = Path(out_dir) / zip_name(manifest["version"], platform, minimal)
+    zip_path = Path(out_dir) / zip_name(manifest["version"], platform, minimal, pythons, torch)
     write_zip(zip_path, dump_manifest(zip_manifest), package_files, wheels)
     validate_zip(zip_path, platform)
     return BuildResult(platform, minimal, zip_path, wheels, [rel for _, rel in package_files],
-                       time.perf_counter() - start)
+                       time.perf_counter() - start, pythons)
 
 
 def print_summary(result: BuildResult) -> None:
@@ -599,7 +736,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--find-links", action="append", default=[],
                         help="extra pip --find-links location (repeatable), e.g. a folder with the torch +cpu wheel")
     parser.add_argument("--torch-index", default="",
-                        help="extra index for torch only, e.g. https://download.pytorch.org/whl/cpu")
+                        help=f"extra index for torch only, e.g. {TORCH_CPU_INDEX}")
+    parser.add_argument("--python", default="all", choices=["all", *PYTHONS],
+                        help="Blender's Python to bundle wheels for: 3.11 = Blender 4.2-5.0, 3.13 = 5.1-5.3 "
+                             "(default: all, one zip each)")
+    parser.add_argument("--combined", action="store_true",
+                        help="one zip per platform with the wheels of every --python (Blender picks its own)")
+    parser.add_argument("--no-torch", action="store_true",
+                        help="test zip without torch, for a bpy module whose venv already has torch")
+    parser.add_argument("--torch-version", default="",
+                        help="replace the torch pin (2.13.0, 2.13.0+cpu on Linux); a GPU build is refused")
     args = parser.parse_args(argv)
 
     try:
@@ -608,13 +754,26 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         platforms = list(PLATFORMS) if args.platform == "all" else [
             host_platform() if args.platform == "host" else args.platform]
-        results = [build(plat, minimal=args.minimal, offline=args.offline, out_dir=args.out_dir,
-                         cache_root=args.cache_dir, find_links=args.find_links, torch_index=args.torch_index)
-                   for plat in platforms]
-        for result in results:
-            print_summary(result)
     except BuildError as ex:
         print(f"build.py: error: {ex}", file=sys.stderr)
+        return 1
+    pythons = tuple(PYTHONS) if args.python == "all" else (args.python,)
+    groups = [pythons] if args.combined else [(py,) for py in pythons]
+    failed = []
+    for plat in platforms:
+        for group in groups:
+            try:  # one zip failing (e.g. no CPU torch reachable for it) does not stop the others
+                result = build(plat, group, minimal=args.minimal, offline=args.offline, out_dir=args.out_dir,
+                               cache_root=args.cache_dir, find_links=args.find_links,
+                               torch_index=args.torch_index, torch=not args.no_torch,
+                               torch_version=args.torch_version)
+            except BuildError as ex:
+                print(f"build.py: error: {plat} / CPython {', '.join(group)}: {ex}", file=sys.stderr)
+                failed.append(f"{plat} / CPython {', '.join(group)}")
+                continue
+            print_summary(result)
+    if failed:
+        print(f"build.py: not built: {'; '.join(failed)}", file=sys.stderr)
         return 1
     return 0
 

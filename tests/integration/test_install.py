@@ -1,12 +1,13 @@
 """Install the built extension zip into the bpy module with Blender's own extension machinery.
 
-`test_install_minimal_zip` builds the `--minimal` zip (build.py functions, into a temp dir) and runs the
+`test_install_minimal_zip` builds the `--minimal` zip for the running Python (build.py functions, into a
+temp dir; CI runs it on bpy 5.0.1 / Python 3.11 and on bpy 5.3.0 / Python 3.13) and runs the
 install cycle in two child Python processes whose Blender user folders live in a temp dir
 (BLENDER_USER_RESOURCES and HOME are set before bpy is imported, so ~/.config/blender is never touched):
 
 1. "install": add a local user repository (`preferences.extensions.repos.new`), install and enable the zip
    with `bpy.ops.extensions.package_install_files(enable_on_install=True)` (the operator behind "Install
-   from Disk"; Blender extracts the bundled wheels into `<user extensions>/.local/lib/python3.11/
+   from Disk"; Blender extracts the bundled wheels into `<user extensions>/.local/lib/python3.X/
    site-packages`), check the `face.*` operators and `FACE_PT_*` panels are registered, run
    `bpy.ops.face.info()`, save the preferences.
 2. "restart": load the preferences as Blender does at startup, check the add-on is enabled again and the
@@ -206,11 +207,15 @@ def test_committed_manifest_is_valid_and_matches_pins():
     build.validate_manifest(manifest)  # Blender's strict validator when bpy is installed
     assert manifest["id"] == PKG_ID and len(manifest["tagline"]) <= 64
     assert set(manifest["platforms"]) == set(build.PLATFORMS)
-    listed = {(build._normalize(n), v) for n, v, *_ in (build.wheel_tags(w.rsplit("/", 1)[1])
-                                                        for w in manifest["wheels"])}
-    pinned = {(build._normalize(p.name), p.version_for("linux-x64")) for p in build.PINS}
-    assert listed == pinned, "blender_manifest.toml wheels and build.PINS disagree"
-    assert all(w.startswith("./wheels/") and build.wheel_fits(w, "linux-x64") for w in manifest["wheels"])
+    pinned = sorted((build._normalize(p.name), p.version_for("linux-x64")) for p in build.PINS)
+    for python in build.PYTHONS:  # the linux-x64 set of each Blender Python, one wheel per pin
+        fitting = [w.rsplit("/", 1)[1] for w in manifest["wheels"] if build.wheel_fits(w, "linux-x64", python)]
+        listed = sorted((build._normalize(n), v) for n, v, *_ in map(build.wheel_tags, fitting))
+        assert listed == pinned, f"blender_manifest.toml CPython {python} wheels and build.PINS disagree"
+    assert all(w.startswith("./wheels/") and any(build.wheel_fits(w, "linux-x64", py) for py in build.PYTHONS)
+               for w in manifest["wheels"])
+    assert "blender_version_max" not in manifest or manifest["blender_version_max"] > "5.3"
+    assert manifest["blender_version_min"] == "4.2.0"
 
 
 def test_pins_skip_what_blender_ships():
@@ -249,6 +254,7 @@ def test_zip_manifest_is_rewritten_per_platform(tmp_path):
 def test_install_minimal_zip(tmp_path):
     build = load_build_module()
     result = build.build(build.host_platform(), minimal=True, out_dir=tmp_path / "dist")
+    assert result.pythons == (f"{sys.version_info[0]}.{sys.version_info[1]}",)
     with __import__("zipfile").ZipFile(result.zip_path) as zf:
         names = zf.namelist()
     assert "blender_manifest.toml" in names and "__init__.py" in names

@@ -3,13 +3,16 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+
 import face_addon
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_dev_requirements_match_bundled_pins():
-    dev = dict(re.findall(r"^([A-Za-z0-9_.-]+)==([^\s#]+)", (ROOT / "requirements-dev.txt").read_text(), re.M))
+@pytest.mark.parametrize("requirements", ["requirements-dev.txt", "requirements-313.txt"])
+def test_dev_requirements_match_bundled_pins(requirements):
+    dev = dict(re.findall(r"^([A-Za-z0-9_.-]+)==([^\s#]+)", (ROOT / requirements).read_text(), re.M))
     import build  # build.py at the repository root (on sys.path via conftest)
 
     pins = {p.name: p.version for p in build.PINS}
