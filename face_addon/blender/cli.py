@@ -2,7 +2,11 @@
 
 Subcommands are small functions taking the parsed namespace and returning an exit code. A capability adds
 its own with a module exposing `add_subcommands(subparsers)`, listed in `PLUGIN_MODULES` (imported lazily, so
-`face info` never pays for torch). User errors print one line to stderr and exit 1, never a traceback.
+`face info` never pays for torch).
+
+Exit codes: 0 done, 1 the work failed (one line: a `UserError`'s message, a file-system error, or "internal
+error" with the path of a full report), 2 a usage error (argparse, or an option/output path refused before the
+work: `UsageError`), 130 interrupted (Ctrl-C). No traceback unless FACE_ADDON_DEBUG=1.
 """
 from __future__ import annotations
 
@@ -11,8 +15,8 @@ import importlib
 import sys
 from pathlib import Path
 
-from ..core.mesh import MeshError
-from .operator_base import FaceAddonError
+from ..core.errors import UsageError, UserError, debug_enabled, internal_error_message, one_line, os_error_message
+from .cli_args import check_outputs, int_range
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -36,6 +40,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; give a folder for demo.blend and demo.png")
+    check_outputs([], [("--out", out / "demo.blend", (".blend",))])
     run_demo(Path(args.out), samples=args.samples, resolution=args.res)
     return 0
 
@@ -45,8 +53,16 @@ PLUGIN_MODULES: tuple[str, ...] = (".synth.cli", ".blender.cli_edit", ".blender.
                                  ".blender.cli_skin", ".blender.cli_register")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors ("face edit: error: ... (see face edit -h)"), exit code 2; the
+    subcommand parsers inherit it."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} -h)\n")
+
+
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="face", description="face_addon command line")
+    parser = _Parser(prog="face", description="face_addon command line")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("info", help="versions, compute device, capability readiness")
     p.set_defaults(func=_cmd_info)
@@ -55,8 +71,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_check)
     p = sub.add_parser("demo", help="run every available capability on the embedded default head")
     p.add_argument("--out", default="face_demo", help="output folder for demo.blend and demo.png")
-    p.add_argument("--samples", type=int, default=16, help="Cycles samples per view")
-    p.add_argument("--res", type=int, default=384, help="render resolution (square) per view")
+    p.add_argument("--samples", type=int_range(1, 4096), default=16, help="Cycles samples per view (1-4096)")
+    p.add_argument("--res", type=int_range(64, 4096), default=384, help="render resolution (square) per view "
+                                                                       "(64-4096)")
     p.set_defaults(func=_cmd_demo)
     for name in PLUGIN_MODULES:
         importlib.import_module(name, __package__.rsplit(".", 1)[0]).add_subcommands(sub)
@@ -64,17 +81,29 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    """Parse and run; user-facing errors become a one-line message and exit code 1."""
+    """Parse and run; every failure becomes one line on stderr and an exit code (see the module doc)."""
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse exits on --help and on errors; Blender must get a code instead
+    except SystemExit as exc:  # argparse exits on --help (0) and on usage errors (2); Blender must get a code
         return int(exc.code or 0)
     try:
         return args.func(args)
-    except (MeshError, FaceAddonError, FileNotFoundError) as exc:
-        print(f"face {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+    except KeyboardInterrupt:
+        print(f"face {args.command}: interrupted; unfinished outputs were discarded", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the user gets one line, whatever happened
+        if debug_enabled():
+            raise
+        code = 2 if isinstance(exc, UsageError) else 1
+        if isinstance(exc, UserError):
+            message = one_line(str(exc))
+        elif isinstance(exc, OSError):  # read-only folder, full disk, missing file: the user's to fix
+            message = os_error_message(exc)
+        else:
+            message = internal_error_message(exc, "face " + " ".join(argv))
+        print(f"face {args.command}: error: {message}", file=sys.stderr)
+        return code
 
 
 def blender_cli_entry(argv: list[str]) -> int:

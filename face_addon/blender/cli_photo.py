@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from .cli_args import MESH_OUTPUT_SUFFIXES, check_outputs, int_range
+
 
 def reconstruction_json(rec, photo: str, face_index: int) -> dict:
     """The JSON document of `face reconstruct --json` (also what the docs describe); Pixel2Mesh results have
@@ -34,17 +36,16 @@ def reconstruction_json(rec, photo: str, face_index: int) -> dict:
 
 
 def _cmd_reconstruct(args: argparse.Namespace) -> int:
+    from ..core.atomic_write import atomic_outputs, write_text_atomic
     from ..core.facekit import load_facekit
     from ..core.mesh import Mesh
     from ..core.mesh_files import save_mesh
     from ..core.photo import PhotoError
     from ..core.pipelines.reconstruct_photo import reconstruct_photo
-    from .operator_base import FaceAddonError
 
     if not Path(args.photo).is_file():
-        raise FileNotFoundError(f"no such photo: {args.photo}")
-    if args.face < 0:
-        raise FaceAddonError(f"--face must be 0 or more (0 = the largest face), not {args.face}")
+        raise PhotoError(f"{args.photo}: no such photo")
+    check_outputs([args.photo], [("--out", args.out, MESH_OUTPUT_SUFFIXES), ("--json", args.json, (".json",))])
     try:
         if args.method == "pixel2mesh":
             from ..core.pipelines.pixel2mesh_photo import reconstruct_pixel2mesh
@@ -52,15 +53,14 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
             rec = reconstruct_pixel2mesh(args.photo, face_index=args.face)
         else:
             rec = reconstruct_photo(args.photo, method=args.method, use_prdl=not args.no_prdl, face_index=args.face)
-    except PhotoError as exc:
-        print(f"face reconstruct: error: {args.photo}: {exc}", file=sys.stderr)
-        return 1
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    except PhotoError as exc:  # the pipeline's messages do not name the file
+        raise PhotoError(f"{args.photo}: {exc}") from None
     faces = rec.faces if args.method == "pixel2mesh" else load_facekit().faces
-    save_mesh(Mesh(rec.vertices, faces), args.out)
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(reconstruction_json(rec, str(args.photo), args.face), indent=1))
+    document = reconstruction_json(rec, str(args.photo), args.face) if args.json else None
+    with atomic_outputs() as outs:  # mesh and JSON appear together or not at all
+        save_mesh(Mesh(rec.vertices, faces), outs.path(args.out))
+        if document is not None:
+            write_text_atomic(outs.path(args.json), json.dumps(document, indent=1))
     for w in rec.warnings:
         print(f"warning: {w}", file=sys.stderr)
     total = sum(rec.timings.values())
@@ -72,11 +72,13 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
 def add_subcommands(subparsers) -> None:
     p = subparsers.add_parser("reconstruct", help="photo -> FaceKit head mesh (+ coefficients and camera as JSON)")
     p.add_argument("photo", help=".jpg/.png/.bmp/.tif/.webp photo with a face")
-    p.add_argument("--out", required=True, help="output mesh (.obj/.ply/.stl/.glb), FaceKit topology, metres")
+    p.add_argument("--out", required=True, help="output mesh (" + ", ".join(MESH_OUTPUT_SUFFIXES) + "), FaceKit "
+                                                "topology, metres")
     p.add_argument("--method", choices=("fit", "regressor", "pixel2mesh"), default="fit",
                    help="fit: regressor + per-photo fitting (default); regressor: the regressor's estimate only; "
                         "pixel2mesh: Pixel2Mesh-face's free-form 8569-vertex mesh")
     p.add_argument("--no-prdl", action="store_true", help="fit without the part alignment term (PRDL)")
-    p.add_argument("--face", type=int, default=0, help="which face: 0 = the largest (default), 1 the next, ...")
+    p.add_argument("--face", type=int_range(0, 99), default=0,
+                   help="which face: 0 = the largest (default), 1 the next, ... (0-99)")
     p.add_argument("--json", help="also write coefficients, camera (K, R, t), score, timings and warnings")
     p.set_defaults(func=_cmd_reconstruct)

@@ -12,29 +12,47 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .cli_args import check_outputs, int_range
+
+MAX_ITERATIONS = 200  # the fit converges in ~15; more only costs time
+
+
+def _read_skin_values(path: Path):
+    import numpy as np
+
+    if path.suffix.lower() == ".npy":
+        return np.load(path, allow_pickle=False)  # never unpickle: a pickled .npy is refused
+    import trimesh
+
+    raw = trimesh.load(str(path), process=False).metadata.get("_ply_raw", {})
+    data = raw.get("vertex", {}).get("data")
+    if data is None or "quality" not in (data.dtype.names or ()):
+        raise ValueError("no per-vertex 'quality' (skin probability); write it with `face segment`")
+    return data["quality"]
+
 
 def read_skin(path: Path, n_vertices: int):
-    """(n,) skin mask or probability from a .npy or a `face segment` PLY (MeshError when unreadable/mismatched)."""
+    """(n,) skin mask or probability in [0, 1] from a .npy or a `face segment` PLY (MeshError when unreadable,
+    mismatched or out of range)."""
     import numpy as np
 
     from ..core.mesh import MeshError
 
+    if path.suffix.lower() not in (".npy", ".ply"):
+        raise MeshError(f"{path}: --skin takes a .npy (one value per vertex) or the .ply of `face segment`")
     if not path.is_file():
         raise MeshError(f"{path}: no such file")
-    if path.suffix.lower() == ".npy":
-        skin = np.load(path, allow_pickle=False)
-    elif path.suffix.lower() == ".ply":
-        import trimesh
-
-        raw = trimesh.load(str(path), process=False).metadata.get("_ply_raw", {})
-        data = raw.get("vertex", {}).get("data")
-        if data is None or "quality" not in data.dtype.names:
-            raise MeshError(f"{path}: no per-vertex 'quality' (skin probability); write it with `face segment`")
-        skin = np.asarray(data["quality"], np.float64)
-    else:
-        raise MeshError(f"{path}: --skin takes a .npy (one value per vertex) or the .ply of `face segment`")
+    try:
+        raw = np.asarray(_read_skin_values(path))
+        skin = raw.astype(np.float64) if raw.dtype.kind in "biuf" else None
+    except Exception as exc:  # noqa: BLE001 - pickled/text/corrupt files are all the same user problem
+        raise MeshError(f"{path}: not a skin file ({type(exc).__name__}: {exc})") from None
+    if skin is None:
+        raise MeshError(f"{path}: holds {raw.dtype} values, not numbers")
     if skin.shape != (n_vertices,):
         raise MeshError(f"{path}: {skin.size} skin values for a scan with {n_vertices} vertices")
+    if not np.isfinite(skin).all() or skin.min() < 0 or skin.max() > 1:
+        raise MeshError(f"{path}: skin values must be finite and in 0..1 (a mask or a probability)")
     return skin
 
 
@@ -42,22 +60,21 @@ def _cmd_register(args: argparse.Namespace) -> int:
     import json
     import sys
 
+    from ..core.atomic_write import atomic_outputs, write_text_atomic
     from ..core.dataset import write_ply
     from ..core.landmark_export import read_landmarks
-    from ..core.mesh import MeshError
     from ..core.mesh_files import load_mesh
     from ..core.pipelines.register_head import ITERATIONS, default_facekit, register_head
 
-    if not str(args.out).lower().endswith(".ply"):
-        raise MeshError(f"--out must be a .ply file (the registered head), got {args.out}")
+    check_outputs([args.input, args.skin, args.landmarks], [("--out", args.out, (".ply",)),
+                                                            ("--json", args.json, (".json",))])
     mesh = load_mesh(args.input)
     faces = mesh.faces if mesh.n_faces else None
     skin = None if args.segment else read_skin(Path(args.skin), mesh.n_vertices)
     landmarks = read_landmarks(args.landmarks)[0] if args.landmarks else None
     reg = register_head(mesh.vertices, faces, skin, landmarks=landmarks, colors=mesh.colors,
                         iterations=args.iterations or ITERATIONS, nonrigid=args.nonrigid)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    write_ply(args.out, reg.vertices, reg.faces)
+    summary = None
     if args.json:
         fk = default_facekit()
         summary = {
@@ -69,8 +86,10 @@ def _cmd_register(args: argparse.Namespace) -> int:
             "residual_mm": reg.residual_mm, "inlier_fraction": reg.inlier_fraction,
             "n_skin_points": reg.n_skin_points, "nonrigid": bool(args.nonrigid),
             "timings_s": {k: round(v, 4) for k, v in reg.timings.items()}, "warnings": reg.warnings}
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(summary, indent=1) + "\n")
+    with atomic_outputs() as outs:  # the head and its summary appear together or not at all
+        write_ply(outs.path(args.out), reg.vertices, reg.faces)
+        if summary is not None:
+            write_text_atomic(outs.path(args.json), json.dumps(summary, indent=1) + "\n")
     for w in reg.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(f"registered FaceKit to {reg.n_skin_points} skin points of {args.input}: residual {reg.residual_mm:.2f} mm, "
@@ -89,6 +108,7 @@ def add_subcommands(subparsers) -> None:
     p.add_argument("--landmarks", help="landmarks of the scan (.json/.csv/.pp from `face landmarks`); default: "
                                        "run the landmark model")
     p.add_argument("--json", help="optional summary .json (coefficients, similarity, residual, timings)")
-    p.add_argument("--iterations", type=int, help="fitting iterations (default 15)")
+    p.add_argument("--iterations", type=int_range(1, MAX_ITERATIONS),
+                   help=f"fitting iterations (1-{MAX_ITERATIONS}; default: the pipeline's, 15)")
     p.add_argument("--nonrigid", action="store_true", help="add per-vertex detail the model cannot express")
     p.set_defaults(func=_cmd_register)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bpy
 
-SLIDER_RANGE = (-3.0, 3.0)
+from ..core.pipelines.edit_face import SIGMA_RANGE as SLIDER_RANGE  # one documented range for CLI and UI
 
 
 def _on_value(self, context):

@@ -1,8 +1,9 @@
-"""Shared operator behaviour: user mistakes become a report and CANCELLED, never a traceback.
+"""Shared operator behaviour: user mistakes become a one-line report and CANCELLED, never a traceback.
 
-Subclasses implement `run(context) -> set[str]`. Errors a user can fix (MeshError, FaceAddonError) are
-reported as they are; anything else is reported as an internal error with the traceback printed to the console.
-Set FACE_ADDON_RAISE=1 (tests) to re-raise unexpected errors instead.
+Subclasses implement `run(context) -> set[str]`. Errors a user can fix (any `core.errors.UserError`: MeshError,
+PhotoError, FaceAddonError...) and file-system failures are reported as one line; anything else is reported as
+"internal error" with the path of a full report file (core.errors.write_error_report). Set FACE_ADDON_DEBUG=1
+to also print the traceback to the console, FACE_ADDON_RAISE=1 (tests) to re-raise unexpected errors instead.
 """
 from __future__ import annotations
 
@@ -13,14 +14,11 @@ from contextlib import contextmanager
 
 import bpy
 
-from ..core.mesh import MeshError
+from ..core.errors import UserError, debug_enabled, internal_error_message, one_line, os_error_message
 
 
-class FaceAddonError(RuntimeError):
+class FaceAddonError(UserError, RuntimeError):
     """A problem the user can act on (missing weights, wrong object...); its message is shown verbatim."""
-
-
-USER_ERRORS = (MeshError, FaceAddonError)
 
 
 class FaceOperator:
@@ -34,15 +32,19 @@ class FaceOperator:
     def execute(self, context: bpy.types.Context) -> set[str]:
         try:
             return self.run(context)
-        except USER_ERRORS as exc:
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
         except Exception as exc:  # noqa: BLE001 - last line of defence for the user, re-raised under tests
-            if os.environ.get("FACE_ADDON_RAISE"):
+            if isinstance(exc, UserError):
+                message = one_line(str(exc))
+            elif isinstance(exc, OSError):  # read-only folder, full disk...: the user's to fix, not a bug
+                message = os_error_message(exc)
+            elif os.environ.get("FACE_ADDON_RAISE"):
                 raise
-            traceback.print_exc()
-            self.report({"ERROR"}, f"Internal error ({type(exc).__name__}: {exc}); details in the system console.")
-            return {"CANCELLED"}
+            else:
+                message = internal_error_message(exc, f"operator {self.bl_idname}")
+            if debug_enabled():
+                traceback.print_exception(exc)
+        self.report({"ERROR"}, message)
+        return {"CANCELLED"}
 
 
 def poll_object_mode(cls: type, context: bpy.types.Context) -> bool:

@@ -1,7 +1,9 @@
 """Write pipeline results back onto Blender objects: vertex groups, shape keys, named empties.
 
 Every writer creates or replaces only outputs it owns (by name, and for empties by the `face_addon` custom
-property), so re-running an operator never touches the user's own groups, keys or objects.
+property), so re-running an operator never touches the user's own groups, keys or objects. Vertex groups and
+shape keys live on the mesh data, which several objects may share (Alt+D duplicates): writing them would change
+every such object, so the writers first give the active object its own copy of the mesh (`own_mesh`).
 """
 from __future__ import annotations
 
@@ -14,6 +16,16 @@ OWNER_PROP = "face_addon"
 WEIGHT_LEVELS = 1000  # vertex-group weights are quantised to 1/1000: one VertexGroup.add call per level
 
 
+def own_mesh(obj: bpy.types.Object) -> bool:
+    """Make `obj`'s mesh single-user (a copy) when other objects share it, so outputs written on it stay on
+    this object; returns True when a copy was made. The other objects keep the original mesh."""
+    me = obj.data
+    if me.users - int(me.use_fake_user) <= 1:
+        return False
+    obj.data = me.copy()
+    return True
+
+
 def write_vertex_group(obj: bpy.types.Object, name: str, weights: np.ndarray, min_weight: float = 0.0) -> bpy.types.VertexGroup:
     """Create or replace vertex group `name` with per-vertex `weights` in [0, 1] (n,).
 
@@ -21,6 +33,7 @@ def write_vertex_group(obj: bpy.types.Object, name: str, weights: np.ndarray, mi
     weights, so weights are quantised and added one level at a time (<= 1001 calls, independent of n).
     """
     weights = np.asarray(weights, np.float64).ravel()
+    own_mesh(obj)
     n = len(obj.data.vertices)
     if weights.shape != (n,):
         raise ValueError(f"{len(weights)} weights for {n} vertices of '{obj.name}'")
@@ -63,6 +76,7 @@ def write_shape_keys(
 
     A Basis key is added when the object has none; other existing keys are kept.
     """
+    own_mesh(obj)
     basis = _basis_coords(obj)
     keys = obj.data.shape_keys.key_blocks
     out = []

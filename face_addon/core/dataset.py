@@ -22,7 +22,6 @@ Splits never overlap: they are seed ranges (`SPLITS`).
 from __future__ import annotations
 
 import json
-import os
 import struct
 import time
 import zlib
@@ -31,6 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .atomic_write import write_bytes_atomic, write_text_atomic
+from .errors import UserError
 
 FORMAT_VERSION = 1
 SKIN_DISTANCE_M = 0.0015  # Pixels2Points §2.3: scan vertices within 1.5 mm of the true head are skin
@@ -95,13 +97,29 @@ def read_index(root: Path | str) -> list[int]:
     return [int(s) for s in json.loads(path.read_text())["samples"]]
 
 
+def check_own_index(root: Path | str) -> None:
+    """UserError when `root` holds an index.json this format did not write (a user's own file is never
+    replaced); nothing when there is none or it is ours."""
+    path = Path(root) / "index.json"
+    if not path.exists():
+        return
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        ours = isinstance(doc, dict) and doc.get("format") == FORMAT_VERSION and isinstance(doc.get("samples"), list)
+    except (OSError, ValueError):
+        ours = False
+    if not ours:
+        raise UserError(f"{path} was not written by face synth and would be replaced: choose another folder, or "
+                        "move that file")
+
+
 def write_index(root: Path | str) -> list[int]:
-    """Rewrite index.json from the complete folders, atomically (safe with several shard processes)."""
+    """Rewrite index.json from the complete folders, atomically (safe with several shard processes); refuses
+    to replace an index.json it did not write."""
     root = Path(root)
+    check_own_index(root)
     seeds = complete_seeds(root)
-    tmp = root / f".index.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps({"format": FORMAT_VERSION, "samples": seeds}) + "\n")
-    os.replace(tmp, root / "index.json")
+    write_text_atomic(root / "index.json", json.dumps({"format": FORMAT_VERSION, "samples": seeds}) + "\n")
     return seeds
 
 
@@ -126,10 +144,7 @@ def write_ply(path: Path | str, vertices: np.ndarray, faces: np.ndarray, colors:
     props = "".join(f"property {'float' if t == '<f4' else 'uchar'} {n}\n" for n, t in fields)
     header = (f"ply\nformat binary_little_endian 1.0\ncomment face_addon synth\nelement vertex {len(v)}\n{props}"
               f"element face {len(f)}\nproperty list uchar int vertex_indices\nend_header\n")
-    with open(path, "wb") as fh:
-        fh.write(header.encode("ascii"))
-        fh.write(vert.tobytes())
-        fh.write(face.tobytes())
+    write_bytes_atomic(path, header.encode("ascii") + vert.tobytes() + face.tobytes())
 
 
 def read_ply(path: Path | str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -182,7 +197,7 @@ def write_png(path: Path | str, image: np.ndarray) -> None:
 
     png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, color_type, 0, 0, 0))
            + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
-    Path(path).write_bytes(png)
+    write_bytes_atomic(path, png)
 
 
 def read_png(path: Path | str) -> np.ndarray:

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .errors import MeshError  # defined with the other user errors; imported from here too
 
-class MeshError(ValueError):
-    """Raised for input a user can fix (empty mesh, NaNs, bad indices...); the message is shown as-is."""
+__all__ = ["Mesh", "MeshError", "guess_unit_scale"]
 
 
 @dataclass(frozen=True)

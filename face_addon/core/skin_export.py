@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic_write import write_bytes_atomic, write_text_atomic
+
 SKIN_SRGB = np.array([255, 173, 110], np.float64)     # p = 1
 NON_SKIN_SRGB = np.array([60, 118, 203], np.float64)  # p = 0
 
@@ -41,16 +43,8 @@ def write_skin_ply(path: Path | str, vertices: np.ndarray, faces: np.ndarray | N
               f"probability\nelement vertex {len(v)}\nproperty float x\nproperty float y\nproperty float z\n"
               "property uchar red\nproperty uchar green\nproperty uchar blue\nproperty float quality\n"
               f"element face {len(f)}\nproperty list uchar int vertex_indices\nend_header\n")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as fh:
-        fh.write(header.encode("ascii"))
-        fh.write(vert.tobytes())
-        fh.write(face.tobytes())
-    return path
+    return write_bytes_atomic(path, header.encode("ascii") + vert.tobytes() + face.tobytes())
 
 
 def write_skin_json(path: Path | str, summary: dict) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"format": "face_addon.skin", "version": 1, **summary}, indent=1) + "\n")
-    return path
+    return write_text_atomic(path, json.dumps({"format": "face_addon.skin", "version": 1, **summary}, indent=1) + "\n")

@@ -8,13 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .mesh import MeshError
+from .errors import WeightsError  # defined with the other user errors; imported from here too
 
 FORMAT = "face_addon.weights"
-
-
-class WeightsError(MeshError):
-    """A weights file is missing, foreign or of an unsupported version (a problem the user can fix)."""
 
 
 def save_weights(path: Path | str, kind: str, version: int, state_dict: dict, meta: dict) -> Path:
@@ -29,17 +25,25 @@ def save_weights(path: Path | str, kind: str, version: int, state_dict: dict, me
     return path
 
 
-def load_weights(path: Path | str, kind: str, versions: tuple[int, ...]) -> tuple[dict, dict]:
-    """(state_dict, meta) of a weights file of `kind` whose version is in `versions`; WeightsError otherwise."""
+def read_tensor_file(path: Path | str):
+    """torch.load(weights_only=True) of `path` on the CPU; WeightsError (one line) when it cannot be read."""
     import torch
 
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"weights file not found: {path}")
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the same user problem
-        raise WeightsError(f"{path.name} is not a readable weights file ({type(exc).__name__}: {exc})") from None
+        # torch's own message suggests weights_only=False, i.e. running pickled code: never repeat that advice
+        raise WeightsError(f"{path.name} is not a readable weights file ({type(exc).__name__}): it is corrupt, "
+                           "truncated or was not saved by face_addon; use the shipped file or re-export it") from None
+
+
+def load_weights(path: Path | str, kind: str, versions: tuple[int, ...]) -> tuple[dict, dict]:
+    """(state_dict, meta) of a weights file of `kind` whose version is in `versions`; WeightsError otherwise."""
+    path = Path(path)
+    blob = read_tensor_file(path)
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise WeightsError(f"{path.name} is not a face_addon weights file")
     if blob.get("kind") != kind:

@@ -10,7 +10,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..blender.cli_args import check_outputs, int_range
 from ..blender.operator_base import FaceAddonError
+from ..core.dataset import SAMPLE_DIGITS
+from ..core.errors import UsageError
+from .cameras import RIG
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -36,10 +40,16 @@ def _cmd(args: argparse.Namespace) -> int:
 
         root = Path(_dir(args))
         out = Path(args.png) if args.png else root / "preview.png"
+        check_outputs([], [("--png", out, (".png",))])
         print(f"wrote {contact_sheet(root, out, n=args.n)}")
         return 0
     if args.out is None:
-        raise FaceAddonError("face synth needs --out DIR")
+        raise UsageError("face synth needs --out DIR")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out} is a file; give a dataset folder")
+    if args.seed + args.count > 10 ** SAMPLE_DIGITS:
+        raise UsageError(f"--seed + --count must stay below {10 ** SAMPLE_DIGITS} (seeds are {SAMPLE_DIGITS}-digit "
+                         "folder names)")
     from .generate import SynthConfig, run_shard
 
     cfg = SynthConfig(profile=args.profile, views=args.views, resolution=args.res, samples=args.samples,
@@ -47,6 +57,10 @@ def _cmd(args: argparse.Namespace) -> int:
     result = run_shard(Path(args.out), args.seed, args.count, cfg, args.shard)
     print(f"synth: {result['done']} made, {len(result['failed'])} failed"
           + (f", {result['s_per_sample']:.1f} s/sample" if result["s_per_sample"] else ""))
+    if result["failed"]:  # the work did not (all) happen: never exit 0
+        raise FaceAddonError(f"{len(result['failed'])} of {result['done'] + len(result['failed'])} samples failed "
+                             f"(seeds {', '.join(map(str, result['failed'][:5]))}); see "
+                             f"{Path(args.out) / 'failures.jsonl'}")
     return 0
 
 
@@ -65,16 +79,18 @@ def add_subcommands(subparsers) -> None:
     p.add_argument("action", nargs="?", default="generate", choices=("generate", "verify", "preview"))
     p.add_argument("path", nargs="?", help="dataset folder (verify/preview)")
     p.add_argument("--out", help="dataset folder to write (generate)")
-    p.add_argument("--count", type=int, default=10, help="number of samples: seeds S .. S+count-1")
-    p.add_argument("--seed", type=int, default=0, help="first seed S (train: 0-999999, test: 1000000+)")
+    p.add_argument("--count", type=int_range(1, 10_000_000), default=10, help="number of samples: seeds S .. S+count-1")
+    p.add_argument("--seed", type=int_range(0, 10 ** SAMPLE_DIGITS - 1), default=0,
+                   help="first seed S (train: 0-999999, test: 1000000+)")
     p.add_argument("--shard", type=_shard, default=(0, 1), help="K/N: make only samples i with i %% N == K")
-    p.add_argument("--views", type=int, default=13, help="rig views to use (1-13)")
-    p.add_argument("--res", type=int, default=512, help="render resolution (square)")
-    p.add_argument("--samples", type=int, default=16, help="Cycles samples per RGB view")
+    p.add_argument("--views", type=int_range(1, len(RIG)), default=len(RIG), help=f"rig views to use (1-{len(RIG)})")
+    p.add_argument("--res", type=int_range(64, 4096), default=512, help="render resolution (square, 64-4096)")
+    p.add_argument("--samples", type=int_range(1, 4096), default=16, help="Cycles samples per RGB view (1-4096)")
     p.add_argument("--profile", choices=("scan", "full", "photo"), default="full",
                    help="scan: geometry + labels only (seconds); full: also renders and baked colours; "
                         "photo: --views random portrait renders, no scan")
-    p.add_argument("--target-verts", type=int, default=150_000, help="approximate scan vertex count")
+    p.add_argument("--target-verts", type=int_range(1_000, 5_000_000), default=150_000,
+                   help="approximate scan vertex count (1000-5000000)")
     p.add_argument("--png", help="preview: output PNG (default DIR/preview.png)")
-    p.add_argument("--n", type=int, default=16, help="preview: number of samples")
+    p.add_argument("--n", type=int_range(1, 1000), default=16, help="preview: number of samples (1-1000)")
     p.set_defaults(func=_cmd)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.dataset import CLASS_IDS, FORMAT_VERSION, complete_seeds, head_face_classes, write_index
+from ..core.dataset import CLASS_IDS, FORMAT_VERSION, check_own_index, complete_seeds, head_face_classes, write_index
 from ..core.facekit import FaceKit, load_facekit
 from .accessories import build_accessories
 from .cameras import RIG, photo_cameras, rig_cameras
@@ -188,6 +188,7 @@ def run_shard(root: Path, seed: int, count: int, cfg: SynthConfig, shard: tuple[
               log=print) -> dict:
     """Generate the shard's missing samples; failures are logged (failures.jsonl) and skipped."""
     root = Path(root)
+    check_own_index(root)  # before any work: a user's own index.json is never replaced
     root.mkdir(parents=True, exist_ok=True)
     clean_stale_temps(root)
     todo = [s for s in shard_seeds(seed, count, shard) if s not in set(complete_seeds(root))]

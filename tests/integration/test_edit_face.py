@@ -73,5 +73,5 @@ def test_cli_edit_round_trip(tmp_path):
     moved = np.linalg.norm(out.vertices - fk.template, axis=1)
     assert moved.max() > 1e-4 and np.array_equal(out.faces, fk.faces)
     assert main(["edit", str(src), "--set", "nose_lenght=1", "--out", str(dst)]) == 1
-    assert main(["edit", str(src), "--set", "nose_height", "--out", str(dst)]) == 1
+    assert main(["edit", str(src), "--set", "nose_height", "--out", str(dst)]) == 2  # usage error
     assert main(["edit", "--list"]) == 0

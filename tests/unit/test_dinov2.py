@@ -150,7 +150,7 @@ def test_missing_file_is_a_clear_error(tmp_path):
 
 def test_garbage_file_is_a_clear_error(tmp_path):
     (tmp_path / "garbage.pth").write_bytes(b"this is not a checkpoint" * 10)
-    with pytest.raises(ValueError, match="could not read"):
+    with pytest.raises(ValueError, match="not a readable weights file"):
         load_dinov2_checkpoint(tmp_path / "garbage.pth")
 
 

@@ -113,9 +113,11 @@ def bbox_centre(points: torch.Tensor) -> torch.Tensor:
 
 def load_model(path: Path | str) -> Neo3DF:
     """Load a weights file written by `Neo3DF.save` (no pickle: weights_only=True), in eval mode, float32."""
-    d = torch.load(path, map_location="cpu", weights_only=True)
-    if d.get("format") != FORMAT or d.get("version") != VERSION:
-        raise ValueError(f"{path}: not a {FORMAT} v{VERSION} weights file")
+    from ..weights import WeightsError, read_tensor_file
+
+    d = read_tensor_file(path)
+    if not isinstance(d, dict) or d.get("format") != FORMAT or d.get("version") != VERSION:
+        raise WeightsError(f"{path}: not a {FORMAT} v{VERSION} weights file")
     lay = d["layout"]
     layout = SegmentLayout(int(lay["n_vertices"]), {k: v.numpy().astype(np.int64) for k, v in lay["segments"].items()},
                            {k: v.numpy().astype(np.int64) for k, v in lay["boundary"].items()},

@@ -271,13 +271,12 @@ def load_dinov2_checkpoint(path: str | Path, num_heads: int | None = None) -> Di
 
     Raises ``ValueError`` saying what is wrong for a missing or unreadable file or a non-DINOv2 state dict.
     """
+    from ..weights import read_tensor_file
+
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"DINOv2 checkpoint not found: {path}")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises pickle, zip and runtime errors alike for a damaged file
-        raise ValueError(f"could not read {path} as a PyTorch checkpoint: {err}") from err
+    obj = read_tensor_file(path)  # WeightsError (a ValueError) for a damaged file
     try:
         return DinoV2.from_state_dict(_unwrap(obj), num_heads=num_heads)
     except ValueError as err:

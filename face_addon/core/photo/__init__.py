@@ -4,6 +4,6 @@ Importing the package is cheap (no torch); the modules load what they need.
 """
 from __future__ import annotations
 
+from ..errors import PhotoError  # defined with the other user errors; imported from here too
 
-class PhotoError(ValueError):
-    """A user-facing problem with a photo (unreadable, too large, no face): the message says what to do."""
+__all__ = ["PhotoError"]

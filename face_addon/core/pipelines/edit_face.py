@@ -16,6 +16,10 @@ from ..capabilities import MODELS_DIR
 from ..mesh import MeshError
 
 MODEL_FILE = "neo3df.pt"
+#: controller values are in standard deviations of the training faces; beyond ±3 σ the part VAEs decode shapes
+#: they never saw (a nose 1e9 σ tall is a head thousands of km high), so the CLI, the sliders and
+#: `edit_face` all keep values finite and inside this range
+SIGMA_RANGE = (-3.0, 3.0)
 
 
 @dataclass
@@ -69,15 +73,32 @@ def _check(editor, vertices: np.ndarray, faces: np.ndarray | None) -> None:
         raise MeshError(str(exc)) from exc
 
 
+def check_sigma(name: str, value: float) -> float:
+    """`value` when it is finite and inside SIGMA_RANGE; MeshError naming the controller otherwise."""
+    lo, hi = SIGMA_RANGE
+    if not np.isfinite(value) or not lo <= value <= hi:
+        raise MeshError(f"{name}={value}: controller values are standard deviations in {lo:g}..{hi:g}")
+    return float(value)
+
+
 def edit_face(vertices: np.ndarray, faces: np.ndarray | None, values: dict[str, float],
               model_path: str | None = None) -> EditResult:
-    """Exact edit of (n, 3) metre vertices by controller values in σ units (names as in `controllers()`)."""
+    """Exact edit of a FaceKit-topology face by controller values in σ units (names as in `controllers()`).
+
+    The vertices may be in any unit (guess_unit_scale: m, dm, cm, mm); the result is in the same unit, so a
+    millimetre head gets a millimetre-sized edit."""
+    from ..mesh import Mesh, guess_unit_scale
+
+    values = {name: check_sigma(name, v) for name, v in values.items()}
     t0 = time.perf_counter()
     editor = load_editor(model_path)
     t1 = time.perf_counter()
     _check(editor, vertices, faces)
+    vertices = np.asarray(vertices, np.float64)
+    unit = guess_unit_scale(Mesh(vertices, faces if faces is not None else np.zeros((0, 3)), name="face").validate(
+        allow_point_cloud=True))
     try:
-        out = editor.edit(np.asarray(vertices, np.float64), values)
+        out = editor.edit(vertices * unit, values) / unit
     except KeyError as exc:
         raise MeshError(str(exc.args[0])) from exc
     return EditResult(out, dict(values), {"load_s": t1 - t0, "edit_s": time.perf_counter() - t1})

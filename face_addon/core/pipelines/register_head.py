@@ -399,6 +399,12 @@ def _landmarks_m(landmarks: np.ndarray | None, vertices: np.ndarray, faces: np.n
         raise MeshError(f"landmarks must be (68, 3) in iBUG order, got shape {lm.shape}")
     if not np.isfinite(lm).all():
         raise MeshError("the landmarks contain NaN or infinite values")
+    lo, hi = vertices.min(axis=0), vertices.max(axis=0)
+    size, spread = (hi - lo).max(), np.ptp(lm, axis=0).max()  # spread 0: the degenerate case, refused later
+    outside = (lm.mean(axis=0) < lo - 0.5 * size) | (lm.mean(axis=0) > hi + 0.5 * size)
+    if spread > 0 and (outside.any() or not 0.01 < spread / size < 10):
+        raise MeshError("the landmarks lie far outside the scan: are they in the scan's units and frame? "
+                        "(`face landmarks` writes them in the input's units)")
     return lm * unit
 
 
@@ -507,6 +513,9 @@ def register_head(vertices: np.ndarray, faces: np.ndarray | None, skin: np.ndarr
         timings["nonrigid_s"] = time.perf_counter() - t4
     residual_mm = float(np.abs(m.residual).mean() * pose.s * 1000) if len(m.vertex) else float("inf")
     inliers = len(m.vertex) / max(m.n_points, 1)
+    if not np.isfinite(residual_mm) or inliers == 0.0:  # an impossible result must not look like a fit
+        raise MeshError("registration failed: no skin point matched the fitted head; are the skin mask and the "
+                        "landmarks those of this scan, in its units?")
     if residual_mm > LARGE_RESIDUAL_MM or inliers < 0.3:
         warnings.append(f"the head fits the skin poorly (mean residual {residual_mm:.1f} mm, {100 * inliers:.0f} % "
                         "of the skin matched): are the skin mask and the landmarks those of a face?")
