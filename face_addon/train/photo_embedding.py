@@ -22,6 +22,7 @@ from ..core.facekit import load_facekit
 from ..core.photo.camera import CROP
 from ..core.photo.facekit_photo import EMBEDDING_FILE
 from ..core.geometry.raster import rasterize
+from ..core.geometry.surface_distance import barycentric
 from ..synth.labels import SurfaceQuery
 
 MAX_SPREAD_MM = 6.0
@@ -48,24 +49,13 @@ def embed(records: list[Path], oval: np.ndarray, log=print) -> dict[str, np.ndar
     med = np.where(np.isfinite(med), med, 0.0)
     p, _, fi = SurfaceQuery(tv, tf, k=8).nearest(med)
     a, b, c = (tv[tf[fi]][:, i] for i in range(3))
-    bary = _barycentric(p, a, b, c)
+    bary = barycentric(p, a, b, c)
     weight = ((spread < MAX_SPREAD_MM) & (hit > 0.8)).astype(np.float32)
     weight[np.asarray(oval, np.int64)] = 0.0
     log(f"embedded {len(med)} landmarks from {len(records)} views: median spread {np.median(spread):.2f} mm, "
         f"{int(weight.sum())} with weight 1")
     return {"triangle": fi.astype(np.int64), "bary": bary.astype(np.float64), "weight": weight,
             "spread_mm": spread.astype(np.float32), "hit_rate": hit.astype(np.float32)}
-
-
-def _barycentric(p, a, b, c) -> np.ndarray:
-    v0, v1, v2 = b - a, c - a, p - a
-    d00, d01, d11 = (v0 * v0).sum(1), (v0 * v1).sum(1), (v1 * v1).sum(1)
-    d20, d21 = (v2 * v0).sum(1), (v2 * v1).sum(1)
-    den = np.where(np.abs(d00 * d11 - d01 * d01) > 1e-20, d00 * d11 - d01 * d01, 1.0)
-    w1 = (d11 * d20 - d01 * d21) / den
-    w2 = (d00 * d21 - d01 * d20) / den
-    w = np.clip(np.stack([1 - w1 - w2, w1, w2], 1), 0, 1)
-    return w / w.sum(1, keepdims=True)
 
 
 def main(argv: list[str] | None = None) -> int:

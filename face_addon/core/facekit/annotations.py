@@ -25,19 +25,73 @@ LOWER_LIP_RATIO = 0.8  # lower lip at most this many upper-lip heights (mouthRol
 
 
 def derive_annotations(vertices: np.ndarray, faces: np.ndarray, face_labels: np.ndarray, mirror: np.ndarray,
-                       support: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """All annotations as index arrays keyed `landmarks`, `part/<name>`, `segment/<name>`, `spa`.
+                       support: dict[str, np.ndarray], human: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """All annotations as index arrays keyed `landmarks`, `part/<name>`, `segment/<name>`, `spa`, and with
+    `human` the surface landmarks `landmark_triangle` (68, 3) vertex indices + `landmark_bary` (68, 3).
 
     vertices (n, 3) template; faces (m, 3); face_labels (m,) segmentation label per face; mirror (n,);
     support: per-vertex relative target displacement (0..1): nose, eyes, ears (MakeHuman modifier groups),
-    brow, upperlip, lowerlip (ARKit browDown*, mouthRollUpper, mouthRollLower).
+    brow, upperlip, lowerlip (ARKit browDown*, mouthRollUpper, mouthRollLower); human: (68, 3) the iBUG points
+    in the human convention near the template (see `human_landmarks`). Parts are always derived from the
+    geometric landmark rules, so they do not move when the landmark convention is recalibrated.
     """
     geo = _Geometry(vertices, faces, face_labels, mirror)
     landmarks = _landmarks(geo, support)
     parts = _parts(geo, support, landmarks)
     out = {"landmarks": landmarks, "spa": np.flatnonzero(parts.pop("spa"))}
+    if human is not None:
+        out.update(zip(("landmarks", "landmark_triangle", "landmark_bary"), human_landmarks(geo, landmarks, human)))
     out.update({f"part/{k}": np.flatnonzero(v) for k, v in parts.items()})
     out.update({f"segment/{k}": np.flatnonzero(v) for k, v in _segments(geo, support, parts).items()})
+    return out
+
+
+#: iBUG points FaceKit keeps from its geometric rule in the human convention: the jaw outline (all but the chin 8)
+#: is a silhouette in photos; MediaPipe's face-oval points slide over the face with pose and no annotated set
+#: covers them, so the frontal-outline rule below stays. The inner lips (60-67) stay on the mouth-cavity margin:
+#: on the closed-mouth template the mapped upper and lower points coincide, and a point between the lips would
+#: float in the gap when the mouth opens.
+RULE_LANDMARKS = tuple(i for i in range(17) if i != 8) + tuple(range(60, 68))
+#: face labels no landmark is snapped onto (a point on them would not follow the lids and lips)
+CAVITIES = ("eye_cavity.L", "eye_cavity.R", "mouth_cavity")
+
+
+def human_landmarks(geo: "_Geometry", rule: np.ndarray, human: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The 68 landmarks as surface points: `human` (68, 3) (MediaPipe's points on the template mapped by the
+    calibrated 468 -> 68 map) with the `RULE_LANDMARKS` from `rule` (vertex indices), made left/right symmetric
+    (each point averaged with its mirror image's reflection), snapped to the nearest surface point.
+    Returns (nearest vertex (68,), triangle vertex indices (68, 3), barycentric weights (68, 3))."""
+    from ..geometry.surface_distance import SurfaceQuery, barycentric
+
+    pts = np.asarray(human, np.float64).copy()
+    pts[list(RULE_LANDMARKS)] = geo.v[rule[list(RULE_LANDMARKS)]]
+    pts = 0.5 * (pts + pts[IBUG_MIRROR] * np.array([-1.0, 1.0, 1.0]))
+    skin_faces = geo.f[~np.isin(geo.labels, CAVITIES)]
+    snapped, _, face = SurfaceQuery(geo.v, skin_faces, k=8).nearest(pts)
+    tri = skin_faces[face]
+    bary = barycentric(snapped, *(geo.v[tri[:, k]] for k in range(3)))
+    return _distinct_vertices(geo, snapped), tri.astype(np.int64), bary
+
+
+def _distinct_vertices(geo: "_Geometry", points: np.ndarray) -> np.ndarray:
+    """(68,) the nearest free template vertex of each landmark (midline points on the midline), decided on the
+    subject's right and mirrored, so the vertex landmarks stay distinct and left/right consistent where two
+    surface landmarks share a place (the inner lips of a closed mouth)."""
+    out = np.full(68, -1, np.int64)
+    used: set[int] = set()
+    side = (geo.v[:, 0] < -1e-6) | geo.midline
+    for i in range(68):
+        if points[IBUG_MIRROR[i], 0] < points[i, 0]:
+            i = IBUG_MIRROR[i]  # the point on the subject's right of the pair
+        if out[i] >= 0:
+            continue
+        pool = np.flatnonzero(geo.midline if IBUG_MIRROR[i] == i else side & ~geo.midline)
+        for v in pool[np.argsort(np.linalg.norm(geo.v[pool] - points[i], axis=1))]:
+            if int(v) not in used:
+                break
+        out[i], out[IBUG_MIRROR[i]] = v, geo.mirror[v]
+        used.update((int(v), int(geo.mirror[v])))
     return out
 
 
@@ -45,7 +99,7 @@ class _Geometry:
     """Per-vertex quantities every rule needs: normals, adjacency, label membership, mirror."""
 
     def __init__(self, v: np.ndarray, f: np.ndarray, labels: np.ndarray, mirror: np.ndarray) -> None:
-        self.v, self.f, self.mirror, self.n = v, f, mirror, len(v)
+        self.v, self.f, self.labels, self.mirror, self.n = v, f, labels, mirror, len(v)
         fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
         vn = np.zeros_like(v)
         for k in range(3):

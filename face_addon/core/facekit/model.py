@@ -84,7 +84,9 @@ class FaceKit(LinearMesh):
     """The FaceKit head (+neck) model with its names, annotations, prior and extra meshes.
 
     id_names / exp_names: coefficient names (exp_names are the 52 ARKit blendshape names).
-    landmark_indices: (68,) iBUG-68 template vertices. parts: 3DDFA-V3 part -> vertex indices.
+    landmark_indices: (68,) iBUG-68 template vertices (nearest to the surface landmarks). landmark_triangle /
+    landmark_bary: (68, 3) the landmarks as surface points (triangle vertices, barycentric weights) in the human
+    convention (docs/facekit.md); `landmarks()` uses them when present. parts: 3DDFA-V3 part -> vertex indices.
     segments: NEO-3DF segment -> vertex indices (rest overlaps each part by one ring).
     spa: facial-skin vertices for registration error. mirror: (n,) index of each vertex's x -> -x image.
     extras: eyeballs, teeth, tongue, eyelashes as `LinearMesh`es driven by the same coefficients.
@@ -93,6 +95,8 @@ class FaceKit(LinearMesh):
     id_names: list[str] = field(default_factory=list)
     exp_names: list[str] = field(default_factory=list)
     landmark_indices: np.ndarray = field(default_factory=lambda: np.zeros(68, np.int64))
+    landmark_triangle: np.ndarray | None = None
+    landmark_bary: np.ndarray | None = None
     parts: dict[str, np.ndarray] = field(default_factory=dict)
     segments: dict[str, np.ndarray] = field(default_factory=dict)
     spa: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -115,7 +119,14 @@ class FaceKit(LinearMesh):
 
     def landmarks(self, vertices: np.ndarray) -> np.ndarray:
         """(n, 3) -> (68, 3), or batched (B, n, 3) -> (B, 68, 3); works for numpy arrays and torch tensors."""
-        return vertices[..., self.landmark_indices, :]
+        if self.landmark_triangle is None:
+            return vertices[..., self.landmark_indices, :]
+        w = self.landmark_bary
+        if not isinstance(vertices, np.ndarray):
+            import torch
+
+            w = torch.as_tensor(w, dtype=vertices.dtype, device=vertices.device)
+        return (vertices[..., self.landmark_triangle, :] * w[:, :, None]).sum(-2)
 
     def sample_prior(self, rng: np.random.Generator, n: int = 1, ages: str = "adult") -> tuple[np.ndarray, np.ndarray]:
         """(alpha_id (n, K_id), alpha_exp (n, K_exp)) from the documented prior (see `prior.sample_prior`)."""
@@ -144,7 +155,7 @@ class FaceKit(LinearMesh):
             template=mid(self.template), faces=faces.astype(np.int64), id_basis=mid(self.id_basis),
             exp_basis=mid(self.exp_basis), name=f"{self.name}_subdivided", id_names=self.id_names,
             exp_names=self.exp_names, landmark_indices=self.landmark_indices,
-            parts={k: grow(v) for k, v in self.parts.items()},
+            landmark_triangle=self.landmark_triangle, landmark_bary=self.landmark_bary, parts={k: grow(v) for k, v in self.parts.items()},
             segments={k: grow(v) for k, v in self.segments.items()}, spa=grow(self.spa), mirror=mirror,
             extras=self.extras, source=self.source)
 
@@ -167,6 +178,7 @@ def read_facekit(path: Path) -> FaceKit:
     return FaceKit(
         template=verts[:n], faces=d["faces"], id_basis=d["id_basis"][:n], exp_basis=d["exp_basis"][:n],
         id_names=[str(s) for s in d["id_names"]], exp_names=[str(s) for s in d["exp_names"]],
-        landmark_indices=d["annotation/landmarks"], parts=ann("annotation/part/"),
+        landmark_indices=d["annotation/landmarks"], landmark_triangle=d.get("annotation/landmark_triangle"),
+        landmark_bary=d.get("annotation/landmark_bary"), parts=ann("annotation/part/"),
         segments=ann("annotation/segment/"), spa=d["annotation/spa"], mirror=d["mirror"], extras=extras,
         source={"wheel_sha256": str(d["wheel_sha256"]), "compiler_version": str(int(d["compiler_version"]))})

@@ -61,6 +61,18 @@ def closest_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndar
     return res
 
 
+def barycentric(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """(n, 3) barycentric weights of points p (n, 3) on triangles (a, b, c), clipped into the triangle."""
+    v0, v1, v2 = b - a, c - a, p - a
+    d00, d01, d11 = (v0 * v0).sum(1), (v0 * v1).sum(1), (v1 * v1).sum(1)
+    d20, d21 = (v2 * v0).sum(1), (v2 * v1).sum(1)
+    den = np.where(np.abs(d00 * d11 - d01 * d01) > 1e-20, d00 * d11 - d01 * d01, 1.0)
+    w1 = (d11 * d20 - d01 * d21) / den
+    w2 = (d00 * d21 - d01 * d20) / den
+    w = np.clip(np.stack([1 - w1 - w2, w1, w2], 1), 0, 1)
+    return w / w.sum(1, keepdims=True)
+
+
 class SurfaceQuery:
     """Nearest points on a triangle mesh for many query points (vectorised, chunked)."""
 

@@ -357,8 +357,9 @@ def _normal_equations(model: _Model, alpha: np.ndarray, v: np.ndarray, m: _Match
                                np.cross(x, n), n], axis=1)
         a_mat += (rows * w[:, None]).T @ rows
         rhs += rows.T @ (w * mean_r[hit])
-    x = v[model.fk.landmark_indices]
-    jac = np.concatenate([model.basis[model.fk.landmark_indices], x[:, :, None], -_skew(x),
+    x = model.fk.landmarks(v)  # surface points (barycentric), linear in the basis like the vertices
+    basis_lm = np.moveaxis(model.fk.landmarks(np.moveaxis(model.basis, 2, 0)), 0, 2)
+    jac = np.concatenate([basis_lm, x[:, :, None], -_skew(x),
                           np.broadcast_to(np.eye(3), (len(x), 3, 3))], axis=2).reshape(-1, k + 7)
     w = np.repeat(lm_weight, 3)
     a_mat += (jac * w[:, None]).T @ jac
