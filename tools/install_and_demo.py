@@ -1,6 +1,6 @@
 """The README's main job: install the built extension zip into the bpy module and run `face demo` from it.
 
-    python tools/install_and_demo.py [--zip dist/face_addon-<version>-<platform>.zip] [--out out/demo]
+    python tools/install_and_demo.py [--zip dist/face_addon-<version>-<platform>-py3XX.zip] [--out out/demo]
 
 Blender's user folders are redirected to `<out>/blender_user` before bpy is imported (your own Blender
 config is never touched); the zip is installed with `bpy.ops.extensions.package_install_files` exactly as
@@ -20,12 +20,12 @@ REPO_ID = "face_demo"
 
 
 def default_zip() -> Path:
-    """The host platform's full zip of the current version, as `python build.py` names it."""
+    """The host platform's full zip for this Python, as `python build.py` names it."""
     version = tomllib.loads((ROOT / "blender_manifest.toml").read_text())["version"]
     sys.path.insert(0, str(ROOT))
     import build  # noqa: E402 - build.py at the repository root
 
-    return ROOT / "dist" / f"face_addon-{version}-{build.host_platform()}.zip"
+    return ROOT / "dist" / build.zip_name(version, build.host_platform(), False, (build.default_python(),))
 
 
 def main() -> int:
