@@ -136,7 +136,7 @@ def timing(weights: Path, log=print) -> dict:
             v, f = trimesh.remesh.subdivide(v, f)
         runs = []
         for k in range(3):
-            r = dl.detect_landmarks(v, f, model=model, seed=k)
+            r = dl.detect_landmarks(v, f, model=model, seed=k, method="sgcn")
             runs.append(r.timings)
         med = {key: float(np.median([t[key] for t in runs])) for key in runs[0]}
         out[name] = {"n_vertices": int(len(v)), "n_faces": int(len(f)), **{k: round(x, 4) for k, x in med.items()}}
@@ -158,7 +158,7 @@ def render(weights: Path, seeds: list[int], out_png: Path, resolution: int = 300
     for seed in seeds:
         bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
         s = load_sample(TEST_ROOT, seed)
-        r = dl.detect_landmarks(s.scan_vertices, s.scan_faces, model=model, seed=seed)
+        r = dl.detect_landmarks(s.scan_vertices, s.scan_faces, model=model, seed=seed, method="sgcn")
         err = np.linalg.norm(r.landmarks - s.landmarks, axis=1) * 1000
         centre = s.landmarks.mean(0)
         keep = np.linalg.norm(s.scan_vertices - centre, axis=1) < 0.11  # the face region, for a close-up

@@ -177,20 +177,23 @@ def _tiny_model(width=8, depth=2):
 def test_detect_landmarks_end_to_end_mesh_mm_and_point_cloud():
     v, f = sphere_mesh()
     model = _tiny_model()
-    r = dl.detect_landmarks(v, f, model=model)
+    r = dl.detect_landmarks(v, f, model=model)  # the default (views) sees no face on a sphere: 2S-SGCN answers
     assert r.landmarks.shape == (68, 3) and r.confidence.shape == (68,)
-    assert set(r.timings) == {"resample_s", "network_s", "stage2_s", "total_s"}
+    assert r.method == "sgcn" and r.orientation is None and "view-based landmarks are not possible" in r.warnings[0]
+    assert {"resample_s", "network_s", "stage2_s", "total_s", "orientation_s"} <= set(r.timings)
     ok = r.vertex_index >= 0
     assert ok.any() and np.allclose(v[r.vertex_index[ok]], r.landmarks[ok])
     assert r.n_points == 600
-    mm = dl.detect_landmarks(v * 1000, f, model=model)  # standardisation makes the unit irrelevant
+    mm = dl.detect_landmarks(v * 1000, f, model=model, method="sgcn")  # standardisation makes the unit irrelevant
     assert np.allclose(mm.landmarks, r.landmarks * 1000, atol=1e-6)
     assert any("millimetres" in w for w in mm.warnings)
-    pc = dl.detect_landmarks(v, None, model=model)
+    pc = dl.detect_landmarks(v, None, model=model, method="fusion")
     assert pc.landmarks.shape == (68, 3) and np.isfinite(pc.landmarks).all()
     assert any("does not look like a face" in w for w in r.warnings)  # an untrained net on a sphere
     with pytest.raises(dl.MeshError, match="too few"):
         dl.detect_landmarks(v[:50], None, model=model)
+    with pytest.raises(ValueError, match="unknown landmark method"):
+        dl.detect_landmarks(v, f, model=model, method="magic")
 
 
 def test_exports_round_trip(tmp_path):

@@ -24,7 +24,7 @@ def test_smoke_training_writes_loadable_weights(tmp_path):
     from face_addon.core.facekit import load_facekit
 
     fk = load_facekit()
-    r = detect_landmarks(fk.template, fk.faces, tmp_path / "landmarks.pt")
+    r = detect_landmarks(fk.template, fk.faces, tmp_path / "landmarks.pt", method="sgcn")
     assert r.landmarks.shape == (68, 3) and np.isfinite(r.landmarks).all()
 
 

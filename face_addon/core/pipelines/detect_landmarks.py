@@ -1,10 +1,19 @@
-"""3D facial landmarks on any mesh or point cloud: 2S-SGCN (Burger et al., CVIU 2025).
+"""3D facial landmarks on any mesh or point cloud, in any orientation and unit.
 
-    result = detect_landmarks(vertices, faces)        # arrays in (any unit, roughly upright), dataclass out
-    result.landmarks (68, 3) in the input's frame and units, result.confidence (68,), result.timings
+    result = detect_landmarks(vertices, faces)        # arrays in, dataclass out; method="views" by default
+    result.landmarks (68, 3) in the input's frame and units, result.confidence (68,), result.orientation
 
-Stage 0 (§3.2): Poisson-disk resampling to |V| = 8000 points carrying the normals of their source triangles
-(point clouds: PCA normals), then standardisation (centre, PCA-align, scale into [-1, 1]; see
+Methods (docs/landmarks.md compares them on real scans):
+- "views" (default): the face frame is found from renders (`face_orientation`), then the MediaPipe face mesh
+  reads a rig of rendered views and the points are back-projected and fused (`landmarks_views`). Needs a
+  surface a face can be seen on; point clouds, and meshes where no view shows a face, fall back to "sgcn"
+  with a warning.
+- "sgcn": 2S-SGCN (Burger et al., CVIU 2025, below), run in the face frame when one is found (it was trained
+  on upright synthetic heads), else on the input as it is (assumed roughly upright, +Z up).
+- "fusion": both; per landmark the confidence-weighted mean of the two, snapped to the surface.
+
+2S-SGCN. Stage 0 (§3.2): Poisson-disk resampling to |V| = 8000 points carrying the normals of their source
+triangles (point clouds: PCA normals), then standardisation (centre, PCA-align, scale into [-1, 1]; see
 geometry/pca_align.py for the sign convention). Stage 1 (§4.1): the SGCN predicts a heatmap per landmark on
 the fine kNN graph (k = 16) + the coarse graph of the points nearest the training-mean prototype. Stage 2
 (§4.2, MSE-over-mesh): per landmark, the softmax-weighted mean m of its top-t points (Eq. 6; the weights sum
@@ -39,6 +48,7 @@ GAMMA = 5.0         # ball radius factor of Eq. 7 (§5.2)
 MAX_BALL = 20000    # at most this many candidate vertices per landmark in stage 2 (only hit by flat heatmaps)
 #: below these the result gets a warning (calibrated on held-out scans vs. non-face meshes, docs/landmarks.md)
 LOW_CONFIDENCE = 0.25
+METHODS = ("views", "sgcn", "fusion")
 NOT_A_FACE_MEAN_CONFIDENCE = 0.38
 NOT_A_FACE_SHAPE_RESIDUAL = 0.15
 
@@ -69,6 +79,8 @@ class LandmarkResult:
     timings: dict = field(default_factory=dict)  # resample_s, network_s, stage2_s, total_s
     n_points: int = 0
     shape_residual: float = 0.0    # similarity-aligned RMS distance to the prototype (standardised units)
+    method: str = "sgcn"           # the method that produced `landmarks` ("views", "sgcn", "fusion")
+    orientation: dict | None = None  # FaceFrame.to_dict() of the face frame used, None when none was found
 
 
 def nearest_to(points: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -204,20 +216,14 @@ def refine(vertices: np.ndarray, prepared: PreparedInput, heat: np.ndarray, top:
     return st.invert(lm_std), st.invert(m), vertex_index, m
 
 
-def detect_landmarks(vertices: np.ndarray, faces: np.ndarray | None = None, weights: Path | str | None = None,
-                     *, model=None, seed: int = 0, top: int | None = None, gamma: float | None = None
-                     ) -> LandmarkResult:
-    """68 iBUG landmarks on a mesh (faces (m, 3)) or point cloud (faces None/empty) in any unit.
+def detect_landmarks_sgcn(mesh: Mesh, weights: Path | str | None = None, *, model=None, seed: int = 0,
+                          top: int | None = None, gamma: float | None = None) -> LandmarkResult:
+    """2S-SGCN's 68 iBUG landmarks on a validated mesh or point cloud in any unit, as it lies.
 
     The input should be roughly upright (+Z up, face towards -Y, within ~±30°; a face looking +Y is turned
     around automatically). `model` = (net, meta) from `load_landmark_model` overrides `weights`.
-    Raises MeshError for unusable input (empty, NaN, too few points).
     """
     t0 = time.perf_counter()
-    mesh = Mesh(vertices, faces if faces is not None else np.zeros((0, 3), np.int64))
-    mesh.validate(allow_point_cloud=True)
-    if mesh.n_vertices < 100:
-        raise MeshError(f"{mesh.n_vertices} points are too few to find a face (need at least 100).")
     net, meta = model if model is not None else load_landmark_model(weights)
     n_points = int(meta.get("n_points", N_POINTS))
     sigma = float(meta.get("sigma", SIGMA))
@@ -254,3 +260,85 @@ def detect_landmarks(vertices: np.ndarray, faces: np.ndarray | None = None, weig
         landmarks=landmarks, landmarks_1s=landmarks_1s, confidence=conf, vertex_index=vertex_index,
         unit_scale=unit, warnings=warnings, n_points=len(pts), shape_residual=resid,
         timings={"resample_s": t1 - t0, "network_s": t2 - t1, "stage2_s": t3 - t2, "total_s": t3 - t0})
+
+
+def _sgcn_in_frame(mesh: Mesh, frame, weights, model, seed: int) -> LandmarkResult:
+    """2S-SGCN on the scan turned into the face frame (metres, +Z up), landmarks turned back."""
+    if frame is None:
+        return detect_landmarks_sgcn(mesh, weights, model=model, seed=seed)
+    upright = mesh.with_vertices(frame.to_canonical(mesh.vertices))
+    r = detect_landmarks_sgcn(upright, weights, model=model, seed=seed)
+    r.landmarks, r.landmarks_1s = frame.from_canonical(r.landmarks), frame.from_canonical(r.landmarks_1s)
+    r.unit_scale = frame.unit_scale
+    r.warnings = [w for w in r.warnings if "looks like it is in" not in w]  # the unit is in `orientation`
+    return r
+
+
+def detect_landmarks(vertices: np.ndarray, faces: np.ndarray | None = None, weights: Path | str | None = None,
+                     *, method: str = "views", model=None, seed: int = 0, colors: np.ndarray | None = None,
+                     uv: np.ndarray | None = None, texture: np.ndarray | None = None) -> LandmarkResult:
+    """68 iBUG landmarks on a mesh (faces (m, 3)) or point cloud (faces None/empty) in any orientation and
+    unit, by `method` (module doc). colors (n, 3) linear, or uv (m, 3, 2) + texture (h, w, 3): appearance for
+    the rendered views. `weights`/`model` select the 2S-SGCN network. Raises MeshError for unusable input
+    (empty, NaN, too few points) and ValueError for an unknown method."""
+    from ..geometry.scan_render import ScanSurface
+    from .face_orientation import find_face_frame
+
+    if method not in METHODS:
+        raise ValueError(f"unknown landmark method {method!r}: use one of {', '.join(METHODS)}")
+    t0 = time.perf_counter()
+    mesh = Mesh(vertices, faces if faces is not None else np.zeros((0, 3), np.int64), colors=colors)
+    mesh.validate(allow_point_cloud=True)
+    if mesh.n_vertices < 100:
+        raise MeshError(f"{mesh.n_vertices} points are too few to find a face (need at least 100).")
+    surface = None if mesh.is_point_cloud else ScanSurface.of(mesh.vertices, mesh.faces, colors, uv, texture)
+    frame = None if surface is None else find_face_frame(mesh.vertices, mesh.faces, surface=surface)
+    t1 = time.perf_counter()
+    found = None
+    if frame is not None and method in ("views", "fusion"):
+        from .landmarks_views import landmarks_from_views
+
+        found = landmarks_from_views(surface, frame)
+        frame = found.frame if found is not None else frame
+    t2 = time.perf_counter()
+    if found is None or method == "fusion":
+        result = _sgcn_in_frame(mesh, frame, weights, model, seed)
+        if method != "sgcn" and found is None:
+            why = ("it is a point cloud" if surface is None else "no view of the mesh shows a face" if frame is None
+                   else "the face mesh read none of the views")
+            result.warnings.insert(0, f"view-based landmarks are not possible ({why}): these come from 2S-SGCN"
+                                   + (", which expects a roughly upright head (+Z up)" if frame is None else ""))
+    if found is not None:
+        views_result = _views_result(mesh, found, frame)
+        result = views_result if method == "views" else _fuse(mesh, views_result, result)
+    result.orientation = None if frame is None else frame.to_dict()
+    result.timings = {**result.timings, "orientation_s": t1 - t0, "views_s": t2 - t1,
+                      "total_s": time.perf_counter() - t0}
+    return result
+
+
+def _views_result(mesh: Mesh, found, frame) -> LandmarkResult:
+    """LandmarkResult of the view-based landmarks (vertex_index: the nearest input vertex)."""
+    vertex_index = nearest_to(mesh.vertices, found.points)
+    warnings = []
+    low = np.flatnonzero(found.confidence < LOW_CONFIDENCE)
+    if len(low):
+        warnings.append(f"{len(low)} landmark(s) with low confidence (< {LOW_CONFIDENCE}; the views disagree or "
+                        "do not see them): " + ", ".join(str(i) for i in low[:12]) + (" ..." if len(low) > 12 else ""))
+    return LandmarkResult(landmarks=found.points, landmarks_1s=found.raw, confidence=found.confidence,
+                          vertex_index=vertex_index, unit_scale=frame.unit_scale, warnings=warnings,
+                          n_points=found.views_used, method="views")
+
+
+def _fuse(mesh: Mesh, views: LandmarkResult, sgcn: LandmarkResult) -> LandmarkResult:
+    """Per landmark the confidence-weighted mean of the view-based and 2S-SGCN landmarks, on the surface."""
+    from ..geometry.surface_distance import SurfaceQuery
+
+    wv = views.confidence + 1e-6
+    ws = sgcn.confidence * (1.0 - views.confidence) + 1e-6
+    mixed = (wv[:, None] * views.landmarks + ws[:, None] * sgcn.landmarks) / (wv + ws)[:, None]
+    snapped = SurfaceQuery(mesh.vertices, mesh.faces).nearest(mixed)[0] if not mesh.is_point_cloud else mixed
+    conf = np.maximum(views.confidence, sgcn.confidence * (1.0 - views.confidence))
+    return LandmarkResult(landmarks=snapped, landmarks_1s=mixed, confidence=conf,
+                          vertex_index=nearest_to(mesh.vertices, snapped), unit_scale=views.unit_scale,
+                          warnings=views.warnings, n_points=views.n_points, method="fusion")

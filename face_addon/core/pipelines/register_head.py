@@ -36,6 +36,7 @@ from scipy.spatial import cKDTree
 from ..facekit import FaceKit, load_facekit
 from ..geometry.knn_graph import estimate_normals
 from ..geometry.laplacian import combinatorial_laplacian
+from ..geometry.normals import vertex_normals
 from ..geometry.surface_distance import point_mesh_distance
 from ..mesh import Mesh, MeshError, guess_unit_scale
 
@@ -97,14 +98,6 @@ def umeyama(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.nda
     rot = (u * d) @ vt
     scale = float((sig * d).sum() / (a ** 2).sum(axis=1).mean())
     return scale, rot, mu_d - scale * rot @ mu_s
-
-
-def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Area-weighted unit vertex normals ((0, 0, 0) for vertices no face uses)."""
-    fn = np.cross(vertices[faces[:, 1]] - vertices[faces[:, 0]], vertices[faces[:, 2]] - vertices[faces[:, 0]])
-    idx = faces.ravel()
-    n = np.stack([np.bincount(idx, np.repeat(fn[:, c], 3), minlength=len(vertices)) for c in range(3)], axis=1)
-    return n / np.maximum(np.linalg.norm(n, axis=1), 1e-300)[:, None]
 
 
 def rotation_vector(omega: np.ndarray) -> np.ndarray:

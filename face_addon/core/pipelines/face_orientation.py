@@ -1,0 +1,267 @@
+"""Where a scan's face is and which way it looks: up, forward, centre and unit, from renders of the scan.
+
+    frame = find_face_frame(vertices, faces)          # any rotation, any unit; None when no face is seen
+    upright = frame.to_canonical(vertices)            # metres, Blender axes: +Z up, the face looking along -Y
+
+Scans arrive Y-up (most scanners), Z-up (Blender), lying, upside down or arbitrarily turned, as face-only crops
+or heads with shoulders, in mm, cm or m. Geometry alone (PCA, bounding boxes) cannot tell a face crop's up from
+its left; a face detector can. So:
+
+1. Search: the scan is rendered (near-orthographic, `scan_render`) from 14 directions around it (the 6 axes and
+   8 cube diagonals, at most ~35° from any direction) and each picture is given to MediaPipe's face detector in
+   4 in-plane rotations (the detector wants roughly upright faces; 90° steps leave at most 45° of roll, which
+   it tolerates). Every detection is a candidate.
+2. Check: for the best-scoring candidates the 468-point face mesh is run in that view (its region of interest
+   is rotated by the eye line, so any roll works), the points are back-projected onto the scan, and FaceKit's
+   mean face with the same 468 points (`mediapipe_facekit.npz`, metres) is fitted to them by a similarity
+   transform (Umeyama). The fit's residual rejects false detections, including the mirrored "hollow face" a
+   crop shows from behind (a rotation cannot map a face onto its mirror image).
+3. Refine: the scan is rendered again, in perspective, straight at the face of the best frame and the fit is
+   repeated (twice): a frontal view reads far better than a 35°-off search view.
+
+The similarity's rotation is the frame, its scale the unit (scan units per metre), its translation the centre.
+Confidence combines the face mesh's presence score with the fit residual.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from ..capabilities import MODELS_DIR
+from ..facekit import load_facekit
+from ..geometry.multiview import ViewCamera
+from ..geometry.scan_render import ScanSurface, ScanView, back_project, coarse_copy, look_at, render
+from .register_head import umeyama
+
+SEARCH_SIZE = 160            # pixels of the search renders (the detector reads 128)
+FRONT_SIZE = 256             # pixels of the refinement render
+SEARCH_CELLS = 100           # the search renders a vertex-clustered copy this many cells long (~1.5 px per cell)
+CANDIDATES = 2               # detections per search picture checked by a fit, best detector score first
+EARLY_CONFIDENCE = 0.6       # a search fit this good ends the search
+REFINE_STEPS = 5
+CONVERGED_DEG = 0.05         # refinement stops when the frame turns less than this ...
+CONVERGED_MM = 0.05          # ... and its centre moves less than this
+CAMERA_DISTANCE_M = 0.6      # perspective views: a photo-booth distance
+FACE_FILL = 0.5              # the face mesh's height (FACE_SIZE_M) as a fraction of the picture: its ROI (1.5 × the
+FACE_SIZE_M = 0.145          # face box) then about fills the picture; FACE_SIZE_M: brow-to-chin of FaceKit's mean face
+RESIDUAL_SCALE_MM = 6.0      # fit residual at which the confidence halves (MediaPipe vs. FaceKit ≈ 3-4 mm)
+MIN_CONFIDENCE = 0.25        # below: "no face found"
+UNITS = {1.0: "m", 0.1: "dm", 0.01: "cm", 0.001: "mm"}
+
+
+@dataclass
+class FaceFrame:
+    """A face's pose in a scan: scan = scale · rotation · canonical + centre, canonical in metres with FaceKit's
+    axes (+Z up, the face looking along -Y, origin between the ears). `residual_mm`: RMS of the 468-point fit."""
+
+    rotation: np.ndarray
+    centre: np.ndarray
+    scale: float
+    confidence: float
+    residual_mm: float
+    score: float
+
+    @property
+    def up(self) -> np.ndarray:
+        """The face's up direction in scan coordinates."""
+        return self.rotation[:, 2].copy()
+
+    @property
+    def forward(self) -> np.ndarray:
+        """The direction the face looks in, in scan coordinates."""
+        return -self.rotation[:, 1]
+
+    @property
+    def unit_scale(self) -> float:
+        """Factor from scan units to metres: 1/scale, snapped to m/dm/cm/mm within 25 % (heads differ in size)."""
+        raw = 1.0 / self.scale
+        best = min(UNITS, key=lambda u: abs(np.log(raw / u)))
+        return best if abs(np.log(raw / best)) < np.log(1.25) else raw
+
+    def to_canonical(self, points: np.ndarray) -> np.ndarray:
+        """Scan points (n, 3) -> canonical metres (FaceKit frame)."""
+        return (np.asarray(points, np.float64) - self.centre) @ self.rotation / self.scale
+
+    def from_canonical(self, points: np.ndarray) -> np.ndarray:
+        return self.scale * np.asarray(points, np.float64) @ self.rotation.T + self.centre
+
+    def to_dict(self) -> dict:
+        """JSON-ready report (`orientation` in results)."""
+        unit = self.unit_scale
+        return {"up": [round(float(x), 4) for x in self.up], "forward": [round(float(x), 4) for x in self.forward],
+                "centre": [float(x) for x in self.centre], "units": UNITS.get(unit, f"{unit:.4g} m"),
+                "unit_scale_to_m": unit, "confidence": round(float(self.confidence), 3),
+                "residual_mm": round(float(self.residual_mm), 2)}
+
+    def describe(self) -> str:
+        """One line for people: 'face looks along +Z, up +Y, units mm (confidence 0.93)'."""
+        return (f"face looks along {axis_name(self.forward)}, up {axis_name(self.up)}, units "
+                f"{self.to_dict()['units']} (confidence {self.confidence:.2f})")
+
+
+def axis_name(v: np.ndarray) -> str:
+    """'+Y' when within ~10° of a world axis, else the rounded vector."""
+    i = int(np.argmax(np.abs(v)))
+    if abs(v[i]) > 0.985:
+        return ("+" if v[i] > 0 else "-") + "XYZ"[i]
+    return "(" + ", ".join(f"{x:+.2f}" for x in v) + ")"
+
+
+@lru_cache(maxsize=1)
+def canonical_points() -> tuple[np.ndarray, np.ndarray]:
+    """FaceKit's mean face at MediaPipe's 468 points (metres) and the points trusted for fitting (bool)."""
+    fk = load_facekit()
+    with np.load(MODELS_DIR / "mediapipe_facekit.npz") as z:
+        tri, bary, weight = z["triangle"], z["bary"], z["weight"]
+    pts = np.einsum("nk,nkd->nd", bary, fk.template[fk.faces[tri]])
+    return pts, weight > 0
+
+
+def search_directions() -> np.ndarray:
+    """(14, 3) unit directions from the scan's centre to the search cameras: the 6 axes, the usual scanner and
+    Blender conventions first (face towards +Z, -Y, +Y, ±X, -Z), then the 8 cube diagonals."""
+    axes = np.array([[0, 0, 1], [0, -1, 0], [0, 1, 0], [1, 0, 0], [-1, 0, 0], [0, 0, -1]], np.float64)
+    diag = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], np.float64) / np.sqrt(3)
+    return np.concatenate([axes, diag])
+
+
+def _picture_up(d: np.ndarray, roll_deg: float) -> np.ndarray:
+    """The search picture's up vector for view direction d: world +Y (or +Z when d is along Y) turned about d by
+    `roll_deg` (quarter turns are tried on each picture, so 0° and 45° cover every roll within 22.5°)."""
+    up = np.array([0.0, 0.0, 1.0]) if abs(d[1]) > 0.9 else np.array([0.0, 1.0, 0.0])
+    up = up - (up @ d) * d
+    up /= np.linalg.norm(up)
+    a = np.radians(roll_deg)
+    return np.cos(a) * up + np.sin(a) * np.cross(d, up)
+
+
+def fit_frame(points: np.ndarray, valid: np.ndarray) -> tuple[FaceFrame | None, np.ndarray]:
+    """Similarity of the canonical face onto 468 back-projected scan points -> (frame, per-point residual in
+    metres); None when too few points landed on the scan."""
+    canon, trusted = canonical_points()
+    use = valid & trusted
+    if use.sum() < 50:
+        return None, np.full(len(canon), np.inf)
+    s, rot, t = umeyama(canon[use], points[use])
+    if not s > 0:
+        return None, np.full(len(canon), np.inf)
+    pred = s * canon @ rot.T + t
+    resid = np.linalg.norm(pred - np.where(valid[:, None], points, pred), axis=1) / s
+    resid[~valid] = np.inf
+    rms = float(np.sqrt(np.mean(resid[use] ** 2)))
+    centre = s * rot @ np.zeros(3) + t
+    return FaceFrame(rot, centre, float(s), 0.0, rms * 1e3, 0.0), resid
+
+
+def _read_face(view: ScanView, surface: ScanSurface, box) -> FaceFrame | None:
+    """Face mesh in `view` for the face `box`, back-projected and fitted (confidence: module doc)."""
+    from ..photo.face_mesh import face_landmarks
+
+    mesh = face_landmarks(view.image, box)
+    pts, cos = back_project(view, surface, mesh.points[:, :2])
+    frame, _ = fit_frame(pts, np.isfinite(pts).all(1) & (cos > 0.05))
+    if frame is not None:
+        frame.score = mesh.score
+        frame.confidence = mesh.score * 0.5 ** ((frame.residual_mm / RESIDUAL_SCALE_MM) ** 2)
+    return frame
+
+
+def frontal_camera(frame: FaceFrame, size: int, yaw_deg: float = 0.0, pitch_deg: float = 0.0,
+                   distance_m: float = CAMERA_DISTANCE_M, fill: float = FACE_FILL) -> ViewCamera:
+    """A perspective camera looking at the face from (yaw, pitch) degrees off its forward direction (yaw
+    positive towards the subject's left, pitch positive from above), the face `fill` of the picture wide."""
+    ya, pa = np.radians(yaw_deg), np.radians(pitch_deg)
+    d_canon = np.array([np.sin(ya) * np.cos(pa), -np.cos(ya) * np.cos(pa), np.sin(pa)])
+    centre_canon = canonical_points()[0].mean(0)
+    target = frame.from_canonical(centre_canon)
+    eye = target + frame.scale * distance_m * (frame.rotation @ d_canon)
+    focal = size * fill * distance_m / FACE_SIZE_M
+    return look_at(eye, target, frame.up, focal, size)
+
+
+def _search_view(surface: ScanSurface, d: np.ndarray, roll_deg: float) -> ScanView:
+    """Near-orthographic picture of the whole scan seen from direction d."""
+    v = surface.vertices
+    lo, hi = v.min(0), v.max(0)
+    centre, radius = (lo + hi) / 2, 0.5 * float(np.linalg.norm(hi - lo))
+    dist = 8.0 * radius
+    focal = 0.5 * SEARCH_SIZE * dist / (radius * 1.02)
+    return render(surface, look_at(centre + dist * d, centre, _picture_up(d, roll_deg), focal, SEARCH_SIZE))
+
+
+def _search(coarse: ScanSurface, surface: ScanSurface, roll_deg: float, search: str) -> FaceFrame | None:
+    """Best-fitting face over the search directions at one picture roll (pictures of the coarse copy, points
+    back-projected onto it); stops early at a confident one."""
+    from ..photo.face_detect import detect_faces
+
+    best: FaceFrame | None = None
+    for d in search_directions():
+        view = _search_view(coarse, d, roll_deg)
+        if not np.isfinite(view.depth).any():
+            continue
+        boxes = detect_faces(view.image, search=search, quarter_turns=(0, 1, 2, 3))
+        for box in boxes[:CANDIDATES]:
+            frame = _read_face(view, coarse, box)
+            if frame is not None and (best is None or frame.confidence > best.confidence):
+                best = frame
+        if best is not None and best.confidence >= EARLY_CONFIDENCE:
+            break
+    return best
+
+
+def frontal_view(surface: ScanSurface, frame: FaceFrame, size: int = FRONT_SIZE, yaw_deg: float = 0.0,
+                 pitch_deg: float = 0.0, shading: str = "lambert") -> tuple[ScanView, object]:
+    """A render from `frontal_camera` and the face box the frame predicts in it (FaceKit's mean face projected,
+    MediaPipe's landmarks-to-ROI tracking step), for `face_mesh.face_landmarks`."""
+    cam = frontal_camera(frame, size, yaw_deg, pitch_deg)
+    uv, _ = cam.project(frame.from_canonical(canonical_points()[0]))
+    return render(surface, cam, shading), roi_box(uv)
+
+
+def roi_box(points_xy: np.ndarray):
+    """A FaceBox whose ROI (`face_mesh.face_roi`) covers the projected 468 points: their box, with the eye
+    keypoints at the projected eye centres (MediaPipe's corners 33/133 and 263/362)."""
+    from ..photo.face_detect import FaceBox
+
+    lo, hi = points_xy.min(0), points_xy.max(0)
+    kps = np.zeros((6, 2))
+    kps[0], kps[1] = points_xy[[33, 133]].mean(0), points_xy[[263, 362]].mean(0)
+    return FaceBox(np.concatenate([lo, hi]), kps, 1.0)
+
+
+def refine_frame(surface: ScanSurface, frame: FaceFrame, steps: int = REFINE_STEPS) -> FaceFrame:
+    """Fixed-point iteration: render straight at the face, read the mesh in the predicted ROI, re-fit, until the
+    frame moves less than CONVERGED_DEG / CONVERGED_MM (so any starting frame ends at the same one)."""
+    for _ in range(steps):
+        view, box = frontal_view(surface, frame)
+        new = _read_face(view, surface, box)
+        if new is None or new.confidence < MIN_CONFIDENCE:
+            break
+        turn = np.degrees(np.arccos(np.clip((np.trace(new.rotation.T @ frame.rotation) - 1) / 2, -1, 1)))
+        shift_mm = np.linalg.norm(new.centre - frame.centre) / frame.scale * 1e3
+        frame = new
+        if turn < CONVERGED_DEG and shift_mm < CONVERGED_MM:
+            break
+    return frame
+
+
+def find_face_frame(vertices: np.ndarray, faces: np.ndarray, colors: np.ndarray | None = None,
+                    uv: np.ndarray | None = None, texture: np.ndarray | None = None,
+                    surface: ScanSurface | None = None) -> FaceFrame | None:
+    """The face frame of a triangle mesh in any orientation and unit (module doc), or None when no view shows a
+    face the canonical face fits. Pass `surface` to reuse one already built."""
+    surface = surface or ScanSurface.of(vertices, faces, colors, uv, texture)
+    if len(surface.faces) == 0:
+        return None
+    coarse = coarse_copy(surface, SEARCH_CELLS)
+    best = None
+    for roll, search in ((0.0, "whole"), (45.0, "whole"), (0.0, "tiles")):
+        best = _search(coarse, surface, roll, search)
+        if best is not None and best.confidence >= MIN_CONFIDENCE:
+            break
+    if best is None or best.confidence < MIN_CONFIDENCE:
+        return None
+    best = refine_frame(surface, best)
+    return best if best.confidence >= MIN_CONFIDENCE else None

@@ -1,0 +1,153 @@
+"""View-based 3D landmarks (MVLM's idea, Paulsen et al., ACCV 2018) with the MediaPipe face mesh we ship.
+
+    found = landmarks_from_views(surface, frame)      # surface: scan_render.ScanSurface, frame: FaceFrame
+
+1. A small camera rig around the face's forward direction (`face_orientation`): frontal, ±yaw, ±pitch, as a
+   scanner's cameras would stand, each a calibrated pinhole render (`scan_render.render`) in the texture or
+   vertex colours when the scan has them, else in a shading that brings out geometry (Lambert light from the
+   upper left; measured against the alternatives in docs/landmarks.md).
+2. The 468-point face mesh per view. Its region of interest comes from the face frame (FaceKit's mean face
+   projected into the view, MediaPipe's landmarks-to-ROI tracking step) rather than from the detector, so
+   oblique views that the detector misses still count. The 68 iBUG points are mapped in each picture from the
+   468 with `photo.ibug_map.mediapipe_to_ibug68`, i.e. where people click them in a photo.
+3. Every 2D point is back-projected through the view's z-buffer onto the scan (`scan_render.back_project`).
+4. Per point, a robust consensus over the views: observations on grazing surface (cos < COS_MIN), occluded in
+   that view (the first consensus lies behind the view's depth buffer) or far from the per-coordinate median
+   are dropped; the rest are averaged (weighted by cos²) and the result is snapped to the surface.
+5. Confidence per point from the agreement of the views: exp(-½ (rms spread / SPREAD_MM)²), lowered when fewer
+   than MIN_VIEWS views remain.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..geometry.scan_render import ScanSurface, ScanView, back_project, render
+from ..geometry.surface_distance import SurfaceQuery
+from .face_orientation import FaceFrame, frontal_view
+from .register_head import umeyama
+
+#: (yaw, pitch) degrees of the rig: yaw towards the subject's left, pitch from above
+RIG = ((0.0, 0.0), (-25.0, 0.0), (25.0, 0.0), (0.0, 20.0), (0.0, -15.0))
+VIEW_SIZE = 224
+SHADING = "lambert"
+COS_MIN = 0.25             # drop observations on surface seen more obliquely than ~75°
+OCCLUSION_MM = 3.0         # a consensus point more than this behind a view's depth buffer is hidden there
+OUTLIER_MM = 4.0           # observations farther than max(this, 3 × median deviation) from the median are dropped
+SPREAD_MM = 2.5            # spread at which the confidence is exp(-1/2)
+MIN_VIEWS = 3
+MIN_PRESENCE = 0.5
+
+
+@dataclass
+class ViewLandmarks:
+    """points (68, 3) on the surface, raw (68, 3) consensus before snapping, confidence (68,), points468
+    (468, 3) consensus of the full mesh, views_used (number of views whose face mesh counted), the face
+    frame and the rendered views (for pictures)."""
+
+    points: np.ndarray
+    raw: np.ndarray
+    confidence: np.ndarray
+    points468: np.ndarray
+    views_used: int
+    frame: FaceFrame
+    views: list[ScanView]
+
+
+def read_view(surface: ScanSurface, frame: FaceFrame, yaw: float, pitch: float, shading: str = SHADING,
+              size: int = VIEW_SIZE) -> tuple[ScanView, np.ndarray | None]:
+    """Render one rig view and read the face mesh in it -> (view, 468 (x, y) pixels or None when the mesh
+    model does not see a face)."""
+    from ..photo.face_mesh import face_landmarks
+
+    view, box = frontal_view(surface, frame, size, yaw, pitch, shading)
+    mesh = face_landmarks(view.image, box)
+    return view, (mesh.points[:, :2] if mesh.score >= MIN_PRESENCE else None)
+
+
+def consensus(obs: np.ndarray, cos: np.ndarray, views: list[ScanView], scale: float
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Robust per-point fusion of observations (V, K, 3) with ray cosines (V, K) -> (points (K, 3), rms spread
+    (K,) in scan units, views used (K,)). See the module doc, step 4."""
+    valid = np.isfinite(obs).all(-1) & (cos >= COS_MIN)
+    med = _median(obs, valid)
+    for i, view in enumerate(views):  # occlusion: the median must not lie behind this view's surface
+        uv, z = view.camera.project(np.nan_to_num(med))
+        h, w = view.depth.shape
+        ix = np.clip(np.round(uv[:, 0]).astype(np.int64), 0, w - 1)
+        iy = np.clip(np.round(uv[:, 1]).astype(np.int64), 0, h - 1)
+        valid[i] &= z <= view.depth[iy, ix] + OCCLUSION_MM * 1e-3 * scale
+    dev = np.linalg.norm(obs - med, axis=-1)
+    dev_med = _median(dev[..., None], valid)[:, 0]
+    limit = np.maximum(OUTLIER_MM * 1e-3 * scale, 3.0 * np.nan_to_num(dev_med))
+    valid &= dev <= limit
+    wts = np.where(valid, cos ** 2, 0.0)
+    total = wts.sum(0)
+    ok = total > 0
+    fused = np.where(ok[:, None], (np.nan_to_num(obs) * wts[..., None]).sum(0) / np.maximum(total, 1e-12)[:, None],
+                     med)
+    spread = np.sqrt((np.where(valid, np.linalg.norm(obs - fused, axis=-1), 0.0) ** 2).sum(0)
+                     / np.maximum(valid.sum(0), 1))
+    return fused, np.where(ok, spread, np.inf), valid.sum(0)
+
+
+def _median(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Per-point median over the valid views of (V, K, D) values -> (K, D), NaN where no view is valid."""
+    out = np.full(values.shape[1:], np.nan)
+    any_ok = valid.any(0)
+    if any_ok.any():
+        with np.errstate(all="ignore"):
+            out[any_ok] = np.nanmedian(np.where(valid[:, any_ok, None], values[:, any_ok], np.nan), axis=0)
+    return out
+
+
+def confidence_from_spread(spread_mm: np.ndarray, n_views: np.ndarray) -> np.ndarray:
+    """Agreement between views -> [0, 1] (module doc, step 5)."""
+    return np.exp(-0.5 * (spread_mm / SPREAD_MM) ** 2) * np.minimum(1.0, n_views / MIN_VIEWS)
+
+
+def fill_missing(points: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """Landmarks no view placed on the scan (a jaw beyond a face crop's border) from FaceKit's mean face,
+    similarity-fitted to the found ones; they get confidence 0 (no view agreed on them)."""
+    if found.all():
+        return points
+    from ..facekit import load_facekit
+
+    fk = load_facekit()
+    mean = fk.landmarks(fk.template)
+    s, rot, t = umeyama(mean[found], points[found])
+    out = points.copy()
+    out[~found] = s * mean[~found] @ rot.T + t
+    return out
+
+
+def landmarks_from_views(surface: ScanSurface, frame: FaceFrame, rig=RIG, shading: str = SHADING,
+                         size: int = VIEW_SIZE, query: SurfaceQuery | None = None) -> ViewLandmarks | None:
+    """68 iBUG landmarks (+ the 468 mesh points) of the scan from the view rig; None when no view reads a face."""
+    from ..photo.ibug_map import mediapipe_to_ibug68
+
+    views, obs68, cos68, obs468, cos468 = [], [], [], [], []
+    for yaw, pitch in rig:
+        view, xy = read_view(surface, frame, yaw, pitch, shading, size)
+        if xy is None:
+            continue
+        p68, c68 = back_project(view, surface, mediapipe_to_ibug68(xy))
+        p468, c468 = back_project(view, surface, xy)
+        views.append(view)
+        obs68.append(p68)
+        cos68.append(c68)
+        obs468.append(p468)
+        cos468.append(c468)
+    if not views:
+        return None
+    raw, spread, used = consensus(np.stack(obs68), np.stack(cos68), views, frame.scale)
+    pts468, _, _ = consensus(np.stack(obs468), np.stack(cos468), views, frame.scale)
+    found = np.isfinite(raw).all(1)
+    if found.sum() < 20:
+        return None
+    raw = fill_missing(raw, found)
+    query = query or SurfaceQuery(surface.vertices, surface.faces)
+    snapped, _, _ = query.nearest(raw)
+    conf = np.where(found, confidence_from_spread(spread / frame.scale * 1e3, used), 0.0)
+    return ViewLandmarks(snapped, raw, conf, pts468, len(views), frame, views)
