@@ -14,7 +14,7 @@ from mathutils import Vector
 
 from ..core.capabilities import capability
 from .operator_base import FaceAddonError
-from .render import render_sheet
+from .render import render_sheet, save_rgba
 
 
 def _run(op, log: list[str], label: str, **kwargs) -> None:
@@ -70,10 +70,10 @@ def run_demo(out_dir: Path, samples: int = 16, resolution: int = 384) -> list[st
         log.append(f"Synthetic scan (seed {scan['face_addon_synth_seed']}, hair "
                    f"{scan['face_addon_synth_hair']}): {len(scan.data.vertices)} vertices in "
                    f"{time.perf_counter() - t0:.1f} s, active object")
-    if capability("landmarks").ready():  # 2S-SGCN on the active object: the synthetic scan, else the head
+    if capability("landmarks").ready():  # default (view-based) method on the active object: the scan, else the head
         target = bpy.context.view_layer.objects.active
         _run(bpy.ops.face.detect_landmarks, log, f"Detect Landmarks on '{target.name}'")
-        log.append(f"  {target.get('face_addon_landmarks', '')}")
+        log.append(f"  {target.get('face_addon_landmarks', '')}; {target.get('face_addon_landmarks_orientation', '')}")
         truth = target.get("face_addon_synth_landmarks")
         if truth is not None:  # the scan's true landmarks (object-local) vs the empties
             coll = bpy.data.collections[f"{target.name} Landmarks"]
@@ -163,19 +163,6 @@ def image_rgba(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
     finally:
         bpy.data.images.remove(img)
     return px.reshape(h, w, 4)[::-1]
-
-
-def save_rgba(pixels: np.ndarray, path: Path) -> Path:
-    """Write (height, width, 3|4) floats in [0, 1], top row first, as a PNG."""
-    h, w = pixels.shape[:2]
-    rgba = np.concatenate([pixels[..., :3], np.ones((h, w, 1), np.float32)], 2) if pixels.shape[2] == 3 else pixels
-    out = bpy.data.images.new("FaceAddon Picture", w, h, alpha=True)
-    out.pixels.foreach_set(np.ascontiguousarray(rgba[::-1], np.float32).ravel())
-    out.filepath_raw = str(path)
-    out.file_format = "PNG"
-    out.save()
-    bpy.data.images.remove(out)
-    return path
 
 
 def render_objects_through(cam: bpy.types.Object, keep: list[bpy.types.Object], width: int, height: int,

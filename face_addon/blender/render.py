@@ -121,11 +121,23 @@ def render_sheet(
             if data is not None and data.users == 0:
                 getattr(bpy.data, {"CAMERA": "cameras", "LIGHT": "lights", "MESH": "meshes"}[data.id_type])\
                     .remove(data)
-    sheet = np.concatenate(tiles, axis=1)
-    out = bpy.data.images.new("FaceAddon Sheet", sheet.shape[1], sheet.shape[0], alpha=True)
-    out.pixels.foreach_set(sheet.ravel())
-    out.filepath_raw = str(path)
-    out.file_format = "PNG"
-    out.save()
-    bpy.data.images.remove(out)
-    return path
+    return save_rgba(np.concatenate(tiles, axis=1)[::-1], path)  # Blender's pixel rows run bottom-up
+
+
+def save_rgba(pixels: np.ndarray, path: Path) -> Path:
+    """Write (height, width, 3|4) floats in [0, 1], top row first, as a PNG, atomically (a failed save leaves
+    no truncated file)."""
+    from ..core.atomic_write import atomic_path
+
+    h, w = pixels.shape[:2]
+    rgba = np.concatenate([pixels[..., :3], np.ones((h, w, 1), np.float32)], 2) if pixels.shape[2] == 3 else pixels
+    out = bpy.data.images.new("FaceAddon Picture", w, h, alpha=True)
+    try:
+        out.pixels.foreach_set(np.ascontiguousarray(rgba[::-1], np.float32).ravel())
+        out.file_format = "PNG"
+        with atomic_path(path) as tmp:
+            out.filepath_raw = str(tmp)
+            out.save()
+    finally:
+        bpy.data.images.remove(out)
+    return Path(path)
