@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parents[1]), str(HERE), str(HERE.parent / "robustness")]
+sys.path[:0] = [str(HERE.parents[1]), str(HERE), str(HERE.parent / "robustness"), str(HERE.parent / "integration")]
 # Blender's user folders go to a throw-away dir before bpy is imported (as in tests/conftest.py)
 os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="face_addon_blender_user_")
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # robust_* helpers, also used by the benchmark
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent / "integration")]  # robust_* (also used by the benchmark), blender_helpers
 
 bpy = pytest.importorskip("bpy")
 

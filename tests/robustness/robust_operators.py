@@ -19,7 +19,8 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from robust_runner import Outcome
+from blender_helpers import make_object
+from robust_runner import Outcome, judge_leftovers, judge_success
 
 #: data-block collections whose sizes tell whether an operator left something behind
 DATA = ("objects", "meshes", "collections", "images", "cameras", "materials")
@@ -33,18 +34,6 @@ class OperatorCase:
     error: str | None                      # regex of the one-line error, None when it must succeed
     check: Callable[[list], str | None] | None = None  # watched -> what is wrong with a success
     changes_active: bool = False           # a success may change the active (first watched) object
-
-
-def _mesh_object(name: str, verts, faces, active: bool = True):
-    me = bpy.data.meshes.new(name)
-    me.from_pydata(np.asarray(verts, float).tolist(), [], [list(f) for f in faces])
-    me.update()
-    obj = bpy.data.objects.new(name, me)
-    bpy.context.scene.collection.objects.link(obj)
-    if active:
-        bpy.context.view_layer.objects.active = obj
-        obj.select_set(True)
-    return obj
 
 
 def _sphere(radius: float = 0.1):
@@ -114,17 +103,8 @@ def run_operator_case(case: OperatorCase, corpus: Path) -> Outcome:
         r.silent_wrong = True
         r.problems.append(f"succeeded although it should fail with {case.error!r}")
     elif case.check is not None:
-        wrong = case.check(watched)
-        if wrong:
-            r.silent_wrong = True
-            r.problems.append(f"result is wrong: {wrong}")
-    if r.traceback:
-        r.problems.append("a traceback was shown")
-    if r.inputs_modified:
-        r.problems.append(f"user data changed: {r.inputs_modified}")
-    if r.partial_outputs:
-        r.problems.append(f"data left behind by a failure: {r.partial_outputs}")
-    return r
+        judge_success(r, case.check(watched))
+    return judge_leftovers(r)
 
 
 # ----------------------------------------------------------------------------------------------- the cases
@@ -132,22 +112,22 @@ def run_operator_case(case: OperatorCase, corpus: Path) -> Outcome:
 def _nan_sphere(corpus):
     v, f = _sphere()
     v[7] = np.nan
-    return [_mesh_object("NaN Scan", v, f)]
+    return [make_object("NaN Scan", v, f)]
 
 
 def _empty_mesh(corpus):
-    return [_mesh_object("Empty", np.zeros((0, 3)), [])]
+    return [make_object("Empty", np.zeros((0, 3)), [])]
 
 
 def _sphere_scan(corpus):
-    return [_mesh_object("Scan", *_sphere())]
+    return [make_object("Scan", *_sphere())]
 
 
 def _facekit_head(corpus):
     from face_addon.core.facekit import load_facekit
 
     fk = load_facekit()
-    return [_mesh_object("Head", fk.template, fk.faces)]
+    return [make_object("Head", fk.template, fk.faces)]
 
 
 def _shared_pair(make):

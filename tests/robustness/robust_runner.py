@@ -148,10 +148,19 @@ def run_case(case: Case, corpus: Path, work: Path) -> Outcome:
             r.problems.append(f"outputs missing after success: {missing}")
         if case.message and not re.search(case.message, stdout, re.IGNORECASE):
             r.problems.append(f"stdout does not match {case.message!r}: {stdout[-300:]!r}")
-        wrong = case.check(corpus, out_dir) if case.check and not missing else None
-        if wrong:
-            r.silent_wrong = True
-            r.problems.append(f"result is wrong although the exit code is 0: {wrong}")
+        judge_success(r, case.check(corpus, out_dir) if case.check and not missing else None)
+    return judge_leftovers(r)
+
+
+def judge_success(r: Outcome, wrong: str | None) -> None:
+    """Record a success whose result is nonsense (`wrong` says why) as silent_wrong."""
+    if wrong:
+        r.silent_wrong = True
+        r.problems.append(f"result is wrong although it reported success: {wrong}")
+
+
+def judge_leftovers(r: Outcome) -> Outcome:
+    """Turn the traceback, modified-input and partial-output findings of `r` into problems; returns r."""
     if r.traceback:
         r.problems.append("a traceback was shown")
     if r.inputs_modified:
