@@ -115,7 +115,12 @@ def module_entry(argv: list[str]) -> int:
     """`python -m face_addon`: register on the bpy module first, since no add-on system loaded us."""
     from .. import register, unregister
 
-    register()
+    try:
+        register()
+    except ImportError as exc:  # no bpy module in this Python: one line, not a traceback
+        print(f"face: error: {one_line(str(exc))} (install the bpy module, or run `blender -b -c face ...`)",
+              file=sys.stderr)
+        return 1
     try:
         return main(argv)
     finally:
