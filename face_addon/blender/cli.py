@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from ..core.errors import UsageError, UserError, debug_enabled, internal_error_message, one_line, os_error_message
-from .cli_args import check_outputs, int_range
+from .cli_args import check_output_folder, int_range
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -40,10 +40,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file; give a folder for demo.blend and demo.png")
-    check_outputs([], [("--out", out / "demo.blend", (".blend",))])
+    check_output_folder("--out", args.out)
     run_demo(Path(args.out), samples=args.samples, resolution=args.res)
     return 0
 

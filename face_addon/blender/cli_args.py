@@ -114,3 +114,13 @@ def check_outputs(inputs: Iterable[str | Path | None], outputs: Iterable[tuple[s
         if key in seen:
             raise UsageError(f"{seen[key]} and {option} are the same file ({path}); give them different names")
         seen[key] = option
+
+
+def check_output_folder(option: str, value: str | Path) -> None:
+    """Refuse an output folder that is a file or cannot be created/written (UsageError), before the work."""
+    path = Path(value)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{option} {path} is a file; give a folder")
+    problem = _writable_folder(path / "_")
+    if problem:
+        raise UsageError(f"{option} {path}: {problem}")

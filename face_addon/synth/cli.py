@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..blender.cli_args import check_outputs, int_range
+from ..blender.cli_args import check_output_folder, check_outputs, int_range
 from ..blender.operator_base import FaceAddonError
 from ..core.dataset import SAMPLE_DIGITS
 from ..core.errors import UsageError
@@ -45,8 +45,7 @@ def _cmd(args: argparse.Namespace) -> int:
         return 0
     if args.out is None:
         raise UsageError("face synth needs --out DIR")
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        raise UsageError(f"--out {args.out} is a file; give a dataset folder")
+    check_output_folder("--out", args.out)
     if args.seed + args.count > 10 ** SAMPLE_DIGITS:
         raise UsageError(f"--seed + --count must stay below {10 ** SAMPLE_DIGITS} (seeds are {SAMPLE_DIGITS}-digit "
                          "folder names)")
