@@ -39,7 +39,7 @@ def _views(option: str, mesh, has_colors: bool):
     images = [read_png(p)[..., :3] for p in paths]
     if len({im.shape for im in images}) != 1:
         raise MeshError(f"{folder}: the photos must all have the same size")
-    return SkinViews(np.stack(images), cams)
+    return SkinViews(np.stack(images), cams, photos=True)
 
 
 def _cmd_segment(args: argparse.Namespace) -> int:
@@ -47,7 +47,7 @@ def _cmd_segment(args: argparse.Namespace) -> int:
 
     from ..core.mesh import MeshError
     from ..core.mesh_files import load_mesh
-    from ..core.pipelines.segment_skin import segment_skin
+    from ..core.pipelines.segment_skin import face_upright, segment_skin
     from ..core.skin_export import write_skin_json, write_skin_ply
     from ..core.texture import with_surface_colors
 
@@ -57,8 +57,12 @@ def _cmd_segment(args: argparse.Namespace) -> int:
     mesh = with_surface_colors(load_mesh(args.input, load_warnings))  # a texture gives the per-vertex colours
     faces = mesh.faces if mesh.n_faces else None
     colors = None if args.no_colors else mesh.colors
-    views = _views(args.views, mesh, colors is not None)
-    result = segment_skin(mesh.vertices, faces, colors, weights=args.weights, max_vertices=args.max_vertices,
+    work = mesh  # rendered views and the networks see the scan in its face's frame; photos keep their cameras' frame
+    if args.views == "render" and colors is not None and faces is not None:
+        work, note = face_upright(mesh)
+        load_warnings += [note] if note else []
+    views = _views(args.views, work, colors is not None)
+    result = segment_skin(work.vertices, faces, colors, weights=args.weights, max_vertices=args.max_vertices,
                           threshold=args.threshold, views=views)
     write_skin_ply(args.out, mesh.vertices, faces, result.probability)
     t = result.timings

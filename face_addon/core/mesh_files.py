@@ -25,7 +25,8 @@ def _obj_texture_names(path: Path) -> tuple[list[str], list[str]]:
     """(texture files, missing .mtl files) an OBJ names: `mtllib` lines, then each library's `map_Kd`."""
     textures, missing = [], []
     with open(path, "rb") as fh:
-        libs = [line.split(None, 1)[1].decode("utf-8", "replace").strip() for line in fh if line.startswith(b"mtllib ")]
+        libs = [line[7:].decode("utf-8", "replace").strip() for line in fh if line.startswith(b"mtllib ")]
+    libs = [lib for lib in libs if lib]  # some exporters write an empty `mtllib`
     for lib in libs:
         mtl = path.parent / lib
         if not mtl.is_file():

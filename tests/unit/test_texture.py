@@ -80,6 +80,10 @@ def test_missing_texture_is_one_line_and_geometry_only(tmp_path):
     mesh = with_surface_colors(load_mesh(tmp_path / "scan.obj", warnings))
     assert mesh.texture is None and mesh.colors is None and mesh.n_faces == 12
     assert len(warnings) == 1 and "\n" not in warnings[0] and texture.name in warnings[0] and "not found" in warnings[0]
+    obj = (tmp_path / "scan.obj").read_text()
+    (tmp_path / "scan.obj").write_text("mtllib \n" + obj)  # an empty library name (Artec's exporter) is no error
+    warnings.clear()
+    assert load_mesh(tmp_path / "scan.obj", warnings).texture is None and len(warnings) == 1
     (tmp_path / "material.mtl").unlink()
     warnings.clear()
     assert load_mesh(tmp_path / "scan.obj", warnings).texture is None and "material.mtl" in warnings[0]

@@ -109,8 +109,8 @@ class FACE_OT_segment_skin(FaceOperator, bpy.types.Operator):
                                       description="Optional skin_*.pt to use instead of the shipped model")
     views: bpy.props.EnumProperty(
         name="Views", default="RENDER",
-        items=[("RENDER", "Render the Scan", "13 small Cycles renders of the scan's colours from around it (the scan "
-                                             "should be upright: +Z up, face towards -Y)"),
+        items=[("RENDER", "Render the Scan", "13 small Cycles renders of the scan's colours from around its face, "
+                                             "in the face's own upright frame (found in renders of the scan)"),
                ("CAMERAS", "Scene Cameras", "the scene's cameras that have a background image: the capture photos, "
                                             "calibrated to the scan"),
                ("NONE", "3D Only", "no image features (faster, less accurate)")],
@@ -122,10 +122,14 @@ class FACE_OT_segment_skin(FaceOperator, bpy.types.Operator):
 
     def run(self, context):
         from ...core.capabilities import capability
-        from ...core.pipelines.segment_skin import segment_skin
+        from ...core.pipelines.segment_skin import face_upright, segment_skin
 
         obj = context.active_object
         mesh, warnings = _read_scan(obj)
+        if self.views == "RENDER" and mesh.colors is not None and mesh.n_faces:
+            # rendered views and the networks see the scan in its face's own frame (vertex order is kept)
+            mesh, note = face_upright(mesh)
+            warnings += [note] if note else []
         views = self._views(context, mesh, warnings)
         weights = _weights_path(context, self.weights, mesh.colors is not None, views is not None)
         if views is not None and not _uses_views(weights):
@@ -173,7 +177,7 @@ class FACE_OT_segment_skin(FaceOperator, bpy.types.Operator):
             if found is None:
                 raise FaceAddonError("no scene camera has a background image: add the capture photos as camera "
                                      "background images, or choose Views ▸ Render the Scan")
-            return SkinViews(*found)
+            return SkinViews(*found, photos=True)
         override = _weights_path(context, self.weights, True, True)
         if not _uses_views(override):
             return None

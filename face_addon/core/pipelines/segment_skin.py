@@ -8,6 +8,9 @@ most `max_vertices` (geometry/decimate.py) → DiffusionNet operators (geometry/
 a cache folder is given) → per-vertex features → [image branch: encode the views, lift μ̄, σ̄² onto the reduced
 vertices (skin_image.py)] → network → probabilities back to every input vertex.
 
+Rendered views need the face upright: callers pass the scan through `face_upright` first (its face frame, found
+by the landmarks' face-orientation search), which also gives scans in arbitrary units their size.
+
 Models: skin_p2p (lifted image features + σ + HKS + colour: the paper's method) when views and colours are
 given; skin_3d (σ + HKS + colour, the paper's 3D-only baseline) with colours only; skin_geom (σ + HKS) without
 colours, with a warning. Geometric features are invariant to rigid motion; the colour input is sRGB-encoded
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -263,6 +266,23 @@ def lift_views(shape: SkinShape, meta: dict, views, unit: float, timings: dict) 
     shape.img_mu, shape.img_var = lifted_image_features(dec.vertices / unit, dec.faces, feats, views.cameras,
                                                         visibility_aware=meta.get("lifting", "visibility") == "visibility")
     timings.update(encode_s=t1 - t0, lift_s=time.perf_counter() - t1)
+
+
+def face_upright(mesh: Mesh) -> tuple[Mesh, str | None]:
+    """(the scan in its face's own frame — metres, +Z up, the face looking along −Y, origin between the ears:
+    what the rendered views' rig assumes — , a warning or None). The frame comes from the face found in renders
+    of the scan (`face_orientation.find_face_frame`), so a +Y-up file, a lying scan and an upright one give the
+    same views, and scans in arbitrary units get their size from the face (metric units snap to m/cm/mm).
+    Per-vertex results need no mapping back: the vertices keep their order. Without a face found, the scan is
+    returned unchanged with a warning."""
+    from .face_orientation import find_face_frame
+
+    frame = find_face_frame(mesh.vertices, mesh.faces, mesh.colors, mesh.uv, mesh.texture) if mesh.n_faces else None
+    if frame is None:
+        return mesh, ("no face was found in renders of the scan, so its views assume it is upright "
+                      "(+Z up, face towards -Y)")
+    upright = (mesh.vertices - frame.centre) @ frame.rotation * frame.unit_scale
+    return replace(mesh, vertices=upright), None
 
 
 def segment_skin(vertices: np.ndarray, faces: np.ndarray | None = None, colors: np.ndarray | None = None,

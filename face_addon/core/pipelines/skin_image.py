@@ -25,12 +25,65 @@ IMAGE_WEIGHTS_KIND = "skin_image_encoder"
 IMAGE_WEIGHTS_VERSIONS = (1,)
 
 
+#: side of the renders the encoder learned on (px): larger photos are shrunk to it (the U-Net's receptive field
+#: is about a face's width at this size)
+VIEW_SIZE = 160
+#: the renders' flat background (sRGB 63/255 = linear 0.05): what the encoder learned as "not the subject"
+TRAINING_BACKGROUND = 63 / 255
+#: colour distance (sRGB, 0-1 per channel) within which a photo pixel belongs to the backdrop; chosen on the
+#: London photos of even-numbered people (docs/skin.md)
+BACKDROP_TOLERANCE = 0.2
+
+
+def shrink(image: np.ndarray, size: int) -> np.ndarray:
+    """(h', w', 3) area-averaged copy of an (h, w, 3) image with its longer side `size` (unchanged if smaller)."""
+    import torch
+    from torch.nn import functional as F
+
+    h, w = image.shape[:2]
+    scale = size / max(h, w)
+    if scale >= 1:
+        return image
+    x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None]
+    out = F.interpolate(x, size=(max(1, round(h * scale)), max(1, round(w * scale))), mode="area")
+    return out[0].numpy().transpose(1, 2, 0)
+
+
+def neutralise_backdrop(image: np.ndarray, tolerance: float = BACKDROP_TOLERANCE) -> np.ndarray:
+    """A photo with its plain studio backdrop painted in the renders' background grey: the backdrop is the
+    median colour of the image border, and every pixel within `tolerance` of it that is connected to the
+    border. The encoder only ever saw that grey around a subject; a light studio wall read as skin-free
+    context costs it most of its skin IoU on real photos (docs/skin.md). Cluttered backgrounds are left alone
+    (too little of the border matches)."""
+    from scipy import ndimage
+
+    h, w = image.shape[:2]
+    b = max(2, min(h, w) // 50)
+    border = np.concatenate([image[:b].reshape(-1, 3), image[-b:].reshape(-1, 3), image[:, :b].reshape(-1, 3),
+                             image[:, -b:].reshape(-1, 3)])
+    colour = np.median(border, axis=0)
+    similar = np.linalg.norm(image - colour, axis=2) < tolerance
+    labels, _ = ndimage.label(similar)
+    edge = np.zeros((h, w), bool)
+    edge[:b], edge[-b:], edge[:, :b], edge[:, -b:] = True, True, True, True
+    touching = np.unique(labels[edge & similar])
+    backdrop = np.isin(labels, touching[touching > 0])
+    if backdrop[edge].mean() < 0.5:  # no plain backdrop to speak of
+        return image
+    out = image.copy()
+    out[backdrop] = TRAINING_BACKGROUND
+    return out
+
+
 @dataclass
 class SkinViews:
-    """Images (V, H, W, 3) float sRGB in [0, 1] (or uint8) with their cameras, in the scan's frame and units."""
+    """Images (V, H, W, 3) float sRGB in [0, 1] (or uint8) with their cameras, in the scan's frame and units.
+    Images larger than VIEW_SIZE are shrunk to it (cameras follow). `photos=True` (the user's capture photos,
+    not our renders) also paints a plain backdrop in the renders' grey (`neutralise_backdrop`)."""
 
     images: np.ndarray
     cameras: list[ViewCamera]
+    photos: bool = False
 
     def __post_init__(self) -> None:
         im = np.asarray(self.images)
@@ -41,7 +94,9 @@ class SkinViews:
             im = im.astype(np.float32) / 255.0
         if not np.isfinite(im).all():
             raise ValueError("view images contain NaN or infinite values")
-        self.images = np.clip(im[..., :3].astype(np.float32), 0.0, 1.0)
+        im = np.clip(im[..., :3].astype(np.float32), 0.0, 1.0)
+        im = np.stack([shrink(x, VIEW_SIZE) for x in im])
+        self.images = np.stack([neutralise_backdrop(x) for x in im]) if self.photos else im
         h, w = self.images.shape[1:3]
         self.cameras = [c if (c.width, c.height) == (w, h) else c.resized(w, h) for c in self.cameras]
 
