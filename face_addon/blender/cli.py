@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..core.errors import UsageError, UserError, debug_enabled, internal_error_message, one_line, os_error_message
@@ -77,8 +81,29 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def _python_ctrl_c() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt while a command runs: Blender installs its own C-level SIGINT handler
+    (which only flags a render break), so without this a headless command could not be interrupted. Python's
+    handler is (re)installed for the command; the previous Python-level handler is restored afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
 def main(argv: list[str]) -> int:
     """Parse and run; every failure becomes one line on stderr and an exit code (see the module doc)."""
+    with _python_ctrl_c():
+        return _main(argv)
+
+
+def _main(argv: list[str]) -> int:
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)
