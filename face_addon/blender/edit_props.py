@@ -6,12 +6,17 @@ linear keys' sum by the exact nonlinear, ARAP-blended edit.
 """
 from __future__ import annotations
 
+import math
+
 import bpy
 
 from ..core.pipelines.edit_face import SIGMA_RANGE as SLIDER_RANGE  # one documented range for CLI and UI
 
 
 def _on_value(self, context):
+    if not math.isfinite(self.value):  # min/max do not stop NaN from a script or driver: back to neutral
+        self.value = 0.0  # re-enters this callback once with a finite value
+        return
     obj = self.id_data
     keys = obj.data.shape_keys if obj.type == "MESH" else None
     if keys is not None and self.label in keys.key_blocks:
