@@ -7,6 +7,8 @@ into 128×128, scaled to [-1, 1]; 896 SSD anchors (strides 8, 16, 16, 16, two an
 overlapping detections by score. The model is trained on faces that fill a good part of a selfie-like frame
 (within ~2 m of the camera). For smaller faces: when the whole photo yields nothing, it is searched again in
 overlapping square tiles of half its long side (3×3 on a square photo), i.e. at twice the resolution.
+Faces on their side or upside down (the model sees roughly upright faces, ±45°) are found by running it on the
+photo turned by quarter turns (`quarter_turns`); detections are mapped back into the photo's own pixels.
 
 Coordinates: image pixels, x right, y down, pixel centres at integers (OpenCV; (0, 0) is the centre of the
 top-left pixel). Keypoint sides are the subject's: `right_eye` is on the image's left in a frontal photo.
@@ -16,12 +18,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .mediapipe_assets import load_model
-from .mp_crop import as_image_tensor, crop_square
+from .mp_crop import MAX_PLAIN_SHRINK, as_image_tensor, crop_square, crop_to_image
 from .tflite_torch import TFLiteGraph
 
 INPUT = 128
@@ -71,18 +75,61 @@ def ssd_anchors() -> np.ndarray:
     return np.concatenate(out)
 
 
-def detect_faces(img: np.ndarray, *, min_score: float = MIN_SCORE, small_faces: bool = True) -> list[FaceBox]:
-    """Faces in an (H, W, 3) [0, 1] image (uint8 accepted), best score first. `small_faces` searches tiles
-    when the whole photo has none."""
-    t = as_image_tensor(img)
-    h, w = t.shape[2:]
-    found = _run(t, (w / 2, h / 2), max(h, w), min_score)
-    if not len(found[2]) and small_faces:
-        found = _search_tiles(t, max(h, w) / 2, min_score)
-    return [FaceBox(box - 0.5, kps - 0.5, float(score)) for box, kps, score in weighted_nms(*found)]
+def detect_faces(img: np.ndarray | torch.Tensor, *, min_score: float = MIN_SCORE,
+                 search: Literal["auto", "whole", "tiles", "fine_tiles"] = "auto",
+                 quarter_turns: tuple[int, ...] = (0,)) -> list[FaceBox]:
+    """Faces in an (H, W, 3) [0, 1] image (uint8 accepted; or an `as_image_tensor` tensor), best score first.
+
+    `search`: "whole" runs the model once on the letterboxed photo; "tiles" on tiles of half the long side
+    (faces down to ~7 % of it), "fine_tiles" on tiles of a quarter (~4 %); "auto" on the tiles when the whole
+    photo has none. `quarter_turns`: for each k the model sees the photo turned by k × 90° clockwise, so a face
+    lying with its top towards the photo's left (k = 1), bottom (2) or right (3) is upright for it; where the
+    turns find the same face, the turn that scores it highest wins (a face seen upright scores highest, and its
+    keypoints are right). Boxes and keypoints are always in the photo's own pixels."""
+    if search not in ("auto", "whole", "tiles", "fine_tiles"):
+        raise ValueError(f"search must be 'auto', 'whole', 'tiles' or 'fine_tiles', not {search!r}")
+    t = img if isinstance(img, torch.Tensor) else as_image_tensor(img)
+    side = max(t.shape[2:])
+    small = _shrink(t, side) if search in ("auto", "whole") else t
+    found = []
+    for k in quarter_turns:
+        angle = -math.pi / 2 * (k % 4)
+        if search == "fine_tiles":
+            turn = _search_tiles(t, side / 4, min_score, angle)
+        elif search == "tiles":
+            turn = _search_tiles(t, side / 2, min_score, angle)
+        else:
+            turn = _run_whole(small, t.shape[2:], min_score, angle)
+            if search == "auto" and not len(turn[2]):
+                turn = _search_tiles(t, side / 2, min_score, angle)
+        found += weighted_nms(*turn)
+    if len(quarter_turns) > 1 and found:  # one detection per face: the best-scoring turn's, not an average
+        found = nms(*(np.stack(x) for x in zip(*found)), weighted=False)
+    return [FaceBox(box - 0.5, kps - 0.5, float(score)) for box, kps, score in found]
 
 
-def _search_tiles(img: torch.Tensor, size: float, min_score: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _shrink(img: torch.Tensor, side: float) -> torch.Tensor:
+    """The photo resized once as `crop_square` would resize it for a whole-photo crop (antialiased, to at
+    most MAX_PLAIN_SHRINK × the input), so several quarter turns do not each resize the full photo."""
+    scale = MAX_PLAIN_SHRINK * INPUT / side
+    if scale >= 1:
+        return img
+    h, w = img.shape[2:]
+    size = (max(round(h * scale), 1), max(round(w * scale), 1))
+    return F.interpolate(img, size=size, mode="bilinear", antialias=True, align_corners=False)
+
+
+def _run_whole(small: torch.Tensor, shape: tuple[int, int], min_score: float, angle: float
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_run` on the whole (shrunk) photo, in the edge coordinates of the photo of `shape` (H, W)."""
+    sh, sw = small.shape[2:]
+    boxes, kps, scores = _run(small, (sw / 2, sh / 2), max(sh, sw), min_score, angle)
+    sx, sy = shape[1] / sw, shape[0] / sh
+    return boxes * [sx, sy, sx, sy], kps * [sx, sy], scores
+
+
+def _search_tiles(img: torch.Tensor, size: float, min_score: float, angle: float
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Detections in square tiles of `size` overlapping by half a tile. A tile keeps only detections centred
     nearer to it than to any other tile centre, so a face cut by one tile's edge is taken from the tile that
     holds it whole (faces up to half a tile)."""
@@ -91,7 +138,7 @@ def _search_tiles(img: torch.Tensor, size: float, min_score: float) -> tuple[np.
     found = []
     for j, cy in enumerate(ys):
         for i, cx in enumerate(xs):
-            boxes, kps, scores = _run(img, (cx, cy), size, min_score)
+            boxes, kps, scores = _run(img, (cx, cy), size, min_score, angle)
             mid = (boxes[:, :2] + boxes[:, 2:]) / 2
             own = (np.abs(mid[:, :1] - xs).argmin(1) == i) & (np.abs(mid[:, 1:] - ys).argmin(1) == j)
             found.append((boxes[own], kps[own], scores[own]))
@@ -106,18 +153,22 @@ def _tile_centres(length: int, size: float) -> np.ndarray:
     return np.linspace(size / 2, length - size / 2, n)
 
 
-def _run(img: torch.Tensor, center: tuple[float, float], size: float, min_score: float
+def _run(img: torch.Tensor, center: tuple[float, float], size: float, min_score: float, angle: float = 0.0
          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Detections in the square crop (edge coordinates): boxes (n, 4), keypoints (n, 6, 2), scores (n,)."""
-    x = crop_square(img, center, size, 0.0, INPUT, "zeros") * 2 - 1
+    """Detections in the square crop rotated by `angle` (a multiple of 90°; edge coordinates): boxes (n, 4),
+    keypoints (n, 6, 2), scores (n,)."""
+    x = crop_square(img, center, size, angle, INPUT, "zeros") * 2 - 1
     raw, logits = (y[0].numpy().astype(np.float64) for y in _detector()(x))
     scores = 1 / (1 + np.exp(-np.clip(logits[:, 0], -SCORE_CLIP, SCORE_CLIP)))
     keep = scores >= min_score
-    raw, scores, anchors = raw[keep] / INPUT, scores[keep], ssd_anchors()[keep]
-    ctr, half = raw[:, :2] + anchors, raw[:, 2:4] / 2
-    origin = np.array([center[0] - size / 2, center[1] - size / 2])
-    boxes = np.concatenate([ctr - half, ctr + half], 1) * size + np.tile(origin, 2)
-    kps = (raw[:, 4:16].reshape(-1, 6, 2) + anchors[:, None]) * size + origin
+    raw, scores, anchors = raw[keep], scores[keep], ssd_anchors()[keep] * INPUT
+    ctr = crop_to_image(raw[:, :2] + anchors, center, size, angle, INPUT)
+    wh = raw[:, 2:4] * size / INPUT
+    if round(angle / (math.pi / 2)) % 2:
+        wh = wh[:, ::-1]
+    boxes = np.concatenate([ctr - wh / 2, ctr + wh / 2], 1)
+    kps = crop_to_image((raw[:, 4:16].reshape(-1, 6, 2) + anchors[:, None]).reshape(-1, 2), center, size, angle,
+                        INPUT).reshape(-1, 6, 2)
     return boxes, kps, scores
 
 
@@ -125,6 +176,13 @@ def weighted_nms(boxes: np.ndarray, kps: np.ndarray, scores: np.ndarray, iou: fl
                  ) -> list[tuple[np.ndarray, np.ndarray, float]]:
     """MediaPipe's weighted NMS: the best remaining detection absorbs every one overlapping it by more than
     `iou`; the result keeps its score and takes the score-weighted mean box and keypoints."""
+    return nms(boxes, kps, scores, iou, weighted=True)
+
+
+def nms(boxes: np.ndarray, kps: np.ndarray, scores: np.ndarray, iou: float = NMS_IOU, *, weighted: bool
+        ) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """Non-max suppression at `iou`: each group keeps the best score and either the score-weighted mean box
+    and keypoints (`weighted`, MediaPipe's) or the best detection's own."""
     order = np.argsort(-scores, kind="stable")
     out = []
     while len(order):
@@ -137,7 +195,7 @@ def weighted_nms(boxes: np.ndarray, kps: np.ndarray, scores: np.ndarray, iou: fl
         union = area[0] + area - inter
         overlap = np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
         overlap[0] = 1.0  # the top detection is in its own group even when its box is empty
-        group = order[overlap > iou]
+        group = order[overlap > iou] if weighted else order[:1]
         wts = scores[group] / scores[group].sum()
         out.append(((boxes[group] * wts[:, None]).sum(0), (kps[group] * wts[:, None, None]).sum(0),
                     float(scores[order[0]])))
