@@ -40,7 +40,8 @@ def derive_annotations(vertices: np.ndarray, faces: np.ndarray, face_labels: np.
     parts = _parts(geo, support, landmarks)
     out = {"landmarks": landmarks, "spa": np.flatnonzero(parts.pop("spa"))}
     if human is not None:
-        out.update(zip(("landmarks", "landmark_triangle", "landmark_bary"), human_landmarks(geo, landmarks, human)))
+        out.update(zip(("landmarks", "landmark_triangle", "landmark_bary"),
+                       human_landmarks(geo, landmarks, human, parts)))
     out.update({f"part/{k}": np.flatnonzero(v) for k, v in parts.items()})
     out.update({f"segment/{k}": np.flatnonzero(v) for k, v in _segments(geo, support, parts).items()})
     return out
@@ -48,15 +49,16 @@ def derive_annotations(vertices: np.ndarray, faces: np.ndarray, face_labels: np.
 
 #: iBUG points FaceKit keeps from its geometric rule in the human convention: the jaw outline (all but the chin 8)
 #: is a silhouette in photos; MediaPipe's face-oval points slide over the face with pose and no annotated set
-#: covers them, so the frontal-outline rule below stays. The inner lips (60-67) stay on the mouth-cavity margin:
-#: on the closed-mouth template the mapped upper and lower points coincide, and a point between the lips would
-#: float in the gap when the mouth opens.
-RULE_LANDMARKS = tuple(i for i in range(17) if i != 8) + tuple(range(60, 68))
+#: covers them, so the frontal-outline rule below stays. So do the inner mouth corners 60 and 64 (not annotated).
+RULE_LANDMARKS = tuple(i for i in range(17) if i != 8) + (60, 64)
+#: the inner-lip points snap onto their own lip: on the closed-mouth template the mapped upper and lower points
+#: coincide, and a point on a triangle across the lips would float in the gap when the mouth opens
+LIP_OF = {61: "up_lip", 62: "up_lip", 63: "up_lip", 65: "down_lip", 66: "down_lip", 67: "down_lip"}
 #: face labels no landmark is snapped onto (a point on them would not follow the lids and lips)
 CAVITIES = ("eye_cavity.L", "eye_cavity.R", "mouth_cavity")
 
 
-def human_landmarks(geo: "_Geometry", rule: np.ndarray, human: np.ndarray
+def human_landmarks(geo: "_Geometry", rule: np.ndarray, human: np.ndarray, parts: dict[str, np.ndarray]
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The 68 landmarks as surface points: `human` (68, 3) (MediaPipe's points on the template mapped by the
     calibrated 468 -> 68 map) with the `RULE_LANDMARKS` from `rule` (vertex indices), made left/right symmetric
@@ -67,9 +69,14 @@ def human_landmarks(geo: "_Geometry", rule: np.ndarray, human: np.ndarray
     pts = np.asarray(human, np.float64).copy()
     pts[list(RULE_LANDMARKS)] = geo.v[rule[list(RULE_LANDMARKS)]]
     pts = 0.5 * (pts + pts[IBUG_MIRROR] * np.array([-1.0, 1.0, 1.0]))
-    skin_faces = geo.f[~np.isin(geo.labels, CAVITIES)]
-    snapped, _, face = SurfaceQuery(geo.v, skin_faces, k=8).nearest(pts)
-    tri = skin_faces[face]
+    skin = ~np.isin(geo.labels, CAVITIES)
+    snapped, _, face = SurfaceQuery(geo.v, geo.f[skin], k=8).nearest(pts)
+    tri = geo.f[skin][face]
+    for lip in ("up_lip", "down_lip"):
+        rows = [i for i, name in LIP_OF.items() if name == lip]
+        faces = geo.f[skin & parts[lip][geo.f].all(1)]
+        snapped[rows], _, face = SurfaceQuery(geo.v, faces, k=8).nearest(pts[rows])
+        tri[rows] = faces[face]
     bary = barycentric(snapped, *(geo.v[tri[:, k]] for k in range(3)))
     return _distinct_vertices(geo, snapped), tri.astype(np.int64), bary
 

@@ -1,0 +1,159 @@
+"""Real-photo part of the real-data benchmark (bench_real.py): Reconstruct from Photo on the London set.
+
+Face Research Lab London Set (DeBruine & Jones 2017, CC BY 4.0, doi:10.6084/m9.figshare.5047666.v5).
+- `photo_london_nme`: NME (mean error over the 44 iBUG points the set's approximate map covers, divided by the
+  annotation's outer eye-corner distance) of the reconstruction's reprojected 68 landmarks (`fit`, `regressor`)
+  and of the detector's 468 points mapped by `core/photo/ibug_map.py` (`mediapipe`), over the 102 neutral
+  photos, per gender and ethnicity (london_info.csv), and on the two halves of the people (settings of the
+  fit and the map were chosen on the first half / people 001-008 only).
+- `photo_smile_pairs_ok`: share of people whose smiling photo (NNN_08) has mouthSmileLeft+Right more than 0.1
+  above their neutral one's (NNN_03); `photo_neutral_mouth_smile`: mean mouthSmile (L+R)/2 on neutral photos.
+- `photo_fit_seconds`: median fit time on one thread.
+Each measurement is one function taking the shared `London` context, so other photo measurements (part IoU,
+detection misses) add a function and a line in `run`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from face_addon.core.photo.ibug_map import mediapipe_to_ibug68
+from face_addon.train.london import LondonLandmarks, load_info, load_landmarks, mediapipe_points, photo_path
+
+SMILE_MARGIN = 0.1
+
+
+@dataclass
+class London:
+    """The set and the reconstructions computed once for all measurements (`reconstruct` caches)."""
+
+    root: Path
+    lm: LondonLandmarks
+    info: dict[str, dict[str, str]]
+    cache: dict = field(default_factory=dict)
+
+    def reconstruct(self, person: str, which: str = "neutral", method: str = "fit"):
+        from face_addon.core.pipelines.reconstruct_photo import reconstruct_photo
+
+        key = (person, which, method)
+        if key not in self.cache:
+            self.cache[key] = reconstruct_photo(photo_path(self.root, person, which), method=method)
+        return self.cache[key]
+
+
+def reprojected_landmarks(rec) -> np.ndarray:
+    """(68, 2) the reconstruction's FaceKit landmarks projected into the photo."""
+    from face_addon.core.facekit import load_facekit
+
+    cam = load_facekit().landmarks(rec.vertices) @ rec.rotation.T + rec.translation
+    q = cam @ rec.K.T
+    return q[:, :2] / q[:, 2:]
+
+
+def _nme(pred: np.ndarray, lm: LondonLandmarks, rows: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(pred[:, lm.ibug] - lm.points[rows], axis=-1).mean(1) / lm.inter_ocular()[rows]
+
+
+def measure_nme(ctx: London) -> tuple[dict, str]:
+    lm, rows = ctx.lm, np.arange(len(ctx.lm.ids))
+    per = {"mediapipe": _nme(mediapipe_to_ibug68(mediapipe_points(ctx.root, lm.ids)[..., :2]), lm, rows)}
+    for method in ("fit", "regressor"):
+        per[method] = _nme(np.stack([reprojected_landmarks(ctx.reconstruct(p, method=method)) for p in lm.ids]),
+                           lm, rows)
+    groups = {"all": rows, "half_1 (001-)": rows[: len(rows) // 2], "half_2": rows[len(rows) // 2:]}
+    for key in ("gender", "ethnicity"):
+        for val in sorted({ctx.info[p][key] for p in lm.ids}):
+            groups[f"{key}={val}"] = np.array([i for i, p in enumerate(lm.ids) if ctx.info[p][key] == val])
+    out = {m: {g: round(100 * float(v[idx].mean()), 3) for g, idx in groups.items()} for m, v in per.items()}
+    lines = ["| group | n | fit | regressor | mediapipe (mapped) |", "|---|---|---|---|---|"]
+    lines += [f"| {g} | {len(idx)} | {out['fit'][g]:.2f} | {out['regressor'][g]:.2f} | {out['mediapipe'][g]:.2f} |"
+              for g, idx in groups.items()]
+    md = "NME % over the 44 mapped iBUG points (outer inter-ocular), London neutral photos:\n\n" + "\n".join(lines)
+    return {"photo_london_nme": out}, md
+
+
+def _smile(rec) -> float:
+    from face_addon.core.facekit import load_facekit
+
+    names = load_facekit().exp_names
+    return float(rec.alpha_exp[names.index("mouthSmileLeft")] + rec.alpha_exp[names.index("mouthSmileRight")])
+
+
+def measure_expressions(ctx: London) -> tuple[dict, str]:
+    neutral = np.array([_smile(ctx.reconstruct(p)) for p in ctx.lm.ids])
+    smiling = np.array([_smile(ctx.reconstruct(p, "smiling")) for p in ctx.lm.ids])
+    ok = smiling - neutral > SMILE_MARGIN
+    keys = {"photo_smile_pairs_ok": round(float(ok.mean()), 3),
+            "photo_neutral_mouth_smile": round(float(neutral.mean() / 2), 3),
+            "photo_smiling_mouth_smile": round(float(smiling.mean() / 2), 3)}
+    md = (f"Smile recovered (NNN_08 mouthSmileL+R > NNN_03 + {SMILE_MARGIN}): {100 * ok.mean():.0f} % of "
+          f"{len(ok)} pairs; mean mouthSmile neutral {keys['photo_neutral_mouth_smile']:.3f}, smiling "
+          f"{keys['photo_smiling_mouth_smile']:.3f}.")
+    return keys, md
+
+
+def measure_time(ctx: London, n: int = 5) -> tuple[dict, str]:
+    from face_addon.core.pipelines.reconstruct_photo import reconstruct_photo
+
+    s = float(np.median([reconstruct_photo(photo_path(ctx.root, p)).timings["fit"] for p in ctx.lm.ids[:n]]))
+    return {"photo_fit_seconds": round(s, 2)}, f"Fit time (one thread, median of {n}): {s:.2f} s."
+
+
+def measure_detection(ctx: London) -> tuple[dict, str]:
+    """`photo_detect_misses`: the London portraits and their transformed copies (real_photo_detect.py)."""
+    from real_photo_detect import detect_misses
+
+    return detect_misses(ctx.root)
+
+
+def measure_parts(ctx: London) -> tuple[dict, str]:
+    """`photo_london_part_iou`: parser and landmark part masks against the London part masks."""
+    from real_photo_detect import part_iou
+
+    return part_iou(ctx.root)
+
+
+MEASUREMENTS = (measure_nme, measure_expressions, measure_time, measure_detection, measure_parts)
+
+
+def run(root: Path) -> tuple[dict, str]:
+    import torch
+
+    torch.set_num_threads(1)
+    ctx = London(root, load_landmarks(root), load_info(root))
+    keys, sections = {}, []
+    for measure in MEASUREMENTS:
+        k, md = measure(ctx)
+        keys.update(k)
+        sections.append(md)
+    return keys, "## Photo (London set, CC BY 4.0, DeBruine & Jones 2017)\n\n" + "\n\n".join(sections)
+
+
+def render_overlays(ctx: London, people: tuple[str, ...], out: Path) -> Path:
+    """A strip of London photos (cropped to the face) with the human annotation (green), the detector's
+    mapped points (blue) and the fit's reprojected landmarks (red)."""
+    from PIL import Image, ImageDraw
+
+    tiles = []
+    for p in people:
+        rec = ctx.reconstruct(p)
+        row = ctx.lm.ids.index(p)
+        img = Image.open(photo_path(ctx.root, p)).convert("RGB")
+        draw = ImageDraw.Draw(img)
+        mp = mediapipe_to_ibug68(mediapipe_points(ctx.root, ctx.lm.ids)[row, :, :2])
+        for pts, colour in ((ctx.lm.points[row], (0, 220, 0)), (mp[ctx.lm.ibug], (40, 120, 255)),
+                            (reprojected_landmarks(rec)[ctx.lm.ibug], (255, 40, 40))):
+            for x, y in pts:
+                draw.ellipse([x - 4, y - 4, x + 4, y + 4], outline=colour, width=2)
+        c = ctx.lm.points[row].mean(0)
+        half = 1.1 * ctx.lm.inter_ocular()[row]
+        tiles.append(img.crop((int(c[0] - half), int(c[1] - half), int(c[0] + half), int(c[1] + half)))
+                     .resize((400, 400)))
+    strip = Image.new("RGB", (400 * len(tiles), 400))
+    for k, t in enumerate(tiles):
+        strip.paste(t, (400 * k, 0))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    strip.save(out)
+    return out
