@@ -81,7 +81,7 @@ def eye_error(points: np.ndarray, pupils: np.ndarray) -> float:
     return float(np.linalg.norm(eye_centres(points) - pupils, axis=1).max() / np.linalg.norm(pupils[1] - pupils[0]))
 
 
-def _check(img: np.ndarray, pupils: np.ndarray) -> dict:
+def check_photo(img: np.ndarray, pupils: np.ndarray) -> dict:
     from face_addon.core.photo.face_mesh import detect
 
     t = time.perf_counter()
@@ -105,7 +105,7 @@ def run_detection(root: Path, every: int = 1, keep: int = 0) -> tuple[dict, list
         pupils = frl[list(PUPILS)]
         for name, f in transforms(frl).items():
             timg, tp = f(img, pupils)
-            r = _check(timg, tp)
+            r = check_photo(timg, tp)
             s = stats.setdefault(name, {"photos": 0, "misses": 0, "missed": [], "time": []})
             s["photos"] += 1
             s["time"].append(r["time"])
@@ -113,14 +113,14 @@ def run_detection(root: Path, every: int = 1, keep: int = 0) -> tuple[dict, list
                 s["misses"] += 1
                 s["missed"].append(pid)
             if keep:
-                examples.append(_example(name, pid, r, timg, tp))
+                examples.append(sheet_entry(name, pid, r, timg, tp))
         # several faces: this person beside the next one at 0.6 × the size; the larger must be picked
         other_path, other_frl = items[(idx + 1) % len(items)][1:]
         other, _ = T.resize(load_photo(other_path), other_frl[list(PUPILS)], 0.6)
         canvas = T.background(1350, 1350 + other.shape[1])
         canvas, _ = T.paste(canvas, other, other_frl[:2], (0, 1350 - other.shape[0]))
         timg, tp = T.paste(canvas, img, pupils, (other.shape[1], 0))
-        r = _check(timg, tp)
+        r = check_photo(timg, tp)
         s = stats.setdefault("two people", {"photos": 0, "misses": 0, "missed": [], "time": [], "both": 0})
         s["photos"] += 1
         s["time"].append(r["time"])
@@ -129,7 +129,7 @@ def run_detection(root: Path, every: int = 1, keep: int = 0) -> tuple[dict, list
             s["misses"] += 1
             s["missed"].append(pid)
         if keep:
-            examples.append(_example("two people", pid, r, timg, tp))
+            examples.append(sheet_entry("two people", pid, r, timg, tp))
     if keep:
         worst: dict[str, list] = {}
         for ex in sorted(examples, key=lambda e: -e["err"]):
@@ -143,7 +143,7 @@ def run_detection(root: Path, every: int = 1, keep: int = 0) -> tuple[dict, list
 TILE = 220
 
 
-def _example(case: str, pid: str, r: dict, img: np.ndarray, pupils: np.ndarray) -> dict:
+def sheet_entry(case: str, pid: str, r: dict, img: np.ndarray, pupils: np.ndarray) -> dict:
     """A contact-sheet entry: the whole photo and a zoom on the true face (TILE² each) with the picked face's
     landmarks (green), its mesh crop (yellow) and the annotated pupils (red)."""
     from PIL import Image, ImageDraw

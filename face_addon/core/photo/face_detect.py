@@ -83,9 +83,10 @@ def detect_faces(img: np.ndarray | torch.Tensor, *, min_score: float = MIN_SCORE
     `search`: "whole" runs the model once on the letterboxed photo; "tiles" on tiles of half the long side
     (faces down to ~7 % of it), "fine_tiles" on tiles of a quarter (~4 %); "auto" on the tiles when the whole
     photo has none. `quarter_turns`: for each k the model sees the photo turned by k × 90° clockwise, so a face
-    lying with its top towards the photo's left (k = 1), bottom (2) or right (3) is upright for it; where the
-    turns find the same face, the turn that scores it highest wins (a face seen upright scores highest, and its
-    keypoints are right). Boxes and keypoints are always in the photo's own pixels."""
+    lying with its top towards the photo's left (k = 1), bottom (2) or right (3) is upright for it. A face seen
+    by several turns is returned once per turn (each turn's detections are merged by MediaPipe's weighted NMS
+    on their own): the best-scoring is usually the turn that sees it upright, with the right keypoints, and
+    `face_mesh.detect` tries the others when its mesh fails. Boxes and keypoints are in the photo's pixels."""
     if search not in ("auto", "whole", "tiles", "fine_tiles"):
         raise ValueError(f"search must be 'auto', 'whole', 'tiles' or 'fine_tiles', not {search!r}")
     t = img if isinstance(img, torch.Tensor) else as_image_tensor(img)
@@ -103,8 +104,7 @@ def detect_faces(img: np.ndarray | torch.Tensor, *, min_score: float = MIN_SCORE
             if search == "auto" and not len(turn[2]):
                 turn = _search_tiles(t, side / 2, min_score, angle)
         found += weighted_nms(*turn)
-    if len(quarter_turns) > 1 and found:  # one detection per face: the best-scoring turn's, not an average
-        found = nms(*(np.stack(x) for x in zip(*found)), weighted=False)
+    found.sort(key=lambda d: -d[2])
     return [FaceBox(box - 0.5, kps - 0.5, float(score)) for box, kps, score in found]
 
 
@@ -176,13 +176,6 @@ def weighted_nms(boxes: np.ndarray, kps: np.ndarray, scores: np.ndarray, iou: fl
                  ) -> list[tuple[np.ndarray, np.ndarray, float]]:
     """MediaPipe's weighted NMS: the best remaining detection absorbs every one overlapping it by more than
     `iou`; the result keeps its score and takes the score-weighted mean box and keypoints."""
-    return nms(boxes, kps, scores, iou, weighted=True)
-
-
-def nms(boxes: np.ndarray, kps: np.ndarray, scores: np.ndarray, iou: float = NMS_IOU, *, weighted: bool
-        ) -> list[tuple[np.ndarray, np.ndarray, float]]:
-    """Non-max suppression at `iou`: each group keeps the best score and either the score-weighted mean box
-    and keypoints (`weighted`, MediaPipe's) or the best detection's own."""
     order = np.argsort(-scores, kind="stable")
     out = []
     while len(order):
@@ -195,7 +188,7 @@ def nms(boxes: np.ndarray, kps: np.ndarray, scores: np.ndarray, iou: float = NMS
         union = area[0] + area - inter
         overlap = np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
         overlap[0] = 1.0  # the top detection is in its own group even when its box is empty
-        group = order[overlap > iou] if weighted else order[:1]
+        group = order[overlap > iou]
         wts = scores[group] / scores[group].sum()
         out.append(((boxes[group] * wts[:, None]).sum(0), (kps[group] * wts[:, None, None]).sum(0),
                     float(scores[order[0]])))

@@ -134,7 +134,9 @@ def detect(img: np.ndarray, *, which: Literal["largest", "all"] = "largest") -> 
     t = as_image_tensor(img)
     for search, turns in SEARCH:
         meshes: list[FaceMesh] = []
-        for box in sorted(detect_faces(t, search=search, quarter_turns=turns), key=lambda b: -b.score):
+        for box in detect_faces(t, search=search, quarter_turns=turns):  # best score first
+            if any(_inside(box.center, m) for m in meshes):
+                continue  # the same face seen at another turn (or a part of it): its mesh is already there
             mesh = face_landmarks(t, box)
             if mesh.score >= MIN_PRESENCE and not any(_same_face(mesh, m) for m in meshes):
                 meshes.append(mesh)
@@ -144,6 +146,12 @@ def detect(img: np.ndarray, *, which: Literal["largest", "all"] = "largest") -> 
     h, w = np.shape(img)[:2]
     raise PhotoError(f"no face found in the photo ({w}×{h} px): use a photo where the face is clearly "
                      "visible, roughly frontal and at least about 1/12 of the photo's long side")
+
+
+def _inside(point: tuple[float, float], mesh: FaceMesh) -> bool:
+    """True when `point` lies inside the mesh's landmark box."""
+    lo, hi = mesh.points[:, :2].min(0), mesh.points[:, :2].max(0)
+    return bool((np.asarray(point) >= lo).all() and (np.asarray(point) <= hi).all())
 
 
 def _same_face(a: FaceMesh, b: FaceMesh) -> bool:
