@@ -42,9 +42,11 @@ def landmark_weights(model: PhotoFaceKit) -> np.ndarray:
     """(468,) weight of each MediaPipe point in the landmark term: the embedding's weight (0 for the sliding
     face oval and points the detector places inconsistently), raised by HUMAN_BOOST × the point's share in the
     human-convention 68 landmarks (`ibug_map`), so the points people annotate are matched most closely."""
-    from .ibug_map import load_weights
+    from .ibug_map import N_MEDIAPIPE, load_weights
 
     base = np.asarray(model.embedding.get("weight", np.ones(468)), np.float64)
+    if len(base) != N_MEDIAPIPE:  # another point set (tests embed 68 points): no human-convention share
+        return base
     share = np.abs(load_weights()[17:]).sum(0)  # the jaw outline is a silhouette: not boosted
     return base * (1.0 + HUMAN_BOOST * share / share.max())
 
