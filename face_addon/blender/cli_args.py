@@ -34,8 +34,8 @@ def finite_float(lo: float, hi: float) -> Callable[[str], float]:
     return parse
 
 
-def int_range(lo: int, hi: int | None = None, why: str = "") -> Callable[[str], int]:
-    """argparse type: an integer >= lo (and <= hi when given); `why` explains the upper bound."""
+def int_range(lo: int, hi: int | None = None) -> Callable[[str], int]:
+    """argparse type: an integer >= lo (and <= hi when given)."""
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -44,7 +44,7 @@ def int_range(lo: int, hi: int | None = None, why: str = "") -> Callable[[str], 
         if value < lo:
             raise argparse.ArgumentTypeError(f"{value} is below the minimum {lo}")
         if hi is not None and value > hi:
-            raise argparse.ArgumentTypeError(f"{value} is above the maximum {hi}" + (f" ({why})" if why else ""))
+            raise argparse.ArgumentTypeError(f"{value} is above the maximum {hi}")
         return value
 
     parse.__name__ = "integer"

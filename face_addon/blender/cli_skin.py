@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from .cli_args import check_outputs, choice_or_folder, finite_float, int_range
+
 
 def _views(option: str, mesh, has_colors: bool):
     """SkinViews from --views: 'render' (Cycles renders of the scan; needs bpy and colours), 'none', or a folder
@@ -45,14 +47,13 @@ def _views(option: str, mesh, has_colors: bool):
 def _cmd_segment(args: argparse.Namespace) -> int:
     import sys
 
-    from ..core.mesh import MeshError
+    from ..core.atomic_write import atomic_outputs
     from ..core.mesh_files import load_mesh
     from ..core.pipelines.segment_skin import face_upright, segment_skin
     from ..core.skin_export import write_skin_json, write_skin_ply
     from ..core.texture import with_surface_colors
 
-    if not str(args.out).lower().endswith(".ply"):
-        raise MeshError(f"--out must be a .ply file (it carries the skin probability per vertex), got {args.out}")
+    check_outputs([args.input, args.weights], [("--out", args.out, (".ply",)), ("--json", args.json, (".json",))])
     load_warnings: list[str] = []
     mesh = with_surface_colors(load_mesh(args.input, load_warnings))  # a texture gives the per-vertex colours
     faces = mesh.faces if mesh.n_faces else None
@@ -64,15 +65,16 @@ def _cmd_segment(args: argparse.Namespace) -> int:
     views = _views(args.views, work, colors is not None)
     result = segment_skin(work.vertices, faces, colors, weights=args.weights, max_vertices=args.max_vertices,
                           threshold=args.threshold, views=views)
-    write_skin_ply(args.out, mesh.vertices, faces, result.probability)
     t = result.timings
-    if args.json:
-        write_skin_json(args.json, {
-            "source": str(args.input), "output": str(args.out), "n_vertices": mesh.n_vertices,
-            "skin_vertices": int(result.skin.sum()), "skin_fraction": round(result.skin_fraction, 6),
-            "threshold": args.threshold, "model": result.variant, "features": list(result.features),
-            "network_vertices": result.n_network_vertices, "unit_scale_to_m": result.unit_scale,
-            "timings_s": {k: round(v, 4) for k, v in t.items()}, "warnings": load_warnings + result.warnings})
+    with atomic_outputs() as outs:  # the PLY and its summary appear together or not at all
+        write_skin_ply(outs.path(args.out), mesh.vertices, faces, result.probability)
+        if args.json:
+            write_skin_json(outs.path(args.json), {
+                "source": str(args.input), "output": str(args.out), "n_vertices": mesh.n_vertices,
+                "skin_vertices": int(result.skin.sum()), "skin_fraction": round(result.skin_fraction, 6),
+                "threshold": args.threshold, "model": result.variant, "features": list(result.features),
+                "network_vertices": result.n_network_vertices, "unit_scale_to_m": result.unit_scale,
+                "timings_s": {k: round(v, 4) for k, v in t.items()}, "warnings": load_warnings + result.warnings})
     for w in load_warnings + result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(f"{100 * result.skin_fraction:.1f} % of {mesh.n_vertices} {'points' if mesh.is_point_cloud else 'vertices'} "
@@ -81,17 +83,33 @@ def _cmd_segment(args: argparse.Namespace) -> int:
     return 0
 
 
+def _network_vertices(text: str) -> int:
+    """argparse type of --max-vertices: at least 1000, and within what this machine's memory allows now."""
+    from ..core.errors import UserError
+    from ..core.memory_budget import check_network_vertices
+
+    try:
+        return check_network_vertices(int_range(1_000)(text))
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_subcommands(subparsers) -> None:
+    from ..core.memory_budget import max_network_vertices
+
     p = subparsers.add_parser("segment", help="skin segmentation of a head scan (Pixels2Points)")
     p.add_argument("input", help="scan mesh or point cloud (.obj/.ply/.stl/.off/.glb/.gltf; UV textures from "
                                  "OBJ+MTL, glTF/GLB and PLY TextureFile are used), any unit and pose")
     p.add_argument("--out", required=True, help="output .ply: the scan with colour + 'quality' = skin probability")
     p.add_argument("--json", help="optional summary .json (skin fraction, model, timings, warnings)")
     p.add_argument("--weights", help="skin_*.pt to use instead of the shipped model")
-    p.add_argument("--max-vertices", type=int, default=10_000, help="network mesh size (fewer is faster)")
-    p.add_argument("--threshold", type=float, default=0.5, help="skin probability from which a vertex is skin")
+    cap = max_network_vertices()
+    p.add_argument("--max-vertices", type=_network_vertices, default=min(10_000, cap),
+                   help=f"network mesh size, 1000-{cap} with the memory available now (fewer is faster)")
+    p.add_argument("--threshold", type=finite_float(0.0, 1.0), default=0.5,
+                   help="skin probability (0-1) from which a vertex is skin")
     p.add_argument("--no-colors", action="store_true", help="ignore colours and texture (geometry-only model)")
-    p.add_argument("--views", default="render",
+    p.add_argument("--views", default="render", type=choice_or_folder("render", "none"),
                    help="image features from: 'render' (13 Cycles renders of the scan, default), 'none' (3D only), "
                         "or a folder with cameras.json + 00.png, 01.png, ... (calibrated photos)"),
     p.set_defaults(func=_cmd_segment)

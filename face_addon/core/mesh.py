@@ -87,10 +87,17 @@ class Mesh:
         return replace(self, vertices=vertices)
 
 
+#: sizes (m) a mesh can have once its unit is known, generous around a head (face crops, whole-body scans,
+#: a scan with stray far-away points); a mesh that no unit brings into this range (a 0.47 µm or a 473 km
+#: "head") is refused instead of guessed
+PLAUSIBLE_SIZE_M = (0.01, 10.0)
+
+
 def guess_unit_scale(mesh: Mesh, expected_size_m: float = 0.25) -> float:
     """Factor that brings a head-sized mesh to metres: 1.0 for metres, 0.001 for millimetres, 0.01 for cm.
 
     Scans often arrive in millimetres; callers report the detected unit instead of silently rescaling.
+    MeshError when no unit makes the mesh head-sized (PLAUSIBLE_SIZE_M).
     """
     size = mesh.extent()
     best, best_err = 1.0, np.inf
@@ -98,4 +105,8 @@ def guess_unit_scale(mesh: Mesh, expected_size_m: float = 0.25) -> float:
         err = abs(np.log(size * factor / expected_size_m))
         if err < best_err:
             best, best_err = factor, err
+    lo, hi = PLAUSIBLE_SIZE_M
+    if not lo <= size * best <= hi:
+        raise MeshError(f"'{mesh.name}' is {size:.3g} units across: in no unit (m, dm, cm, mm) is that a head "
+                        f"({lo * 100:g} cm to {hi:g} m); scale it to one of those units first")
     return best

@@ -128,10 +128,14 @@ def load_mesh(path: str | Path, warnings: list[str] | None = None) -> Mesh:
 
 
 def save_mesh(mesh: Mesh, path: str | Path) -> None:
-    """Write a mesh (format from the suffix), keeping vertex order and colours."""
+    """Write a mesh (format from the suffix), keeping vertex order and colours; atomically (a failure leaves no
+    partial file, core/atomic_write.py)."""
     import trimesh
+
+    from .atomic_write import atomic_path
 
     colors = None
     if mesh.colors is not None:
         colors = linear_to_srgb_bytes(mesh.colors)
-    trimesh.Trimesh(mesh.vertices, mesh.faces, vertex_colors=colors, process=False).export(str(path))
+    with atomic_path(path) as tmp:
+        trimesh.Trimesh(mesh.vertices, mesh.faces, vertex_colors=colors, process=False).export(str(tmp))

@@ -95,4 +95,4 @@ def test_cli_round_trip(tmp_path, model_files):
     assert summary["model"] == "tiny_color" and summary["n_vertices"] == len(mesh.vertices)
     assert abs(summary["skin_fraction"] - (quality >= 0.5).mean()) < 1e-6
     assert main(["segment", str(tmp_path / "missing.obj"), "--out", str(tmp_path / "x.ply")]) == 1
-    assert main(["segment", str(tmp_path / "scan.ply"), "--out", str(tmp_path / "x.json")]) == 1
+    assert main(["segment", str(tmp_path / "scan.ply"), "--out", str(tmp_path / "x.json")]) == 2  # usage error
