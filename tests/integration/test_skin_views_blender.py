@@ -154,3 +154,4 @@ def test_textured_object_uses_its_image_texture(scene, image_model):
     assert len(obj.data.color_attributes) == 0
     assert bpy.ops.face.segment_skin(weights=str(image_model), views="RENDER") == {"FINISHED"}
     assert "tiny_p2p" in obj["face_addon_skin"] and "no vertex colours" not in obj["face_addon_skin_warnings"]
+    assert "no face was found" in obj["face_addon_skin_warnings"]  # a sphere: views in the scene's own frame
