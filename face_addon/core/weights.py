@@ -6,6 +6,7 @@ file gives a clear message instead of a shape error deep inside a network.
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from .errors import WeightsError  # defined with the other user errors; imported from here too
@@ -33,7 +34,9 @@ def read_tensor_file(path: Path | str):
     if not path.is_file():
         raise WeightsError(f"weights file not found: {path}")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols of foreign files: noise to a user
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the same user problem
         # torch's own message suggests weights_only=False, i.e. running pickled code: never repeat that advice
         raise WeightsError(f"{path.name} is not a readable weights file ({type(exc).__name__}): it is corrupt, "

@@ -15,7 +15,9 @@ import re
 import resource
 import shutil
 import signal
+import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,6 +97,19 @@ def _file_size_limit(limit: int | None):
         signal.signal(signal.SIGXFSZ, old_sig)
 
 
+@contextlib.contextmanager
+def _cli_warnings():
+    """Warnings printed to stderr with Python's default filters, as a user running `face` sees them (pytest
+    would otherwise collect them silently and a multi-line warning would go unnoticed)."""
+    with warnings.catch_warnings():
+        warnings.resetwarnings()
+        for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+            warnings.filterwarnings("ignore", category=category)
+        warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: sys.stderr.write(
+            warnings.formatwarning(message, category, filename, lineno, line))
+        yield
+
+
 def _invoke(case: Case, argv: list[str]) -> tuple[int | None, str, str, bool]:
     from face_addon.blender.cli import main
 
@@ -102,7 +117,7 @@ def _invoke(case: Case, argv: list[str]) -> tuple[int | None, str, str, bool]:
     code = None
     timer = (_timer(case.interrupt_after_s, KeyboardInterrupt) if case.interrupt_after_s
              else _timer(HANG_S, _Hang))
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), _cli_warnings():
         try:
             with timer, _file_size_limit(case.file_size_limit):
                 code = main(argv)
