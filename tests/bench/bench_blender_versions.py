@@ -14,7 +14,6 @@ are not run twice. Writes tests/bench/results/blender_versions.json and .md.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import subprocess
 import sys
@@ -24,20 +23,16 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+sys.path[:0] = [str(HERE), str(ROOT / "tests" / "integration")]
+
+from common import write_results  # noqa: E402
+from test_install import load_build_module  # noqa: E402
 
 # (venv, Python, Blender releases on that Python, JUnit file of ./dev test, what CI ran there)
 TESTED = (
     (".venv", "3.11", "4.2 LTS, 4.5 LTS, 5.0", "py311.xml", "unit + integration"),
     (".venv313", "3.13", "5.1, 5.2 LTS, 5.3", "py313.xml", "integration"),
 )
-
-
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def junit_counts(path: Path) -> dict:
@@ -49,31 +44,36 @@ def junit_counts(path: Path) -> dict:
     total, failed = int(suite.get("tests")), int(suite.get("failures")) + int(suite.get("errors"))
     skipped = int(suite.get("skipped"))
     return {"tests_passed": total - failed - skipped, "tests_failed": failed, "tests_skipped": skipped,
-            "tests_s": round(float(suite.get("time")), 1), "junit": str(path.relative_to(ROOT))}
+            "tests_s": round(float(suite.get("time")), 1), "junit": str(path)}
 
 
-def zip_sizes(build, offline: bool) -> tuple[dict, dict, dict]:
-    """MB of every platform's zip per Python, of the combined (both Pythons) zip, and why any is missing."""
-    per_python: dict = {}
-    combined: dict = {}
+def zip_sizes(build, offline: bool) -> tuple[dict, dict, dict, dict]:
+    """MB of every platform's zip per Python and of the combined (both Pythons) zip, why any is missing,
+    and an estimate for each missing one: the same zip built without torch plus, per Python, the size of
+    the torch wheel that was reachable for that platform (the cp311 one stands in for a missing cp313 one).
+    Keys: platform -> "py311" / "py313" / "py311-py313"."""
+    sizes: dict = {plat: {} for plat in build.PLATFORMS}
     missing: dict = {}
+    estimates: dict = {}
     for plat in build.PLATFORMS:
+        torch_mb: dict = {}
         for group in [(py,) for py in build.PYTHONS] + [tuple(build.PYTHONS)]:
             key = "-".join(f"py{p.replace('.', '')}" for p in group)
-            target = per_python.setdefault(plat, {}) if len(group) == 1 else combined
             try:
                 result = build.build(plat, group, offline=offline)
             except build.BuildError as ex:
                 missing[f"{plat} {key}"] = str(ex).splitlines()[0][:300]
-                if len(group) == 1:  # size of the same zip without torch, to estimate the full one
-                    result = build.build(plat, group, offline=offline, torch=False)
-                    target[f"{key}-notorch"] = round(result.size_bytes / 2**20, 1)
+                notorch = build.build(plat, group, offline=offline, torch=False)
+                sizes[plat][f"{key}-notorch"] = round(notorch.size_bytes / 2**20, 1)
+                stand_in = max(torch_mb.values(), default=0.0)
+                estimates.setdefault(plat, {})[key] = round(
+                    notorch.size_bytes / 2**20 + sum(torch_mb.get(py, stand_in) for py in group), 1)
                 continue
-            if len(group) == 1:
-                target[key] = round(result.size_bytes / 2**20, 1)
-            else:
-                combined[plat] = round(result.size_bytes / 2**20, 1)
-    return per_python, combined, missing
+            sizes[plat][key] = round(result.size_bytes / 2**20, 1)
+            for w in result.wheels:
+                if build._normalize(build.wheel_tags(w.name)[0]) == build.TORCH and len(group) == 1:
+                    torch_mb[group[0]] = w.stat().st_size / 2**20
+    return sizes, missing, estimates
 
 
 def install_and_demo(venv: str, python: str, build, out: Path, offline: bool) -> dict:
@@ -114,9 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--junit-dir", type=Path, default=ROOT / "out" / "ci")
     args = parser.parse_args(argv)
 
-    build = _load("face_addon_build", ROOT / "build.py")
-    common = _load("face_addon_bench_common", HERE / "common.py")
-    per_python, combined, missing = zip_sizes(build, args.offline)
+    build = load_build_module()
+    sizes, missing, estimates = zip_sizes(build, args.offline)
     out = ROOT / "out" / "versions"
     out.mkdir(parents=True, exist_ok=True)
 
@@ -126,27 +125,30 @@ def main(argv: list[str] | None = None) -> int:
             continue
         key = f"py{python.replace('.', '')}"
         row = {"python": python, "blender_releases": releases, "ci_suites": suites,
-               "zip_mb": {plat: sizes.get(key) for plat, sizes in per_python.items()}}
+               "zip_mb": {plat: by_key.get(key) for plat, by_key in sizes.items()},
+               "zip_mb_estimate": {plat: est[key] for plat, est in estimates.items() if key in est}}
         if not args.no_demo:
             row.update(install_and_demo(venv, python, build, out, args.offline))
         row.update(junit_counts(args.junit_dir / junit))
         versions.append(row)
 
-    data = {"versions": versions, "zip_mb_per_python": per_python, "zip_mb_combined": combined,
-            "not_built": missing}
+    data = {"versions": versions, "zip_mb": sizes, "not_built": missing, "zip_mb_estimate": estimates}
     rows = "\n".join(
         f"| bpy {v.get('bpy', '?')} | {v['python']} | {v['blender_releases']} | {v.get('installed')} | "
         f"{v.get('demo_ok')} | {v.get('torch_bundled')} | {v['tests_passed']} / {v['tests_failed']} / "
         f"{v['tests_skipped']} ({v['ci_suites']}) | "
-        + " / ".join(f"{v['zip_mb'][p]}" for p in build.PLATFORMS) + " |" for v in versions)
+        + " / ".join(f"{v['zip_mb'][p]}" if v["zip_mb"][p] is not None
+                     else f"not built (~{v['zip_mb_estimate'].get(p)} est.)" for p in build.PLATFORMS)
+        + " |" for v in versions)
     table = ("| module | Python | Blender | installed | demo_ok | torch in zip | tests passed / failed / skipped | "
              f"zip MB ({' / '.join(build.PLATFORMS)}) |\n|---|---|---|---|---|---|---|---|\n{rows}\n\n"
-             "Zip MB per platform: " + "; ".join(
-                 f"{p} " + ", ".join(f"{k} {mb}" for k, mb in s.items()) + f", both Pythons in one zip "
-                 f"{combined.get(p, 'not built')}" for p, s in per_python.items()) + ".\n")
+             "Zip MB per platform (py311-py313: both Pythons in one zip, `--combined`): " + "; ".join(
+                 f"{p} " + ", ".join(f"{k} {mb}" for k, mb in by_key.items()) for p, by_key in sizes.items())
+             + ".\n\nEstimated where not built (zip without torch + the reachable torch wheel's size): "
+             + "; ".join(f"{p} {k} ~{mb}" for p, est in estimates.items() for k, mb in est.items()) + ".\n")
     if missing:
         table += "\nNot built: " + "; ".join(f"{k}: {v}" for k, v in missing.items()) + "\n"
-    common.write_results("blender_versions", data, table, "python tests/bench/bench_blender_versions.py"
+    write_results("blender_versions", data, table, "python tests/bench/bench_blender_versions.py"
                          + (" --offline" if args.offline else ""))
     print(table)
     return 0
