@@ -57,7 +57,8 @@ def write_landmarks(path: Path | str, points, confidence=None, source: str = "",
                         f"  <DataFileName name={quoteattr(source)}/>\n  <templateName name=\"iBUG68\"/>\n"
                         f" </DocumentData>\n{rows}\n</PickedPoints>\n")
     else:
-        raise ValueError(f"unknown landmark format '{path.suffix}': use one of {', '.join('.' + f for f in FORMATS)}")
+        raise MeshError(f"{path}: unknown landmark format '{path.suffix}': use one of "
+                        + ", ".join("." + f for f in FORMATS))
     return path
 
 
