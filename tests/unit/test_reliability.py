@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -33,8 +34,9 @@ def test_messages_are_one_line_and_internal_errors_leave_a_report(tmp_path):
     except KeyError as exc:
         message = internal_error_message(exc, "face test")
     assert "\n" not in message and message.startswith("internal error (KeyError")
-    report = message.rsplit("full report: ", 1)[1]
-    assert "Traceback" in open(report).read()
+    report = Path(message.rsplit("full report: ", 1)[1])
+    assert "Traceback" in report.read_text()
+    report.unlink()
     assert os_error_message(PermissionError(13, "Permission denied", "/x/y.ply")) == "/x/y.ply: Permission denied"
     assert os_error_message(FileNotFoundError("no samples in d")) == "no samples in d"
 
