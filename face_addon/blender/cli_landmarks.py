@@ -1,10 +1,13 @@
-"""`face landmarks IN.obj|ply|... --out OUT.json|csv|pp`: 2S-SGCN landmarks of a mesh or point-cloud file.
+"""`face landmarks IN.obj|ply|... --out OUT.json|csv|pp [--method views|sgcn|fusion]`: 68 landmarks of a mesh
+or point-cloud file in any orientation and unit (the JSON carries the face frame found, `orientation`).
 
 Pure core code (no bpy), so it behaves the same under `blender -b -c face` and `python -m face_addon`.
 """
 from __future__ import annotations
 
 import argparse
+
+from ..core.pipelines.detect_landmarks import METHODS
 
 
 def _cmd_landmarks(args: argparse.Namespace) -> int:
@@ -15,22 +18,27 @@ def _cmd_landmarks(args: argparse.Namespace) -> int:
     from ..core.pipelines.detect_landmarks import detect_landmarks
 
     mesh = load_mesh(args.input)
-    result = detect_landmarks(mesh.vertices, mesh.faces if mesh.n_faces else None, args.weights, seed=args.seed)
+    result = detect_landmarks(mesh.vertices, mesh.faces if mesh.n_faces else None, args.weights, method=args.method,
+                              seed=args.seed, colors=mesh.colors, uv=mesh.uv, texture=mesh.texture)
     t = result.timings
     write_landmarks(args.out, result.landmarks, result.confidence, source=str(args.input), units="input",
-                    extra={"timings_s": {k: round(v, 4) for k, v in t.items()}, "warnings": result.warnings,
+                    extra={"method": result.method, "orientation": result.orientation,
+                           "timings_s": {k: round(v, 4) for k, v in t.items()}, "warnings": result.warnings,
                            "unit_scale_to_m": result.unit_scale})
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
-    print(f"68 landmarks of {mesh.n_vertices} {'points' if mesh.is_point_cloud else 'vertices'} in "
-          f"{t['total_s']:.2f} s (resample {t['resample_s']:.2f}, network {t['network_s']:.2f}, stage 2 "
-          f"{t['stage2_s']:.2f}); mean confidence {result.confidence.mean():.2f} -> {args.out}")
+    if result.frame is not None:
+        print(result.frame.describe())
+    print(f"68 landmarks ({result.method}) of {mesh.n_vertices} {'points' if mesh.is_point_cloud else 'vertices'} "
+          f"in {t['total_s']:.2f} s; mean confidence {result.confidence.mean():.2f} -> {args.out}")
     return 0
 
 
 def add_subcommands(subparsers) -> None:
-    p = subparsers.add_parser("landmarks", help="68 facial landmarks of a mesh or point cloud (2S-SGCN)")
-    p.add_argument("input", help="mesh or point cloud (.obj/.ply/.stl/.off/.glb), any unit, roughly upright (+Z up)")
+    p = subparsers.add_parser("landmarks", help="68 facial landmarks of a mesh or point cloud")
+    p.add_argument("input", help="mesh or point cloud (.obj/.ply/.stl/.off/.glb), any unit and orientation")
+    p.add_argument("--method", choices=METHODS, default="views",
+                   help="views: rendered views read by the face mesh model (default); sgcn: 2S-SGCN; fusion: both")
     p.add_argument("--out", required=True, help="output .json, .csv or .pp (MeshLab picked points)")
     p.add_argument("--weights", help="landmarks.pt to use instead of the shipped model")
     p.add_argument("--seed", type=int, default=0, help="seed of the resampling")

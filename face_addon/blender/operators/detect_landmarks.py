@@ -1,4 +1,5 @@
-"""Detect Landmarks (2S-SGCN) on the active mesh -> 68 named empties; Export Landmarks -> .json/.csv/.pp."""
+"""Detect Landmarks (view-based, 2S-SGCN or both) on the active mesh -> 68 named empties; Export Landmarks ->
+.json/.csv/.pp."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,10 +33,18 @@ def _weights_path(context, override: str) -> Path | None:
 
 
 class FACE_OT_detect_landmarks(FaceOperator, bpy.types.Operator):
-    """Find the 68 iBUG facial landmarks on the active mesh or point cloud (2S-SGCN) and add them as empties"""
+    """Find the 68 iBUG facial landmarks on the active mesh or point cloud, in any orientation and unit, and add
+    them as empties"""
 
     bl_idname = "face.detect_landmarks"
     bl_label = "Detect Landmarks"
+
+    method: bpy.props.EnumProperty(
+        name="Method", default="views",
+        items=(("views", "Views", "Render the scan around its face, read each view with the MediaPipe face mesh and "
+                "fuse the back-projected points (default; falls back to 2S-SGCN where no face is seen)"),
+               ("sgcn", "2S-SGCN", "The graph network on the 3D points (point clouds; trained on synthetic heads)"),
+               ("fusion", "Fusion", "Both, weighted by their confidences")))
 
     weights: bpy.props.StringProperty(name="Weights", subtype="FILE_PATH", default="",
                                       description="Optional landmarks.pt to use instead of the shipped model")
@@ -57,9 +66,10 @@ class FACE_OT_detect_landmarks(FaceOperator, bpy.types.Operator):
         wm = context.window_manager
         wm.progress_begin(0, 3)
         try:
-            mesh, warnings = read_mesh(obj, space="WORLD")  # 'upright' is as the user sees it
+            mesh, warnings = read_mesh(obj, space="WORLD", with_texture=True)
             wm.progress_update(1)
-            result = detect_landmarks(mesh.vertices, mesh.faces if mesh.n_faces else None, weights, seed=self.seed)
+            result = detect_landmarks(mesh.vertices, mesh.faces if mesh.n_faces else None, weights, method=self.method,
+                                      seed=self.seed, colors=mesh.colors, uv=mesh.uv, texture=mesh.texture)
             wm.progress_update(2)
         finally:
             wm.progress_end()
@@ -74,10 +84,11 @@ class FACE_OT_detect_landmarks(FaceOperator, bpy.types.Operator):
             if empty.get(OWNER_PROP) and i is not None:
                 empty["landmark_index"] = i
                 empty["vertex_index"] = int(result.vertex_index[i])
-        t = result.timings
-        obj[RESULT_PROP] = (f"68 landmarks, mean confidence {result.confidence.mean():.2f}, "
-                            f"{t['total_s']:.2f} s (resample {t['resample_s']:.2f}, network {t['network_s']:.2f}, "
-                            f"stage 2 {t['stage2_s']:.2f})")
+        obj[RESULT_PROP] = (f"68 landmarks ({result.method}), mean confidence {result.confidence.mean():.2f}, "
+                            f"{result.timings['total_s']:.2f} s")
+        if result.frame is not None:
+            obj[RESULT_PROP + "_orientation"] = result.frame.describe()
+            self.report({"INFO"}, f"'{obj.name}': {result.frame.describe()}")
         obj[RESULT_PROP + "_warnings"] = "; ".join(warnings + result.warnings)
         for w in warnings + result.warnings:
             self.report({"WARNING"}, w)

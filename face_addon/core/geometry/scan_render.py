@@ -145,25 +145,29 @@ def render(surface: ScanSurface, cam: ViewCamera, shading: str = "lambert", use_
 
 
 def _albedo(surface: ScanSurface, r: Raster, mask: np.ndarray, tri: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """(k, 3) sRGB-ish colour of the covered pixels from the texture (nearest texel) or the vertex colours."""
+    """(k, 3) sRGB colour of the covered pixels from the texture (`Mesh.texture` is sRGB-encoded; nearest texel)
+    or the vertex colours (linear, encoded here)."""
     if surface.texture is not None:
         uv = (surface.uv[r.tri[mask]] * w[:, :, None]).sum(1)
         h, wd = surface.texture.shape[:2]
         x = np.clip(np.round(uv[:, 0] * (wd - 1)), 0, wd - 1).astype(np.int64)
         y = np.clip(np.round((1 - uv[:, 1]) * (h - 1)), 0, h - 1).astype(np.int64)
         return surface.texture[y, x]
-    lin = (surface.colors[tri] * w[:, :, None]).sum(1)
-    return np.clip(lin, 0, 1) ** (1 / 2.2)  # Mesh.colors are linear; the models saw sRGB photos
+    from ..color import linear_to_srgb
+
+    return linear_to_srgb(np.clip((surface.colors[tri] * w[:, :, None]).sum(1), 0, 1))  # the models saw sRGB photos
 
 
-def coarse_copy(surface: ScanSurface, cells: int = 100) -> ScanSurface:
-    """The scan reduced by vertex clustering on a grid of `cells` along its longest side (vertices of a cell merge
-    into their mean; collapsed and repeated triangles are dropped): linear time, watertight where the scan is,
-    and enough for pictures of detector resolution. Appearance is not carried over."""
+def coarse_copy(surface: ScanSurface, cells: int = 100, cell_size: float | None = None) -> ScanSurface:
+    """The scan reduced by vertex clustering on a grid of `cells` along its longest side, or of `cell_size`
+    (vertices of a cell merge into their mean, vertex colours too; collapsed and repeated triangles are
+    dropped): linear time, watertight where the scan is, and as good as the full scan for pictures whose pixels
+    are larger than a cell. A texture cannot be clustered: textured scans are returned as they are."""
     v, f = surface.vertices, surface.faces
     lo, hi = v.min(0), v.max(0)
-    step = float((hi - lo).max()) / cells
-    if step <= 0:
+    step = cell_size if cell_size is not None else float((hi - lo).max()) / cells
+    cells = int(np.ceil(float((hi - lo).max()) / step)) if step > 0 else 0
+    if step <= 0 or surface.texture is not None or cells > 2 ** 20:
         return surface
     key = np.floor((v - lo) / step).astype(np.int64)
     key = (key[:, 0] * (cells + 1) + key[:, 1]) * (cells + 1) + key[:, 2]
@@ -173,7 +177,11 @@ def coarse_copy(surface: ScanSurface, cells: int = 100) -> ScanSurface:
     cf = cell[f]
     keep = (cf[:, 0] != cf[:, 1]) & (cf[:, 1] != cf[:, 2]) & (cf[:, 0] != cf[:, 2])
     cf = np.unique(cf[keep], axis=0)
-    return ScanSurface.of(cv, cf)
+    colors = None
+    if surface.colors is not None:
+        colors = np.stack([np.bincount(cell, surface.colors[:, c], minlength=len(uniq)) for c in range(3)], 1)
+        colors = (colors / np.bincount(cell, minlength=len(uniq))[:, None]).astype(np.float32)
+    return ScanSurface.of(cv, cf, colors, cavity=surface.concavity is not None)
 
 
 def back_project(view: ScanView, surface: ScanSurface, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -80,7 +80,12 @@ class LandmarkResult:
     n_points: int = 0
     shape_residual: float = 0.0    # similarity-aligned RMS distance to the prototype (standardised units)
     method: str = "sgcn"           # the method that produced `landmarks` ("views", "sgcn", "fusion")
-    orientation: dict | None = None  # FaceFrame.to_dict() of the face frame used, None when none was found
+    frame: object | None = None    # face_orientation.FaceFrame used, None when none was found
+
+    @property
+    def orientation(self) -> dict | None:
+        """The face frame as a JSON-ready dict (up, forward, units, confidence), None when none was found."""
+        return None if self.frame is None else self.frame.to_dict()
 
 
 def nearest_to(points: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -311,7 +316,7 @@ def detect_landmarks(vertices: np.ndarray, faces: np.ndarray | None = None, weig
     if found is not None:
         views_result = _views_result(mesh, found, frame)
         result = views_result if method == "views" else _fuse(mesh, views_result, result)
-    result.orientation = None if frame is None else frame.to_dict()
+    result.frame = frame
     result.timings = {**result.timings, "orientation_s": t1 - t0, "views_s": t2 - t1,
                       "total_s": time.perf_counter() - t0}
     return result

@@ -7,20 +7,27 @@ Scans arrive Y-up (most scanners), Z-up (Blender), lying, upside down or arbitra
 or heads with shoulders, in mm, cm or m. Geometry alone (PCA, bounding boxes) cannot tell a face crop's up from
 its left; a face detector can. So:
 
-1. Search: the scan is rendered (near-orthographic, `scan_render`) from 14 directions around it (the 6 axes and
-   8 cube diagonals, at most ~35° from any direction) and each picture is given to MediaPipe's face detector in
-   4 in-plane rotations (the detector wants roughly upright faces; 90° steps leave at most 45° of roll, which
-   it tolerates). Every detection is a candidate.
-2. Check: for the best-scoring candidates the 468-point face mesh is run in that view (its region of interest
-   is rotated by the eye line, so any roll works), the points are back-projected onto the scan, and FaceKit's
+1. Search: a vertex-clustered copy of the scan (`coarse_copy`, cheap to render whatever the input size) is
+   rendered near-orthographically from 14 directions (the 6 axes, common conventions first, then the 8 cube
+   diagonals: at most ~35° from any direction) and each picture is given to MediaPipe's face detector in 4
+   quarter turns (it wants roughly upright faces). If nothing fits, the pictures are rolled by 45° (rolls
+   within 22.5°), then searched in tiles (small faces, e.g. a head with shoulders).
+2. Check: for the best detections of a picture the 468-point face mesh is run (its region of interest is
+   rotated by the eye line, so any roll works), the points are back-projected onto the copy, and FaceKit's
    mean face with the same 468 points (`mediapipe_facekit.npz`, metres) is fitted to them by a similarity
    transform (Umeyama). The fit's residual rejects false detections, including the mirrored "hollow face" a
    crop shows from behind (a rotation cannot map a face onto its mirror image).
-3. Refine: the scan is rendered again, in perspective, straight at the face of the best frame and the fit is
-   repeated (twice): a frontal view reads far better than a 35°-off search view.
+3. Refine: each candidate is refined at once (`refine_frame`: full-resolution perspective render straight at
+   the face, mesh in the ROI the frame predicts, re-fit, REFINE_STEPS times); the first refined frame
+   with confidence ACCEPT_CONFIDENCE ends the search, so a scan in a usual orientation costs one direction.
+
+4. Settle (`settle_frame`): a similarity ICP of FaceKit's mean facial skin onto the scan's surface from the
+   refined frame. The face mesh answers nearly equal renders with slightly different points, so refined frames
+   from different starts differ by ~0.5°; the ICP optimum depends on the surface alone (measured: 0.04° and
+   0.08 mm between a scan and a turned copy), which makes everything downstream independent of the rotation.
 
 The similarity's rotation is the frame, its scale the unit (scan units per metre), its translation the centre.
-Confidence combines the face mesh's presence score with the fit residual.
+Confidence combines the face mesh's presence score with the fit residual of step 3.
 """
 from __future__ import annotations
 
@@ -39,10 +46,11 @@ SEARCH_SIZE = 160            # pixels of the search renders (the detector reads 
 FRONT_SIZE = 256             # pixels of the refinement render
 SEARCH_CELLS = 100           # the search renders a vertex-clustered copy this many cells long (~1.5 px per cell)
 CANDIDATES = 2               # detections per search picture checked by a fit, best detector score first
-EARLY_CONFIDENCE = 0.6       # a search fit this good ends the search
-REFINE_STEPS = 5
-CONVERGED_DEG = 0.05         # refinement stops when the frame turns less than this ...
-CONVERGED_MM = 0.05          # ... and its centre moves less than this
+SEARCH_MIN_PRESENCE = 0.5    # search candidates the face mesh model scores lower are not refined
+ACCEPT_CONFIDENCE = 0.35     # a refined frame this good ends the search (search order: common conventions first)
+REFINE_STEPS = 2
+SETTLE_ITERATIONS = 30       # ICP steps of `settle_frame`
+SETTLE_SIGMA_MM = 4.0        # its Gaussian weight: scan points further from the mean face count little
 CAMERA_DISTANCE_M = 0.6      # perspective views: a photo-booth distance
 FACE_FILL = 0.5              # the face mesh's height (FACE_SIZE_M) as a fraction of the picture: its ROI (1.5 × the
 FACE_SIZE_M = 0.145          # face box) then about fills the picture; FACE_SIZE_M: brow-to-chin of FaceKit's mean face
@@ -191,24 +199,21 @@ def _search_view(surface: ScanSurface, d: np.ndarray, roll_deg: float) -> ScanVi
     return render(surface, look_at(centre + dist * d, centre, _picture_up(d, roll_deg), focal, SEARCH_SIZE))
 
 
-def _search(coarse: ScanSurface, surface: ScanSurface, roll_deg: float, search: str) -> FaceFrame | None:
-    """Best-fitting face over the search directions at one picture roll (pictures of the coarse copy, points
-    back-projected onto it); stops early at a confident one."""
+def _candidates(coarse: ScanSurface, roll_deg: float, search: str):
+    """Fitted face candidates, search direction by direction (pictures of the coarse copy, points back-projected
+    onto it), each direction's best fit first. Their fit is only a start: from a 35°-off low-resolution picture
+    it is often poor (residual 10-20 mm) even for the right face, so every candidate the mesh model calls a face
+    is refined, and the refinement decides."""
     from ..photo.face_detect import detect_faces
 
-    best: FaceFrame | None = None
     for d in search_directions():
         view = _search_view(coarse, d, roll_deg)
         if not np.isfinite(view.depth).any():
             continue
-        boxes = detect_faces(view.image, search=search, quarter_turns=(0, 1, 2, 3))
-        for box in boxes[:CANDIDATES]:
-            frame = _read_face(view, coarse, box)
-            if frame is not None and (best is None or frame.confidence > best.confidence):
-                best = frame
-        if best is not None and best.confidence >= EARLY_CONFIDENCE:
-            break
-    return best
+        fits = [_read_face(view, coarse, box)
+                for box in detect_faces(view.image, search=search, quarter_turns=(0, 1, 2, 3))[:CANDIDATES]]
+        yield from sorted((f for f in fits if f is not None and f.score >= SEARCH_MIN_PRESENCE),
+                          key=lambda f: -f.confidence)
 
 
 def frontal_view(surface: ScanSurface, frame: FaceFrame, size: int = FRONT_SIZE, yaw_deg: float = 0.0,
@@ -232,19 +237,56 @@ def roi_box(points_xy: np.ndarray):
 
 
 def refine_frame(surface: ScanSurface, frame: FaceFrame, steps: int = REFINE_STEPS) -> FaceFrame:
-    """Fixed-point iteration: render straight at the face, read the mesh in the predicted ROI, re-fit, until the
-    frame moves less than CONVERGED_DEG / CONVERGED_MM (so any starting frame ends at the same one)."""
+    """Iterate: render straight at the face, read the mesh in the ROI the frame predicts, re-fit. A frontal
+    full-resolution view reads far better than an oblique search picture; the frames it gives still jitter by
+    ~0.5° (nearly equal renders, slightly different points), which `settle_frame` removes."""
     for _ in range(steps):
         view, box = frontal_view(surface, frame)
         new = _read_face(view, surface, box)
-        if new is None or new.confidence < MIN_CONFIDENCE:
+        if new is None or new.confidence < min(frame.confidence, MIN_CONFIDENCE):
             break
-        turn = np.degrees(np.arccos(np.clip((np.trace(new.rotation.T @ frame.rotation) - 1) / 2, -1, 1)))
-        shift_mm = np.linalg.norm(new.centre - frame.centre) / frame.scale * 1e3
         frame = new
-        if turn < CONVERGED_DEG and shift_mm < CONVERGED_MM:
-            break
     return frame
+
+
+@lru_cache(maxsize=1)
+def canonical_face_surface() -> np.ndarray:
+    """FaceKit's mean facial skin (the `spa` region: forehead to chin, cheek to cheek), metres."""
+    fk = load_facekit()
+    return fk.template[fk.spa]
+
+
+def settle_frame(vertices: np.ndarray, frame: FaceFrame, iterations: int = SETTLE_ITERATIONS) -> FaceFrame:
+    """The frame moved to where FaceKit's mean facial skin fits the scan's surface best (similarity ICP,
+    Gaussian-weighted point-to-point, SETTLE_SIGMA_MM): a function of the surface alone near the start, so
+    frames that differ by the face mesh's jitter end at the same one. Rotation, centre and scale change; the
+    confidence and residual of the face fit are kept."""
+    from scipy.spatial import cKDTree
+
+    src = canonical_face_surface()
+    centre = np.asarray(vertices).mean(0)
+    tree = cKDTree(vertices - centre)
+    rot, t, s = frame.rotation, frame.centre - centre, frame.scale
+    sigma = SETTLE_SIGMA_MM * 1e-3 * s
+    for _ in range(iterations):
+        cur = s * src @ rot.T + t
+        d, idx = tree.query(cur)
+        w = np.exp(-0.5 * (d / sigma) ** 2)
+        s, rot, t = weighted_umeyama(src, tree.data[idx], w)
+    return FaceFrame(rot, t + centre, float(s), frame.confidence, frame.residual_mm, frame.score)
+
+
+def weighted_umeyama(src: np.ndarray, dst: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Weighted least-squares similarity (s, R, t) with dst ≈ s·R·src + t (reflections excluded)."""
+    w = w / max(w.sum(), 1e-300)
+    mu_s, mu_d = w @ src, w @ dst
+    a, b = src - mu_s, dst - mu_d
+    u, sig, vt = np.linalg.svd((b * w[:, None]).T @ a)
+    d = np.ones(3)
+    d[2] = np.sign(np.linalg.det(u @ vt)) or 1.0
+    rot = (u * d) @ vt
+    scale = float((sig * d).sum() / (w @ (a ** 2).sum(1)))
+    return scale, rot, mu_d - scale * rot @ mu_s
 
 
 def find_face_frame(vertices: np.ndarray, faces: np.ndarray, colors: np.ndarray | None = None,
@@ -258,10 +300,12 @@ def find_face_frame(vertices: np.ndarray, faces: np.ndarray, colors: np.ndarray 
     coarse = coarse_copy(surface, SEARCH_CELLS)
     best = None
     for roll, search in ((0.0, "whole"), (45.0, "whole"), (0.0, "tiles")):
-        best = _search(coarse, surface, roll, search)
+        for start in _candidates(coarse, roll, search):
+            frame = refine_frame(surface, start)
+            if best is None or frame.confidence > best.confidence:
+                best = frame
+            if best.confidence >= ACCEPT_CONFIDENCE:
+                return settle_frame(surface.vertices, best)
         if best is not None and best.confidence >= MIN_CONFIDENCE:
-            break
-    if best is None or best.confidence < MIN_CONFIDENCE:
-        return None
-    best = refine_frame(surface, best)
-    return best if best.confidence >= MIN_CONFIDENCE else None
+            return settle_frame(surface.vertices, best)
+    return None

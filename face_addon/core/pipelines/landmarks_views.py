@@ -9,13 +9,16 @@
 2. The 468-point face mesh per view. Its region of interest comes from the face frame (FaceKit's mean face
    projected into the view, MediaPipe's landmarks-to-ROI tracking step) rather than from the detector, so
    oblique views that the detector misses still count. The 68 iBUG points are mapped in each picture from the
-   468 with `photo.ibug_map.mediapipe_to_ibug68`, i.e. where people click them in a photo.
+   468 with `photo.ibug_map.mediapipe_to_ibug68`, i.e. where people click them in a photo. (Mapping the fused
+   3D 468 points instead was measured too: no better, docs/landmarks.md.)
 3. Every 2D point is back-projected through the view's z-buffer onto the scan (`scan_render.back_project`).
 4. Per point, a robust consensus over the views: observations on grazing surface (cos < COS_MIN), occluded in
    that view (the first consensus lies behind the view's depth buffer) or far from the per-coordinate median
    are dropped; the rest are averaged (weighted by cos²) and the result is snapped to the surface.
-5. Confidence per point from the agreement of the views: exp(-½ (rms spread / SPREAD_MM)²), lowered when fewer
-   than MIN_VIEWS views remain.
+5. The nose tip (30) is moved to the most prominent surface point along the face's forward direction within
+   NOSE_TIP_RADIUS_MM: the tip is a geometric point a photo model can only place up to the nose's length.
+6. Confidence per point from the agreement of the views: exp(-½ (rms spread / SPREAD_MM)²), lowered when fewer
+   than MIN_VIEWS views remain; 0 for points no view placed on the scan (filled from FaceKit's mean face).
 """
 from __future__ import annotations
 
@@ -23,9 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..geometry.scan_render import ScanSurface, ScanView, back_project, render
+from ..geometry.scan_render import ScanSurface, ScanView, back_project, coarse_copy
 from ..geometry.surface_distance import SurfaceQuery
-from .face_orientation import FaceFrame, frontal_view
+from .face_orientation import FACE_FILL, FACE_SIZE_M, FaceFrame, frontal_view
 from .register_head import umeyama
 
 #: (yaw, pitch) degrees of the rig: yaw towards the subject's left, pitch from above
@@ -38,6 +41,10 @@ OUTLIER_MM = 4.0           # observations farther than max(this, 3 × median dev
 SPREAD_MM = 2.5            # spread at which the confidence is exp(-1/2)
 MIN_VIEWS = 3
 MIN_PRESENCE = 0.5
+RENDER_CELL_PX = 0.5       # views render a vertex-clustered copy with cells of half a pixel (cost independent
+#                            of the scan's density; points are snapped back onto the full scan)
+NOSE_TIP = 30
+NOSE_TIP_RADIUS_MM = 8.0  # the nose tip is the most prominent surface point (along the face's forward) this near
 
 
 @dataclass
@@ -122,18 +129,28 @@ def fill_missing(points: np.ndarray, found: np.ndarray) -> np.ndarray:
     return out
 
 
+def most_prominent(vertices: np.ndarray, centre: np.ndarray, forward: np.ndarray, radius: float) -> np.ndarray:
+    """The vertex within `radius` of `centre` that lies furthest along `forward` (centre itself if none)."""
+    near = np.flatnonzero(((vertices - centre) ** 2).sum(1) <= radius ** 2)
+    return vertices[near[np.argmax(vertices[near] @ forward)]] if len(near) else centre
+
+
 def landmarks_from_views(surface: ScanSurface, frame: FaceFrame, rig=RIG, shading: str = SHADING,
-                         size: int = VIEW_SIZE, query: SurfaceQuery | None = None) -> ViewLandmarks | None:
-    """68 iBUG landmarks (+ the 468 mesh points) of the scan from the view rig; None when no view reads a face."""
+                         size: int = VIEW_SIZE, query: SurfaceQuery | None = None,
+                         ibug_weights: np.ndarray | None = None) -> ViewLandmarks | None:
+    """68 iBUG landmarks (+ the 468 mesh points) of the scan from the view rig; None when no view reads a face.
+    `ibug_weights`: the 468 -> 68 map (default: `ibug_map.load_weights()`, the calibrated one when shipped)."""
     from ..photo.ibug_map import mediapipe_to_ibug68
 
+    pixel = FACE_SIZE_M * frame.scale / (FACE_FILL * size)  # size of a pixel on the face, scan units
+    shown = coarse_copy(surface, cell_size=RENDER_CELL_PX * pixel)
     views, obs68, cos68, obs468, cos468 = [], [], [], [], []
     for yaw, pitch in rig:
-        view, xy = read_view(surface, frame, yaw, pitch, shading, size)
+        view, xy = read_view(shown, frame, yaw, pitch, shading, size)
         if xy is None:
             continue
-        p68, c68 = back_project(view, surface, mediapipe_to_ibug68(xy))
-        p468, c468 = back_project(view, surface, xy)
+        p68, c68 = back_project(view, shown, mediapipe_to_ibug68(xy, ibug_weights))
+        p468, c468 = back_project(view, shown, xy)
         views.append(view)
         obs68.append(p68)
         cos68.append(c68)
@@ -149,5 +166,8 @@ def landmarks_from_views(surface: ScanSurface, frame: FaceFrame, rig=RIG, shadin
     raw = fill_missing(raw, found)
     query = query or SurfaceQuery(surface.vertices, surface.faces)
     snapped, _, _ = query.nearest(raw)
+    if NOSE_TIP_RADIUS_MM:
+        snapped[NOSE_TIP] = most_prominent(surface.vertices, snapped[NOSE_TIP], frame.forward,
+                                           NOSE_TIP_RADIUS_MM * 1e-3 * frame.scale)
     conf = np.where(found, confidence_from_spread(spread / frame.scale * 1e3, used), 0.0)
     return ViewLandmarks(snapped, raw, conf, pts468, len(views), frame, views)

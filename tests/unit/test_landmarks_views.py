@@ -1,0 +1,111 @@
+"""Face frame from renders and view-based landmarks: FaceKit heads (any rotation, unit), consensus, confidence,
+and the real Artec scans when ../shared/real is present (skip otherwise)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from face_addon.core.facekit import ensure_facekit, load_facekit
+from face_addon.core.geometry.multiview import ViewCamera
+from face_addon.core.geometry.scan_render import ScanSurface, ScanView, back_project, coarse_copy, look_at, render
+from face_addon.core.pipelines import landmarks_views as lv
+from face_addon.core.pipelines.detect_landmarks import detect_landmarks
+from face_addon.core.pipelines.face_orientation import find_face_frame
+from face_addon.core.pipelines.register_head import rotation_vector
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from real_data import real_root  # noqa: E402
+
+ROTATION = rotation_vector(np.array([1.9, -0.7, 2.4]))  # a large, arbitrary turn
+
+
+@pytest.fixture(scope="module")
+def head() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A subdivided FaceKit head with a prior identity (metres, +Z up, face towards -Y) and its 68 landmarks."""
+    fk = load_facekit(ensure_facekit())
+    sub = fk.subdivided()
+    a_id, _ = fk.sample_prior(np.random.default_rng(5), 1)
+    return sub.evaluate(a_id[0]), sub.faces, fk.landmarks(fk.evaluate(a_id[0]))
+
+
+def test_frame_of_a_turned_millimetre_head(head):
+    v, f, _ = head
+    frame = find_face_frame(v @ ROTATION.T * 1000, f)
+    assert frame is not None and frame.unit_scale == 0.001
+    assert np.degrees(np.arccos(frame.up @ ROTATION[:, 2])) < 8
+    assert np.degrees(np.arccos(frame.forward @ -ROTATION[:, 1])) < 8
+    assert frame.to_dict()["units"] == "mm" and "looks along" in frame.describe()
+
+
+def test_views_landmarks_upright_and_rotated_agree(head):
+    v, f, truth = head
+    up = detect_landmarks(v, f)
+    assert up.method == "views" and up.orientation["units"] == "m"
+    inner = np.arange(17, 68)  # FaceKit's own labels follow another convention (docs): a loose bound
+    assert np.median(np.linalg.norm(up.landmarks[inner] - truth[inner], axis=1)) < 0.010
+    turned = detect_landmarks(v @ ROTATION.T, f)
+    diff = np.linalg.norm(turned.landmarks @ ROTATION - up.landmarks, axis=1)
+    assert np.median(diff[inner]) < 0.0005  # the same landmarks within 0.5 mm
+    assert (up.confidence >= 0).all() and (up.confidence <= 1).all()
+
+
+def test_no_face_falls_back_and_point_clouds_use_sgcn(head):
+    v, f, _ = head
+    pc = detect_landmarks(v[::3], None, method="views")
+    assert pc.method == "sgcn" and "point cloud" in pc.warnings[0]
+    with pytest.raises(ValueError, match="unknown landmark method"):
+        detect_landmarks(v, f, method="icp")
+
+
+def test_back_projection_lands_on_the_surface(head):
+    v, f, _ = head
+    surface = ScanSurface.of(v, f)
+    cam = look_at(np.array([0.0, -0.6, 0.0]), np.zeros(3), np.array([0.0, 0.0, 1.0]), 400.0, 128)
+    view = render(surface, cam)
+    xy = np.array([[64.0, 64.0], [60.3, 70.8], [0.0, 0.0]])
+    pts, cos = back_project(view, surface, xy)
+    uv, _ = cam.project(pts[:2])
+    assert np.allclose(uv, xy[:2], atol=1e-6)  # on the pixel's ray ...
+    assert np.isnan(pts[2]).all() and cos[2] == 0  # ... and nothing on the background
+    assert view.image.shape == (128, 128, 3) and view.image[64, 64].max() > 0.1
+    assert len(coarse_copy(surface, 40).vertices) < len(v) / 4
+
+
+def test_consensus_drops_outliers_and_occluded_views():
+    cam = ViewCamera(np.array([[100.0, 0, 50], [0, 100, 50], [0, 0, 1]]), np.eye(4), 100, 100)
+    open_view = ScanView(np.zeros((100, 100, 3)), np.full((100, 100), np.inf), cam, None)
+    wall = ScanView(np.zeros((100, 100, 3)), np.full((100, 100), 0.5), cam, None)  # hides everything behind 0.5
+    truth = np.array([[0.0, 0.0, 1.0], [0.1, 0.0, 1.0]])
+    obs = np.stack([truth + 0.0005, truth - 0.0005, truth + [0.05, 0, 0], truth + 0.0002])
+    cos = np.ones((4, 2))
+    pts, spread, used = lv.consensus(obs, cos, [open_view] * 3 + [wall], scale=1.0)
+    assert np.allclose(pts, truth, atol=1e-3) and (used == 2).all()
+    conf = lv.confidence_from_spread(np.array([0.0, 2.5, 10.0]), np.array([5, 5, 5]))
+    assert conf[0] == 1.0 and conf[1] == pytest.approx(np.exp(-0.5)) and conf[2] < 0.01
+
+
+@pytest.fixture(scope="module")
+def artec():
+    root = real_root()
+    if root is None:
+        pytest.skip("real data (../shared/real) not present")
+    from face_addon.core.mesh_files import load_mesh
+
+    path = root / "scans" / "artec_faces" / "p08_neutral.obj"
+    lm = np.loadtxt(path.with_name("p08_neutral_lm22.csv"), delimiter=",", skiprows=1, usecols=(3, 4, 5))
+    return load_mesh(path), lm
+
+
+def test_real_artec_scan_as_stored_and_turned(artec):
+    """A Y-up millimetre Artec scan: the frame is found, the inner eye corners and nose tip land near the
+    hand-clicked points, and a turned copy gives the same landmarks."""
+    mesh, lm = artec
+    r = detect_landmarks(mesh.vertices, mesh.faces)
+    assert r.method == "views" and r.orientation["units"] == "mm" and r.frame.up[1] > 0.9
+    near = np.linalg.norm(r.landmarks[[39, 42, 30]] - lm[[8, 10, 15]], axis=1)
+    assert near.mean() < 6.0
+    turned = detect_landmarks(mesh.vertices @ ROTATION.T, mesh.faces)
+    assert np.median(np.linalg.norm(turned.landmarks @ ROTATION - r.landmarks, axis=1)) < 0.5
