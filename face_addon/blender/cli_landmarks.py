@@ -8,15 +8,17 @@ from __future__ import annotations
 import argparse
 
 from ..core.pipelines.detect_landmarks import METHODS
+from .cli_args import check_outputs, int_range
 
 
 def _cmd_landmarks(args: argparse.Namespace) -> int:
     import sys
 
-    from ..core.landmark_export import write_landmarks
+    from ..core.landmark_export import FORMATS, write_landmarks
     from ..core.mesh_files import load_mesh
     from ..core.pipelines.detect_landmarks import detect_landmarks
 
+    check_outputs([args.input, args.weights], [("--out", args.out, tuple("." + f for f in FORMATS))])
     mesh = load_mesh(args.input)
     result = detect_landmarks(mesh.vertices, mesh.faces if mesh.n_faces else None, args.weights, method=args.method,
                               seed=args.seed, colors=mesh.colors, uv=mesh.uv, texture=mesh.texture)
@@ -41,5 +43,5 @@ def add_subcommands(subparsers) -> None:
                    help="views: rendered views read by the face mesh model (default); sgcn: 2S-SGCN; fusion: both")
     p.add_argument("--out", required=True, help="output .json, .csv or .pp (MeshLab picked points)")
     p.add_argument("--weights", help="landmarks.pt to use instead of the shipped model")
-    p.add_argument("--seed", type=int, default=0, help="seed of the resampling")
+    p.add_argument("--seed", type=int_range(0), default=0, help="seed of the resampling (0 or more)")
     p.set_defaults(func=_cmd_landmarks)
