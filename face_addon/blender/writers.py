@@ -13,7 +13,6 @@ import bpy
 import numpy as np
 
 OWNER_PROP = "face_addon"
-WEIGHT_LEVELS = 1000  # vertex-group weights are quantised to 1/1000: one VertexGroup.add call per level
 
 
 def own_mesh(obj: bpy.types.Object) -> bool:
@@ -30,11 +29,14 @@ def write_vertex_group(obj: bpy.types.Object, name: str, weights: np.ndarray, mi
     """Create or replace vertex group `name` with per-vertex `weights` in [0, 1] (n,).
 
     Vertices with weight <= min_weight are left out of the group. Blender has no bulk setter for vertex-group
-    weights, so weights are quantised and added one level at a time (<= 1001 calls, independent of n).
+    weights (VertexGroup.add takes index lists: ~10x a coordinate read for 1M vertices), so the weights go
+    into a temporary float attribute in one foreach_set and Blender's own Convert Attribute (C, skips zero
+    weights) turns it into the group.
     """
     weights = np.asarray(weights, np.float64).ravel()
     own_mesh(obj)
-    n = len(obj.data.vertices)
+    me = obj.data
+    n = len(me.vertices)
     if weights.shape != (n,):
         raise ValueError(f"{len(weights)} weights for {n} vertices of '{obj.name}'")
     if not np.isfinite(weights).all():
@@ -42,18 +44,26 @@ def write_vertex_group(obj: bpy.types.Object, name: str, weights: np.ndarray, mi
     old = obj.vertex_groups.get(name)
     if old is not None:
         obj.vertex_groups.remove(old)
-    group = obj.vertex_groups.new(name=name)
-    levels = np.rint(np.clip(weights, 0.0, 1.0) * WEIGHT_LEVELS).astype(np.int64)
-    keep = np.flatnonzero(weights > min_weight)
-    if len(keep) == 0:
-        return group
-    order = keep[np.argsort(levels[keep], kind="stable")]
-    lv = levels[order]
-    starts = np.flatnonzero(np.r_[True, lv[1:] != lv[:-1]])
-    ends = np.r_[starts[1:], len(order)]
-    for s, e in zip(starts, ends):
-        group.add(order[s:e].tolist(), float(lv[s]) / WEIGHT_LEVELS, "REPLACE")
+    values = np.where(weights > min_weight, np.clip(weights, 0.0, 1.0), 0.0).astype(np.float32)
+    if not values.any():
+        return obj.vertex_groups.new(name=name)
+    temp = _unused_name(obj)
+    attr = me.attributes.new(temp, "FLOAT", "POINT")
+    attr.data.foreach_set("value", values)
+    me.attributes.active = attr
+    with bpy.context.temp_override(object=obj, active_object=obj):
+        bpy.ops.geometry.attribute_convert(mode="VERTEX_GROUP")
+    group = obj.vertex_groups[temp]
+    group.name = name
     return group
+
+
+def _unused_name(obj: bpy.types.Object) -> str:
+    """A name no attribute or vertex group of `obj` has: the temporary attribute must not replace one."""
+    i = 0
+    while f"face_addon_weights{i}" in obj.data.attributes or f"face_addon_weights{i}" in obj.vertex_groups:
+        i += 1
+    return f"face_addon_weights{i}"
 
 
 def _basis_coords(obj: bpy.types.Object) -> np.ndarray:
@@ -62,7 +72,7 @@ def _basis_coords(obj: bpy.types.Object) -> np.ndarray:
         obj.shape_key_add(name="Basis", from_mix=False)
     basis = me.shape_keys.reference_key
     co = np.empty(len(me.vertices) * 3, np.float32)
-    basis.data.foreach_get("co", co)
+    basis.points.foreach_get("co", co)  # `points` is a raw array (~300x faster than `data` for 1M vertices)
     return co.reshape(-1, 3)
 
 
@@ -88,7 +98,7 @@ def write_shape_keys(
         if key is None:
             key = obj.shape_key_add(name=name, from_mix=False)
         key.slider_min, key.slider_max = slider_range
-        key.data.foreach_set("co", (basis + off).ravel())
+        key.points.foreach_set("co", (basis + off).ravel())
         key.value = float((values or {}).get(name, 0.0))
         out.append(key)
     obj.data.update()

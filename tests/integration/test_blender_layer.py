@@ -188,3 +188,31 @@ def test_read_mesh_concave_ngon_uses_blender_triangulation(scene):
     tri = mesh.vertices[mesh.faces]
     area = 0.5 * np.abs(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])[:, 2]).sum()
     assert area == pytest.approx(0.2 * 0.2 - 0.5 * 0.2 * 0.15, abs=1e-7)  # triangles tile the polygon exactly
+
+
+def test_read_mesh_fast_triangulation_matches_polygons(scene):
+    from face_addon.blender.mesh_io import read_mesh
+
+    # quads and triangles mixed (the counted loop starts must match Blender's polygons exactly)
+    v = [[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0], [2, 0, 0], [2, 1, 0], [3, 0, 0]]
+    faces = [(0, 1, 2), (1, 4, 5, 2), (4, 6, 5), (0, 2, 3)]
+    obj = make_object("M", v, faces)
+    mesh, _ = read_mesh(obj, space="LOCAL")
+    want = [p.vertices[:3] for p in obj.data.polygons]
+    want += [[p.vertices[0], p.vertices[2], p.vertices[3]] for p in obj.data.polygons if len(p.vertices) == 4]
+    np.testing.assert_array_equal(mesh.faces, want)
+
+
+def test_vertex_group_writer_min_weight_and_other_active_object(scene):
+    from face_addon.blender.writers import write_vertex_group
+
+    obj = make_object("W", QUAD_V, QUAD_F)
+    other = make_object("Other", QUAD_V, QUAD_F)
+    bpy.context.view_layer.objects.active = other
+    attrs_before = set(obj.data.attributes.keys())
+    write_vertex_group(obj, "Skin", np.array([0.05, 0.2, 0.3337, 0.9, 2.0]), min_weight=0.1)
+    np.testing.assert_allclose(group_weights(obj, "Skin"), [0, 0.2, 0.3337, 0.9, 1.0], atol=1e-6)
+    assert "Skin" not in other.vertex_groups and bpy.context.view_layer.objects.active == other
+    assert set(obj.data.attributes.keys()) == attrs_before
+    write_vertex_group(obj, "Empty", np.zeros(5))  # no vertex above min_weight: an empty group
+    assert [g.name for g in obj.vertex_groups] == ["Skin", "Empty"] and not group_weights(obj, "Empty").any()
