@@ -1,7 +1,7 @@
 """`face synth ...`: generate (default), verify and preview synthetic datasets.
 
     face synth --out DIR --count N --seed S [--shard K/N] [--views 13] [--res 512] [--samples 16]
-               [--profile scan|full] [--target-verts 150000]
+               [--profile scan|full] [--target-verts 150000] [--ray ADDRESS|auto [--retries 2]]
     face synth verify DIR        completeness + label sanity; exit 1 when a sample is broken
     face synth preview DIR [--png FILE] [--n 16]
 """
@@ -53,7 +53,12 @@ def _cmd(args: argparse.Namespace) -> int:
 
     cfg = SynthConfig(profile=args.profile, views=args.views, resolution=args.res, samples=args.samples,
                       target_vertices=args.target_verts)
-    result = run_shard(Path(args.out), args.seed, args.count, cfg, args.shard)
+    if args.ray:
+        from .ray_synth import run_ray
+
+        result = run_ray(Path(args.out), args.seed, args.count, cfg, args.ray, args.retries, args.shard)
+    else:
+        result = run_shard(Path(args.out), args.seed, args.count, cfg, args.shard)
     print(f"synth: {result['done']} made, {len(result['failed'])} failed"
           + (f", {result['s_per_sample']:.1f} s/sample" if result["s_per_sample"] else ""))
     if result["failed"]:  # the work did not (all) happen: never exit 0
@@ -90,6 +95,10 @@ def add_subcommands(subparsers) -> None:
                         "photo: --views random portrait renders, no scan")
     p.add_argument("--target-verts", type=int_range(1_000, 5_000_000), default=150_000,
                    help="approximate scan vertex count (1000-5000000)")
+    p.add_argument("--ray", metavar="ADDRESS", help="run the samples as tasks on the Ray cluster at ADDRESS "
+                   "(host:port, or auto); --out must be a folder every node sees (docs/scale.md)")
+    p.add_argument("--retries", type=int_range(0, 10), default=2,
+                   help="--ray: re-runs of a sample whose worker died (0-10; a sample that raises is not retried)")
     p.add_argument("--png", help="preview: output PNG (default DIR/preview.png)")
     p.add_argument("--n", type=int_range(1, 1000), default=16, help="preview: number of samples (1-1000)")
     p.set_defaults(func=_cmd)

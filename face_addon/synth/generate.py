@@ -184,14 +184,21 @@ def shard_seeds(seed: int, count: int, shard: tuple[int, int] = (0, 1)) -> list[
     return [seed + i for i in range(count) if i % n == k]
 
 
+def missing_seeds(root: Path, seed: int, count: int, shard: tuple[int, int] = (0, 1)) -> list[int]:
+    """Prepare `root` for a run (refusing a user's own index.json before any work, removing dead runs' temp
+    folders) and return the shard's seeds that have no complete sample yet (resume)."""
+    check_own_index(root)
+    root.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(root)
+    complete = set(complete_seeds(root))
+    return [s for s in shard_seeds(seed, count, shard) if s not in complete]
+
+
 def run_shard(root: Path, seed: int, count: int, cfg: SynthConfig, shard: tuple[int, int] = (0, 1),
               log=print) -> dict:
     """Generate the shard's missing samples; failures are logged (failures.jsonl) and skipped."""
     root = Path(root)
-    check_own_index(root)  # before any work: a user's own index.json is never replaced
-    root.mkdir(parents=True, exist_ok=True)
-    clean_stale_temps(root)
-    todo = [s for s in shard_seeds(seed, count, shard) if s not in set(complete_seeds(root))]
+    todo = missing_seeds(root, seed, count, shard)
     done, failed, times = 0, [], []
     log(f"synth: {len(todo)} samples to make in {root} (profile {cfg.profile}, shard {shard[0]}/{shard[1]})")
     for s in todo:
