@@ -38,6 +38,9 @@ def _settings(resolution: int, samples: int, seed: int, labels: bool) -> None:
     scene = bpy.context.scene
     scene.render.engine = "CYCLES"
     scene.cycles.device = "CPU"
+    # keep Cycles' scene (BVH of the hair curves, images) between the 2 x views renders: only the camera and,
+    # once, the materials change; pixel-identical and ~25 % less render time (docs/scale.md)
+    scene.render.use_persistent_data = True
     scene.cycles.samples = 1 if labels else samples
     scene.cycles.use_adaptive_sampling = False
     scene.cycles.use_denoising = False
