@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from ..core.geometry.pca_align import standardize
 from ..core.geometry.poisson_disk import poisson_disk_subset, sample_surface, triangle_normals
 from ..core.pipelines import detect_landmarks as dl
 from .checkpoints import run_ship
+from .distributed import Dist
 
 DEFAULT_DATA = ("/work/data/synth/train", "/work/data/synth/train_lm")
 N_CANDIDATES = 32000
@@ -93,7 +95,7 @@ def cache_sample(root: Path, seed: int, cache: Path, rng: np.random.Generator) -
         s = load_sample(root, seed)
         pts, nrm, _ = sample_surface(s.scan_vertices, s.scan_faces, N_CANDIDATES, rng)
         _, area = triangle_normals(s.scan_vertices, s.scan_faces)
-        tmp = cache / f".{seed:07d}.tmp.npz"
+        tmp = cache / f".{seed:07d}.{os.getpid()}.tmp.npz"  # data-parallel ranks may cache the same sample
         np.savez(tmp, points=pts.astype(np.float32), normals=nrm.astype(np.float32),
                  landmarks=s.landmarks.astype(np.float32), area=np.float64(area.sum()))
         tmp.replace(path)
@@ -177,10 +179,11 @@ def export(net, s: Settings, info: dict, path: Path) -> Path:
 
 
 def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = None, log=print,
-          sample_source=None) -> Path:
+          sample_source=None, dist: Dist | None = None) -> Path:
     """Train until `epochs`/`max_hours`/`max_steps`; checkpoints to out/checkpoint.pt, exports out/landmarks.pt.
 
     `sample_source` (tests/smoke): a callable returning a list of cached npz paths instead of the data folders.
+    `dist`: this process's rank in data-parallel training (train/distributed.py; `out` on shared storage).
     """
     import torch
 
@@ -226,6 +229,8 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
             files = available()
         net.prototype.copy_(torch.from_numpy(compute_prototype(files)).float())
         state["prototype_from"] = [f.stem for f in files]
+    if dist is not None:
+        dist.sync_parameters(net)
 
     def save() -> None:
         tmp = ckpt.with_suffix(".tmp")
@@ -250,39 +255,48 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
     while state["epoch"] < s.epochs:
         files = available()
         state["seeds"] = sorted(set(state["seeds"]) | {f.stem for f in files})
-        order = rng.permutation(len(files))
+        # ranks share the order (own stream: the cache may draw from rng) and augment with their own streams
+        order = (rng if dist is None else np.random.default_rng([s.seed, state["epoch"]])).permutation(len(files))
+        aug_rng = rng if dist is None else np.random.default_rng([s.seed, state["step"], dist.rank])
         running = []
         for b in range(0, len(order) - s.batch + 1, s.batch):
-            batch = [make_example(files[i], prototype, s, rng, s.augment) for i in order[b:b + s.batch]]
+            items = order[b:b + s.batch] if dist is None else dist.share(order[b:b + s.batch])
+            batch = [make_example(files[i], prototype, s, aug_rng, s.augment) for i in items]
             n_min = min(len(x[0]) for x in batch)
-            if any(len(x[0]) != n_min for x in batch):  # tiny inputs can have fewer points: skip the batch
+            skip = any(len(x[0]) != n_min for x in batch)  # tiny inputs can have fewer points: skip the batch
+            if skip if dist is None else dist.any(skip):
                 continue
             feats, nbr, coarse, heat = (torch.from_numpy(np.stack([x[j] for x in batch])) for j in range(4))
             pred = net(feats, nbr, coarse)
             loss = adaptive_wing_loss(pred, heat, s.omega, s.theta, s.alpha, s.beta)
             opt.zero_grad()
             loss.backward()
+            if dist is not None:
+                dist.average_gradients(net)
             opt.step()
             state["step"] += 1
             for group in opt.param_groups:
                 group["lr"] = current_lr(s, state["step"])
-            state["seen"] += len(batch)
-            running.append(float(loss.detach()))
+            state["seen"] += len(batch) if dist is None else len(batch) * dist.world
+            running.append(float(loss.detach()) if dist is None else dist.mean(float(loss.detach())))
             state["seconds"] = seconds0 + time.time() - t_start
-            if time.time() - t_ckpt > s.checkpoint_s:
+            if time.time() - t_ckpt > s.checkpoint_s and (dist is None or dist.leader):
                 state["losses"].append(round(float(np.mean(running[-20:])), 5))
                 save()
                 t_ckpt = time.time()
                 log(f"step {state['step']} epoch {state['epoch']} loss {np.mean(running[-20:]):.4f} "
                     f"({len(files)} samples, {state['seconds'] / 60:.1f} min)")
-            if (max_steps and state["step"] >= max_steps) or state["seconds"] > s.max_hours * 3600:
+            stop = state["seconds"] > s.max_hours * 3600
+            if (max_steps and state["step"] >= max_steps) or (stop if dist is None else dist.any(stop)):
                 state["losses"].append(round(float(np.mean(running[-20:])), 5))
-                save()
+                if dist is None or dist.leader:
+                    save()
                 return out / "landmarks.pt"
         state["epoch"] += 1
         if running:
             state["losses"].append(round(float(np.mean(running)), 5))
-    save()
+    if dist is None or dist.leader:
+        save()
     return out / "landmarks.pt"
 
 
@@ -374,6 +388,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (also applied on --resume)")
     ap.add_argument("--lr-drop-step", type=int, default=0, help=f"multiply the rate by {LR_DROP} from this step on")
     ap.add_argument("--smoke", action="store_true", help="CI preset: FaceKit heads, tiny net, a few steps (< 30 s)")
+    ap.add_argument("--max-steps", type=int, help="stop at this step (default: --epochs / --max-hours; --smoke: 3)")
+    ap.add_argument("--ray", metavar="ADDRESS", help="data-parallel on the Ray cluster at ADDRESS (host:port or auto); "
+                    "--out on storage every node sees (docs/scale.md)")
+    ap.add_argument("--workers", type=int, default=2, help="--ray: number of training processes (one CPU each)")
     a = ap.parse_args(argv)
     if run_ship(a, ship, "landmarks"):
         return 0
@@ -385,11 +403,18 @@ def main(argv: list[str] | None = None) -> int:
                      threads=a.threads)
         (out / "cache").mkdir(parents=True, exist_ok=True)
         files = smoke_samples(out / "cache")
-        path = train(out, s, resume=False, max_steps=3, sample_source=lambda: files)
+        steps = a.max_steps or 3
     else:
         s = Settings(data=tuple(a.data), arch=a.arch, epochs=a.epochs, max_hours=a.max_hours, threads=a.threads,
                      lr=a.lr, lr_drop_step=a.lr_drop_step)
-        path = train(out, s, resume=a.resume)
+        files, steps = None, a.max_steps
+    if a.ray:
+        from .ray_train import train_on_ray
+
+        path = train_on_ray(a.ray, a.workers, out, s, resume=a.resume, max_steps=steps, files=files)
+    else:
+        path = train(out, s, resume=a.resume, max_steps=steps,
+                     sample_source=None if files is None else (lambda: files))
     print(f"weights: {path}")
     return 0
 

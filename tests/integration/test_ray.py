@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ray = pytest.importorskip("ray")
@@ -49,7 +50,7 @@ def cluster():
     finally:
         os.killpg(head.pid, signal.SIGTERM)
         try:
-            head.wait(20)
+            head.wait(5)
         except subprocess.TimeoutExpired:
             os.killpg(head.pid, signal.SIGKILL)
 
@@ -107,3 +108,23 @@ def test_synth_on_ray_survives_a_killed_worker(cluster, tmp_path):
     assert run.returncode == 0, stderr
     assert sorted(p.name for p in out.glob("[0-9]*")) == ["1900200", "1900201", "1900202"]
     assert not (out / "failures.jsonl").exists()
+
+
+def _train(out: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "face_addon.train.landmarks", "--out", str(out), "--smoke", *args],
+                          env=_env(), cwd=REPO, capture_output=True, text=True, timeout=300)
+
+
+def test_two_worker_training_resumes_from_its_checkpoint(cluster, tmp_path):
+    import torch
+
+    first = _train(tmp_path, "--ray", cluster, "--workers", "2", "--max-steps", "2")
+    assert first.returncode == 0, first.stderr
+    blob = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    assert blob["state"]["step"] == 2 and blob["state"]["seen"] == 2 * 4  # global batch 4, 2 per worker
+    second = _train(tmp_path, "--ray", cluster, "--workers", "2", "--max-steps", "4", "--resume")
+    assert second.returncode == 0, second.stderr
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)["state"]
+    assert state["step"] == 4 and state["seen"] == 4 * 4  # 6 smoke heads: one step (one loss) per epoch
+    assert state["losses"][:2] == blob["state"]["losses"] and len(state["losses"]) == 4
+    assert np.isfinite(state["losses"]).all()
