@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
+from .poisson_disk import sample_surface, triangle_normals
 from .spectral import Operators
 
 FEATURE_SETS = ("sigma30", "hks", "color")
@@ -34,6 +35,32 @@ def surface_variation(points: np.ndarray, k: int = 30, queries: np.ndarray | Non
         total = lam.sum(axis=1)
         out[s:s + _CHUNK] = np.where(total > 0, lam[:, 0] / np.where(total > 0, total, 1.0), 0.0)
     return np.clip(out, 0.0, None)
+
+
+def even_surface_points(vertices: np.ndarray, faces: np.ndarray | None, spacing: float, seed: int = 0,
+                        max_samples: int = 2_000_000) -> tuple[np.ndarray, float | None]:
+    """(an evenly spaced point set of the surface (p, 3), the surface area or None for a point cloud): the
+    vertices plus points sampled on the triangles (area-uniform, 4 per spacing², a fixed seed), thinned to one
+    point per cube of side `spacing` (vertices first, so a dense scan keeps its own vertices — with their
+    noise — and only the gaps of a coarse mesh are filled from its triangles).
+
+    Why: σ_k measures roughness inside the area its k neighbours cover, so it depends on where a mesh puts its
+    vertices. Real scans are decimated unevenly (dense at the eyes and ears, 1-2 cm triangles on the scalp),
+    where k set from the median spacing reaches over far more surface than on the evenly remeshed training
+    scans and reads smooth skin as rough. On this point set a k set from its density covers the same area
+    everywhere. Without faces (a point cloud) the vertices are only thinned."""
+    v = np.asarray(vertices, np.float64)
+    pts, area = v, None
+    if faces is not None and len(faces):
+        normals, tri_area = triangle_normals(v, faces)
+        area = float(tri_area.sum())
+        n = int(min(4 * area / spacing ** 2, max_samples))
+        if n > 0:
+            samples, _, _ = sample_surface(v, faces, n, np.random.default_rng(seed), (normals, tri_area))
+            pts = np.concatenate([v, samples])
+    cells = np.floor((pts - pts.min(axis=0)) / spacing).astype(np.int64)
+    _, first = np.unique(cells, axis=0, return_index=True)
+    return pts[np.sort(first)], area
 
 
 def heat_kernel_signature(evals: np.ndarray, evecs: np.ndarray, mass: np.ndarray, n_times: int = 16

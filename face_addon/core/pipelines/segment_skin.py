@@ -17,10 +17,12 @@ colours, with a warning. Geometric features are invariant to rigid motion; the c
 (see normalize_colors); image features depend on the views, whose cameras must be in the input's frame.
 
 σ_30 (30 nearest neighbours) measures roughness at a scale set by the mesh's resolution, so a 190k-vertex scan
-and a 30k-vertex one would give different values for the same surface. Here σ is taken on the full-resolution
-input at the reduced vertices, with k = 30 · (s_ref / s)², s the input's median vertex spacing and s_ref = 2 mm
-the spacing of the training scans: the neighbourhood then covers the same area (≈ σ_30 at 2 mm spacing)
-whatever the scan's resolution, and the reduced mesh used for the network does not change σ at all.
+and a 30k-vertex one would give different values for the same surface, and so would an unevenly decimated real
+scan (dense eyes and ears, centimetre triangles on the scalp). Here σ is taken on the surface evenly resampled
+at s_ref = 2 mm, the spacing of the training scans (`sigma_points`: the scan's vertices plus points on its
+triangles, one per 2 mm cube), at the reduced vertices, with k set from that point set's density to cover the
+area of 30 neighbours at s_ref: whatever the scan's tessellation the neighbourhood covers the same area, and
+the reduced mesh used for the network does not change σ at all.
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ from ..capabilities import MODELS_DIR
 from ..color import linear_to_srgb
 from ..geometry.decimate import Decimation, decimate
 from ..geometry.spectral import Operators, cached_operators, compute_operators
-from ..geometry.surface_features import FEATURE_SETS, heat_kernel_signature, surface_variation
+from ..geometry.surface_features import FEATURE_SETS, even_surface_points, heat_kernel_signature, surface_variation
 from ..mesh import Mesh, MeshError, guess_unit_scale
 from ..weights import cached_per_file_version, load_weights
 
@@ -54,6 +56,7 @@ N_HKS = 16             # HKS times
 SIGMA_K = 30           # σ_k at the reference spacing (Pixels2Points: σ_30)
 SIGMA_REFERENCE_SPACING_M = 0.002  # median nearest-neighbour spacing of the training scans
 SIGMA_MAX_K = 256
+TRIANGLE_GRID_DENSITY = 2 / np.sqrt(3)  # vertices per edge² of an equilateral triangle grid
 MIN_VERTICES = 100
 IMAGE_FEATURES = ("img_mu", "img_var")
 #: skin fractions outside this range get a warning (the synthetic scans have 5-45 % skin)
@@ -139,6 +142,18 @@ def sigma_neighbours(spacing_m: float) -> int:
     return int(np.clip(round(SIGMA_K * (SIGMA_REFERENCE_SPACING_M / spacing_m) ** 2), 8, SIGMA_MAX_K))
 
 
+def sigma_points(vertices_m: np.ndarray, faces: np.ndarray | None) -> tuple[np.ndarray, int]:
+    """(the points σ is measured on, k): the surface evenly resampled at the reference spacing
+    (`even_surface_points`), k = 30 × its density relative to a triangle grid of the reference spacing (the
+    training scans' evenly remeshed vertices), so σ covers the same area whatever the scan's tessellation.
+    Point clouds (no area): k from their median spacing."""
+    points, area = even_surface_points(vertices_m, faces, SIGMA_REFERENCE_SPACING_M)
+    if not area:
+        return points, sigma_neighbours(median_spacing(points))
+    density = len(points) * SIGMA_REFERENCE_SPACING_M ** 2 / (TRIANGLE_GRID_DENSITY * area)
+    return points, int(np.clip(round(SIGMA_K * density), 8, SIGMA_MAX_K))
+
+
 def normalize_colors(colors: np.ndarray | None, n: int) -> np.ndarray | None:
     """(n, 3) sRGB-encoded colours in [0, 1] (the networks' colour input: the training scans' PLY bytes / 255)
     from linear float colours (Blender attributes, `mesh_files`; encoded with the exact curve of core/color.py,
@@ -178,8 +193,8 @@ def prepare_shape(vertices_m: np.ndarray, faces: np.ndarray | None, colors01: np
                         "degenerate parts (Mesh > Clean Up) or pass it as a point cloud") from None
     t2 = time.perf_counter()
     report(0.75, "features")
-    k_sigma = sigma_neighbours(median_spacing(v))
-    sigma = surface_variation(v, k_sigma, queries=dec.vertices)
+    even, k_sigma = sigma_points(v, faces)
+    sigma = surface_variation(even, k_sigma, queries=dec.vertices)
     hks = heat_kernel_signature(ops.evals, ops.evecs, ops.mass, N_HKS)
     color = dec.from_original(colors01) if colors01 is not None else None
     t3 = time.perf_counter()
