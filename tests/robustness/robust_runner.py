@@ -17,6 +17,7 @@ import shutil
 import signal
 import sys
 import time
+import traceback
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -125,6 +126,9 @@ def _invoke(case: Case, argv: list[str]) -> tuple[int | None, str, str, bool]:
             hang = True
         except KeyboardInterrupt:  # the CLI should have turned it into 130
             err.write("Traceback (most recent call last): KeyboardInterrupt escaped main()\n")
+        except Exception:  # noqa: BLE001 - what a user would see: Python prints the traceback, exit code 1
+            err.write(traceback.format_exc())
+            code = 1
     return code, out.getvalue(), err.getvalue(), hang
 
 
