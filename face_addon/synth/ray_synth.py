@@ -22,6 +22,8 @@ from ..core.dataset import write_index
 from .generate import SynthConfig, generate_sample, missing_seeds
 from .writer import log_failure
 
+INDEX_EVERY_S = 10.0  # index.json lists the whole folder: rewritten at most this often (docs/scale.md)
+
 
 def import_ray():
     """The `ray` module, or a one-line error: Ray is not bundled with the extension."""
@@ -76,11 +78,22 @@ def run_ray(root: Path, seed: int, count: int, cfg: SynthConfig, address: str, r
         cfg_dict = asdict(cfg)
         log(f"synth: {len(todo)} samples to make in {root} on Ray {address} "
             f"({int(ray.cluster_resources().get('CPU', 0))} CPUs, profile {cfg.profile})")
-        pending = {task.remote(s, str(root), cfg_dict): s for s in todo}
+        queue = iter(todo)
+        window = 4 * max(1, int(ray.cluster_resources().get("CPU", 1)))  # tasks in flight: O(window) per wait
+
+        def top_up() -> None:
+            for s in queue:
+                pending[task.remote(s, str(root), cfg_dict)] = s
+                if len(pending) >= window:
+                    return
+
+        top_up()
         done, failed, times, started = 0, [], [], time.perf_counter()
+        indexed = started
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
             s = pending.pop(ready[0])
+            top_up()
             try:
                 _, seconds = ray.get(ready[0])
                 done += 1
@@ -89,7 +102,9 @@ def run_ray(root: Path, seed: int, count: int, cfg: SynthConfig, address: str, r
                 log_failure(root, s, getattr(exc, "cause", None) or exc)
                 failed.append(s)
                 print(f"synth: sample {s} failed, see {root / 'failures.jsonl'}", file=sys.stderr)
-            write_index(root)
+            if time.perf_counter() - indexed > INDEX_EVERY_S:
+                write_index(root)
+                indexed = time.perf_counter()
             log(_progress(done, len(failed), len(todo), started))
     except KeyboardInterrupt:
         for ref in pending:
