@@ -42,8 +42,11 @@ CAPABILITIES: tuple[Capability, ...] = (
                caveat="trained on synthetic scans only; best on upright, vertex-coloured scans: see docs/skin.md"),
     Capability("register", "Register Head", "face.register_head", ("assets/facekit.npz", "models/landmarks.pt"),
                True),
-    Capability("landmarks", "Detect Landmarks", "face.detect_landmarks", ("models/landmarks.pt",), True,
-               caveat="preliminary, undertrained model (9 mm mean error): see docs/landmarks.md"),
+    Capability("landmarks", "Detect Landmarks", "face.detect_landmarks",
+               ("models/landmarks.pt", "assets/facekit.npz", "assets/mediapipe_face.npz",
+                "models/mediapipe_facekit.npz"), True,
+               caveat="view-based (MediaPipe face mesh on renders), any orientation; ~6.5 mm on real face scans: "
+                      "see docs/landmarks.md"),
     Capability("photo", "Reconstruct from Photo", "face.reconstruct_photo",
                ("assets/facekit.npz", "assets/mediapipe_face.npz"), True,  # without the regressor: fit, warn
                caveat="Preliminary: trained on 335 synthetic subjects; parts align (IoU 0.64), 3D shape is "

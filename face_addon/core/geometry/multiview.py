@@ -86,11 +86,11 @@ def read_cameras_json(path: Path | str) -> list[ViewCamera]:
         raise ValueError(f"{path}: not a readable cameras.json ({exc})") from None
 
 
-def look_at_world_to_camera(eye: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """OpenCV world→camera matrix of a camera at `eye` looking at `target` with world +Z up."""
+def look_at_world_to_camera(eye: np.ndarray, target: np.ndarray, up=(0.0, 0.0, 1.0)) -> np.ndarray:
+    """OpenCV world→camera matrix of a camera at `eye` looking at `target` with `up` (default world +Z) up."""
     fwd = np.asarray(target, np.float64) - eye
     fwd /= np.linalg.norm(fwd)
-    right = np.cross(fwd, [0.0, 0.0, 1.0])
+    right = np.cross(fwd, np.asarray(up, np.float64))
     right /= max(np.linalg.norm(right), 1e-12)
     down = np.cross(fwd, right)
     r = np.stack([right, down, fwd])

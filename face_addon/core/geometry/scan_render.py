@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .multiview import ViewCamera
+from .multiview import ViewCamera, look_at_world_to_camera
 from .normals import vertex_normals
 from .raster import Raster, rasterize
 
@@ -46,6 +46,7 @@ class ScanSurface:
     uv: np.ndarray | None = None
     texture: np.ndarray | None = None
     concavity: np.ndarray | None = None
+    outward: float = 1.0
 
     @classmethod
     def of(cls, vertices: np.ndarray, faces: np.ndarray, colors: np.ndarray | None = None,
@@ -57,7 +58,7 @@ class ScanSurface:
         return cls(v, f, n, None if colors is None else np.asarray(colors, np.float32)[:, :3],
                    np.asarray(uv, np.float32) if has_tex else None,
                    np.asarray(texture, np.float32)[..., :3] if has_tex else None,
-                   concavity(v, f, n) if cavity else None)
+                   concavity(v, f, n) if cavity else None, outward_sign(v, n))
 
     @property
     def has_appearance(self) -> bool:
@@ -73,6 +74,12 @@ class ScanView:
     depth: np.ndarray
     camera: ViewCamera
     raster: Raster
+
+
+def outward_sign(vertices: np.ndarray, normals: np.ndarray) -> float:
+    """+1 when the normals point mostly away from the centroid (outwards, for a head or a face shell, whose
+    centroid lies behind the face), -1 when the file has them inwards (e.g. some Cyberware exports)."""
+    return 1.0 if float(((vertices - vertices.mean(0)) * normals).sum()) >= 0 else -1.0
 
 
 def concavity(vertices: np.ndarray, faces: np.ndarray, normals: np.ndarray) -> np.ndarray:
@@ -92,17 +99,8 @@ def concavity(vertices: np.ndarray, faces: np.ndarray, normals: np.ndarray) -> n
 
 def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray, focal_px: float, size: int) -> ViewCamera:
     """A square pinhole camera at `eye` looking at `target` with `up` pointing up in the picture."""
-    fwd = np.asarray(target, np.float64) - eye
-    fwd /= np.linalg.norm(fwd)
-    right = np.cross(fwd, up)
-    right /= max(np.linalg.norm(right), 1e-12)
-    down = np.cross(fwd, right)
-    r = np.stack([right, down, fwd])
-    m = np.eye(4)
-    m[:3, :3] = r
-    m[:3, 3] = -r @ eye
     k = np.array([[focal_px, 0, (size - 1) / 2], [0, focal_px, (size - 1) / 2], [0, 0, 1]])
-    return ViewCamera(k, m, size, size)
+    return ViewCamera(k, look_at_world_to_camera(np.asarray(eye, np.float64), target, up), size, size)
 
 
 def _shade(normal_cam: np.ndarray, shading: str) -> np.ndarray:
@@ -123,9 +121,11 @@ def _towards_camera(n_world: np.ndarray, cam: ViewCamera) -> np.ndarray:
     return n * np.where(n[..., 2:3] > 0, -1.0, 1.0)
 
 
-def render(surface: ScanSurface, cam: ViewCamera, shading: str = "lambert", use_appearance: bool = True
-           ) -> ScanView:
-    """Rasterise the scan into `cam` and shade it (see the module doc)."""
+def render(surface: ScanSurface, cam: ViewCamera, shading: str = "lambert", use_appearance: bool = True,
+           dark_back: bool = False) -> ScanView:
+    """Rasterise the scan into `cam` and shade it (see the module doc). `dark_back` renders surface seen from
+    behind (against the outward normals, `outward_sign`) black instead of lit: a face crop seen from behind is
+    a hollow mask, which a face detector reads as a (mirrored) face."""
     if shading not in SHADINGS:
         raise ValueError(f"unknown shading {shading!r}: use one of {', '.join(SHADINGS)}")
     uv, z = cam.project(surface.vertices)
@@ -136,6 +136,9 @@ def render(surface: ScanSurface, cam: ViewCamera, shading: str = "lambert", use_
     n = (surface.normals[tri] * w[:, :, None]).sum(1)
     n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
     grey = _shade(_towards_camera(n, cam), shading)
+    if dark_back:
+        view_dir = np.asarray(cam.world_to_camera, np.float64)[2, :3]  # camera forward in world coordinates
+        grey = np.where(surface.outward * (n @ view_dir) > 0, 0.0, grey)
     if shading == "cavity" and surface.concavity is not None:
         grey = grey * np.exp(-CAVITY_STRENGTH * (surface.concavity[tri] * w).sum(1))
     img = np.full((cam.height, cam.width, 3), BACKGROUND, np.float32)
@@ -181,7 +184,9 @@ def coarse_copy(surface: ScanSurface, cells: int = 100, cell_size: float | None 
     if surface.colors is not None:
         colors = np.stack([np.bincount(cell, surface.colors[:, c], minlength=len(uniq)) for c in range(3)], 1)
         colors = (colors / np.bincount(cell, minlength=len(uniq))[:, None]).astype(np.float32)
-    return ScanSurface.of(cv, cf, colors, cavity=surface.concavity is not None)
+    out = ScanSurface.of(cv, cf, colors, cavity=surface.concavity is not None)
+    out.outward = surface.outward  # decided on the full scan
+    return out
 
 
 def back_project(view: ScanView, surface: ScanSurface, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

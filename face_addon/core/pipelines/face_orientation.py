@@ -10,13 +10,16 @@ its left; a face detector can. So:
 1. Search: a vertex-clustered copy of the scan (`coarse_copy`, cheap to render whatever the input size) is
    rendered near-orthographically from 14 directions (the 6 axes, common conventions first, then the 8 cube
    diagonals: at most ~35° from any direction) and each picture is given to MediaPipe's face detector in 4
-   quarter turns (it wants roughly upright faces). If nothing fits, the pictures are rolled by 45° (rolls
-   within 22.5°), then searched in tiles (small faces, e.g. a head with shoulders).
-2. Check: for the best detections of a picture the 468-point face mesh is run (its region of interest is
-   rotated by the eye line, so any roll works), the points are back-projected onto the copy, and FaceKit's
+   quarter turns (it wants roughly upright faces). If no picture shows anything the face mesh reads, the
+   pictures are rolled by 45° (rolls within 22.5°), then searched in tiles (small faces).
+2. Check: each of the best detections of a picture is rendered again at full resolution, centred on it and
+   zoomed (`_zoom`: a face on a head with shoulders is small in the search picture), detected again, the
+   468-point face mesh is run (its region of interest is rotated by the eye line, so any roll works), the
+   points are back-projected onto the scan, and FaceKit's
    mean face with the same 468 points (`mediapipe_facekit.npz`, metres) is fitted to them by a similarity
-   transform (Umeyama). The fit's residual rejects false detections, including the mirrored "hollow face" a
-   crop shows from behind (a rotation cannot map a face onto its mirror image).
+   transform (Umeyama). The fit's residual rejects false detections. Search pictures show surface seen from
+   behind black (`render(dark_back=True)`): a face crop seen from behind is a hollow mask, which the detector
+   and the mesh model read as a mirrored face with full confidence.
 3. Refine: each candidate is refined at once (`refine_frame`: full-resolution perspective render straight at
    the face, mesh in the ROI the frame predicts, re-fit, REFINE_STEPS times); the first refined frame
    with confidence ACCEPT_CONFIDENCE ends the search, so a scan in a usual orientation costs one direction.
@@ -46,7 +49,9 @@ SEARCH_SIZE = 160            # pixels of the search renders (the detector reads 
 FRONT_SIZE = 256             # pixels of the refinement render
 SEARCH_CELLS = 100           # the search renders a vertex-clustered copy this many cells long (~1.5 px per cell)
 CANDIDATES = 2               # detections per search picture checked by a fit, best detector score first
-SEARCH_MIN_PRESENCE = 0.5    # search candidates the face mesh model scores lower are not refined
+SEARCH_MIN_PRESENCE = 0.3    # search candidates the face mesh model scores lower are not refined
+ZOOM_FILL = 0.4              # a search detection is looked at again with its box this part of the picture ...
+ZOOM_DISTANCE = 5.0          # ... from this many box sides away
 ACCEPT_CONFIDENCE = 0.35     # a refined frame this good ends the search (search order: common conventions first)
 REFINE_STEPS = 2
 SETTLE_ITERATIONS = 30       # ICP steps of `settle_frame`
@@ -196,24 +201,48 @@ def _search_view(surface: ScanSurface, d: np.ndarray, roll_deg: float) -> ScanVi
     centre, radius = (lo + hi) / 2, 0.5 * float(np.linalg.norm(hi - lo))
     dist = 8.0 * radius
     focal = 0.5 * SEARCH_SIZE * dist / (radius * 1.02)
-    return render(surface, look_at(centre + dist * d, centre, _picture_up(d, roll_deg), focal, SEARCH_SIZE))
+    return render(surface, look_at(centre + dist * d, centre, _picture_up(d, roll_deg), focal, SEARCH_SIZE),
+                  dark_back=True)
 
 
-def _candidates(coarse: ScanSurface, roll_deg: float, search: str):
-    """Fitted face candidates, search direction by direction (pictures of the coarse copy, points back-projected
-    onto it), each direction's best fit first. Their fit is only a start: from a 35°-off low-resolution picture
-    it is often poor (residual 10-20 mm) even for the right face, so every candidate the mesh model calls a face
-    is refined, and the refinement decides."""
+def _candidates(surface: ScanSurface, coarse: ScanSurface, roll_deg: float, search: str):
+    """Fitted face candidates, search direction by direction (detections in pictures of the coarse copy, read
+    in a zoomed full-resolution picture), each direction's best fit first. Their fit is only a start: from a
+    35°-off view it can be poor (residual 10-20 mm) even for the right face, so every candidate the mesh model
+    calls a face is refined, and the refinement decides."""
     from ..photo.face_detect import detect_faces
 
     for d in search_directions():
         view = _search_view(coarse, d, roll_deg)
         if not np.isfinite(view.depth).any():
             continue
-        fits = [_read_face(view, coarse, box)
-                for box in detect_faces(view.image, search=search, quarter_turns=(0, 1, 2, 3))[:CANDIDATES]]
-        yield from sorted((f for f in fits if f is not None and f.score >= SEARCH_MIN_PRESENCE),
-                          key=lambda f: -f.confidence)
+        fits = [_read_face(zoomed[0], surface, zoomed[1])
+                for box in detect_faces(view.image, search=search, quarter_turns=(0, 1, 2, 3))[:CANDIDATES]
+                if (zoomed := _zoom(surface, coarse, view, box)) is not None]
+        yield from sorted((f for f in fits if f is not None), key=lambda f: -f.confidence)
+
+
+def _zoom(surface: ScanSurface, coarse: ScanSurface, view: ScanView, box) -> tuple[ScanView, object] | None:
+    """A full-resolution picture from the search picture's direction, centred on a detected face and zoomed so
+    it fills ZOOM_FILL of the picture (a head with shoulders shows its face small in the search), with the face
+    box found in it; None when the detection does not lie on the scan or is not found again."""
+    from ..photo.face_detect import detect_faces
+
+    cam = view.camera
+    centre, _ = back_project(view, coarse, np.array([box.center]))
+    if not np.isfinite(centre).all():
+        return None
+    rot = np.asarray(cam.world_to_camera)[:3, :3]
+    depth = float((centre[0] - cam.center) @ rot[2])
+    size = max(box.width, box.height) * depth / float(cam.K[0, 0])  # the box's side on the scan
+    dist = ZOOM_DISTANCE * size
+    zcam = look_at(centre[0] - dist * rot[2], centre[0], -rot[1], ZOOM_FILL * FRONT_SIZE * dist / size, FRONT_SIZE)
+    zview = render(surface, zcam, dark_back=True)
+    boxes = detect_faces(zview.image, search="whole", quarter_turns=(0, 1, 2, 3))
+    if not boxes:
+        return None
+    mid = np.array([(FRONT_SIZE - 1) / 2] * 2)
+    return zview, min(boxes, key=lambda b: np.linalg.norm(np.array(b.center) - mid))
 
 
 def frontal_view(surface: ScanSurface, frame: FaceFrame, size: int = FRONT_SIZE, yaw_deg: float = 0.0,
@@ -298,14 +327,17 @@ def find_face_frame(vertices: np.ndarray, faces: np.ndarray, colors: np.ndarray 
     if len(surface.faces) == 0:
         return None
     coarse = coarse_copy(surface, SEARCH_CELLS)
-    best = None
-    for roll, search in ((0.0, "whole"), (45.0, "whole"), (0.0, "tiles")):
-        for start in _candidates(coarse, roll, search):
+    best, seen = None, False
+    for roll, search in ((0.0, "whole"), (45.0, "whole"), (0.0, "tiles")):  # later passes only if nothing was seen
+        for start in _candidates(surface, coarse, roll, search):
+            seen = True
+            if start.score < SEARCH_MIN_PRESENCE:
+                continue
             frame = refine_frame(surface, start)
             if best is None or frame.confidence > best.confidence:
                 best = frame
             if best.confidence >= ACCEPT_CONFIDENCE:
-                return settle_frame(surface.vertices, best)
-        if best is not None and best.confidence >= MIN_CONFIDENCE:
-            return settle_frame(surface.vertices, best)
-    return None
+                break
+        if seen:
+            break
+    return settle_frame(surface.vertices, best) if best is not None and best.confidence >= MIN_CONFIDENCE else None
