@@ -132,28 +132,47 @@ def run(root: Path) -> tuple[dict, str]:
 
 
 def render_overlays(ctx: London, people: tuple[str, ...], out: Path) -> Path:
-    """A strip of London photos (cropped to the face) with the human annotation (green), the detector's
-    mapped points (blue) and the fit's reprojected landmarks (red)."""
+    """Two rows of London photos (cropped to the face): neutral (top) with the human annotation (green), the
+    detector's mapped points (blue) and the fit's reprojected landmarks (red); smiling (bottom). On both, the
+    reconstruction's facial-skin wireframe (yellow) and its mouthSmile L/R, jawOpen, eyeBlink L/R."""
     from PIL import Image, ImageDraw
 
-    tiles = []
+    from face_addon.core.facekit import load_facekit
+    from face_addon.core.photo.face_surface import front_face_triangles
+
+    fk = load_facekit()
+    edges = np.unique(np.sort(front_face_triangles()[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), 1), axis=0)
+    units = [fk.exp_names.index(n) for n in ("mouthSmileLeft", "mouthSmileRight", "jawOpen", "eyeBlinkLeft",
+                                              "eyeBlinkRight")]
+    tiles = {"neutral": [], "smiling": []}
     for p in people:
-        rec = ctx.reconstruct(p)
         row = ctx.lm.ids.index(p)
-        img = Image.open(photo_path(ctx.root, p)).convert("RGB")
-        draw = ImageDraw.Draw(img)
-        mp = mediapipe_to_ibug68(mediapipe_points(ctx.root, ctx.lm.ids)[row, :, :2])
-        for pts, colour in ((ctx.lm.points[row], (0, 220, 0)), (mp[ctx.lm.ibug], (40, 120, 255)),
-                            (reprojected_landmarks(rec)[ctx.lm.ibug], (255, 40, 40))):
-            for x, y in pts:
-                draw.ellipse([x - 4, y - 4, x + 4, y + 4], outline=colour, width=2)
         c = ctx.lm.points[row].mean(0)
         half = 1.1 * ctx.lm.inter_ocular()[row]
-        tiles.append(img.crop((int(c[0] - half), int(c[1] - half), int(c[0] + half), int(c[1] + half)))
-                     .resize((400, 400)))
-    strip = Image.new("RGB", (400 * len(tiles), 400))
-    for k, t in enumerate(tiles):
-        strip.paste(t, (400 * k, 0))
+        for which in tiles:
+            rec = ctx.reconstruct(p, which)
+            img = Image.open(photo_path(ctx.root, p, which)).convert("RGB")
+            draw = ImageDraw.Draw(img, "RGBA")
+            q = (rec.vertices @ rec.rotation.T + rec.translation) @ rec.K.T
+            uv = q[:, :2] / q[:, 2:]
+            for a, b in edges:
+                draw.line([tuple(uv[a]), tuple(uv[b])], fill=(255, 230, 0, 110), width=1)
+            points = [(reprojected_landmarks(rec)[ctx.lm.ibug], (255, 40, 40))]
+            if which == "neutral":
+                mp = mediapipe_to_ibug68(mediapipe_points(ctx.root, ctx.lm.ids)[row, :, :2])
+                points = [(ctx.lm.points[row], (0, 220, 0)), (mp[ctx.lm.ibug], (40, 120, 255))] + points
+            for pts, colour in points:
+                for x, y in pts:
+                    draw.ellipse([x - 4, y - 4, x + 4, y + 4], outline=colour, width=2)
+            tile = img.crop((int(c[0] - half), int(c[1] - half), int(c[0] + half), int(c[1] + half))).resize((400, 400))
+            ImageDraw.Draw(tile).text((6, 6), f"{p} {which} smile {rec.alpha_exp[units[0]]:.2f}/"
+                                      f"{rec.alpha_exp[units[1]]:.2f} jaw {rec.alpha_exp[units[2]]:.2f} blink "
+                                      f"{rec.alpha_exp[units[3]]:.2f}/{rec.alpha_exp[units[4]]:.2f}", fill=(255, 255, 255))
+            tiles[which].append(tile)
+    sheet = Image.new("RGB", (400 * len(people), 800))
+    for r, which in enumerate(tiles):
+        for k, t in enumerate(tiles[which]):
+            sheet.paste(t, (400 * k, 400 * r))
     out.parent.mkdir(parents=True, exist_ok=True)
-    strip.save(out)
+    sheet.save(out)
     return out

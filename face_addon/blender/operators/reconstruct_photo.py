@@ -1,5 +1,6 @@
-"""Reconstruct from Photo: a photo -> a new FaceKit head (identity baked, ARKit keys set) or, with the
-Pixel2Mesh method, a new free-form face mesh; and the photo's camera.
+"""Reconstruct from Photo: a photo -> a new FaceKit head (identity baked, ARKit keys set, the fit's smooth
+landmark correction as a "PhotoDetail" shape key at 1) or, with the Pixel2Mesh method, a new free-form face
+mesh; and the photo's camera.
 
 The head (or mesh) sits at the world origin with identity rotation, exactly as `PhotoReconstruction.vertices` (model
 space = object space); the fitted pose goes into a new camera "<head> Camera" whose view reproduces the
@@ -21,9 +22,10 @@ from ..facekit_store import facekit
 from ..materials import principled_material
 from ..operator_base import FaceAddonError, FaceOperator, poll_object_mode, use_thread_setting
 from ..photo_camera import apply_camera, blender_camera, pixels_to_uv, project
-from ..writers import OWNER_PROP
+from ..writers import OWNER_PROP, write_shape_keys
 
 RESULT_PROP = "face_addon_photo"
+DETAIL_KEY = "PhotoDetail"
 UV_NAME = "PhotoProjection"
 VISIBLE_ATTR = "PhotoVisible"
 PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -209,6 +211,8 @@ class FACE_OT_reconstruct_photo(FaceOperator, ImportHelper, bpy.types.Operator):
             head, faces = create_head(context, rec.alpha_id.astype(np.float32), name=f"Face {path.stem}",
                                       landmarks=False), fk.faces
             set_expression_keys(head, fk.exp_names, rec.alpha_exp)
+            if rec.detail is not None:  # the fit's landmark correction, under the ARKit keys
+                write_shape_keys(head, {DETAIL_KEY: rec.detail}, values={DETAIL_KEY: 1.0})
         head.location = (0.0, 0.0, 0.0)  # model space is object space: the camera carries the pose
         head.rotation_euler = (0.0, 0.0, 0.0)
         head.scale = (1.0, 1.0, 1.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import numpy as np
 
@@ -17,6 +18,7 @@ PARTS = ("skin", "left_eye", "right_eye", "left_eyebrow", "right_eyebrow", "nose
 #: REALY evaluation regions
 REGIONS = ("nose", "mouth", "forehead", "cheek")
 EMBEDDING_FILE = "mediapipe_facekit.npz"
+T = TypeVar("T")
 
 
 @dataclass
@@ -78,6 +80,20 @@ def load_photo_facekit(models_dir: Path | None = None) -> PhotoFaceKit:
         id_mean=a_id.mean(0), id_std=np.maximum(a_id.std(0), 1e-3),
         exp_mean=a_exp.mean(0), exp_std=np.maximum(a_exp.std(0), 1e-3),
         regions=_regions(fk), embedding=embedding)
+
+
+def per_model(build: Callable[[PhotoFaceKit], T]) -> Callable[[PhotoFaceKit], T]:
+    """Cache `build(model)` per model object (PhotoFaceKit is an unhashable dataclass; there is one per process
+    in practice, `load_photo_facekit`'s)."""
+    cache: dict[int, tuple[PhotoFaceKit, T]] = {}
+
+    def cached(model: PhotoFaceKit) -> T:
+        if id(model) not in cache:
+            cache[id(model)] = (model, build(model))
+        return cache[id(model)][1]
+
+    cached.__doc__ = build.__doc__
+    return cached
 
 
 def part_class_ids() -> dict[str, int]:

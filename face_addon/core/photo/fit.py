@@ -97,6 +97,7 @@ class FitConfig:
 
     use_prdl: bool = True
     use_photo: bool = True
+    free_exp: bool = True  # False: the expression stays at its initial value (identity and pose refit)
     coarse_iters: int = 30
     mid_iters: int = 50
     fine_iters: int = 40
@@ -196,6 +197,7 @@ class Fitter:
                   ("fine", cfg.fine_iters, names, cfg.fine_lr)]
         for stage, iters, free, lr in stages:
             full = stage != "coarse"
+            free = tuple(n for n in free if cfg.free_exp or n != "exp")
             if iters <= 0 or (stage == "coarse" and lm_t is None):
                 continue
             tensors = dict(zip(names, p.tensors()))

@@ -21,12 +21,14 @@ import numpy as np
 
 from ..capabilities import MODELS_DIR
 from ..photo.camera import CROP, MODEL_TO_CAMERA, Crop
-from ..photo.fit import FitConfig, FitParams, Fitter, FitTarget
+from ..photo.detail import landmark_detail
+from ..photo.fit import FitConfig, FitParams, FitResult, Fitter, FitTarget
 from ..weights import cached_per_file_version
 
 REGRESSOR_FILE = MODELS_DIR / "photo_regressor.pt"
 METHODS = ("fit", "regressor")
 MASK_SOURCES = ("parser", "landmarks")
+REFIT_ITERS = 30
 
 
 @dataclass
@@ -46,6 +48,7 @@ class PhotoReconstruction:
     method: str
     masks: dict[str, np.ndarray] = field(default_factory=dict)  # the target part masks, crop pixels
     part_labels: np.ndarray | None = None  # (CROP, CROP) class ids of the reconstruction's parts in the crop
+    detail: np.ndarray | None = None  # (n, 3) model-space offsets already in `vertices` (`photo.detail`)
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -96,6 +99,28 @@ def regress(net, crop_img: np.ndarray) -> tuple[FitParams, dict[str, np.ndarray]
         labels = parse(out["parts"], CROP)[0].numpy()
     masks = largest_components({p: labels == k for k, p in enumerate(PARTS, start=1)})
     return FitParams(out["id_n"][0], out["exp_n"][0], out["r"][0], out["t"][0]), masks
+
+
+def _rotation(res: FitResult) -> np.ndarray:
+    """The fit's model -> OpenCV camera rotation."""
+    from ..photo.camera import rotation_matrix
+
+    return rotation_matrix(res.params.r.double()).numpy() @ MODEL_TO_CAMERA
+
+
+def refit_expression(f: Fitter, target: FitTarget, res: FitResult, K: np.ndarray, points: np.ndarray) -> FitResult:
+    """The ARKit units read from the detected mesh's geometry (`photo.expressions`), then identity and pose
+    refit to the landmarks with that expression held (the joint fit lets identity absorb expression)."""
+    import torch
+
+    from ..photo.expressions import photo_expression
+
+    exp = photo_expression(f.model, res.alpha_exp, res.vertices, _rotation(res), res.params.t.double().numpy(), K, points)
+    p = res.params.detach()
+    p.exp_n = torch.as_tensor((exp - f.model.exp_mean) / f.model.exp_std, dtype=torch.float32)
+    cfg = FitConfig(use_prdl=False, use_photo=False, free_exp=False, coarse_iters=0, mid_iters=REFIT_ITERS,
+                    fine_iters=0)
+    return f.fit(FitTarget(landmarks=target.landmarks), init=p, cfg=cfg)
 
 
 def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", use_prdl: bool = True,
@@ -153,14 +178,19 @@ def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", us
     if method == "regressor":
         cfg = FitConfig(use_prdl=False, use_photo=False, coarse_iters=0, mid_iters=0, fine_iters=0)
     res = f.fit(target, init=init, cfg=cfg)
+    K = crop.image_intrinsics()
+    detail = None
+    if method == "fit" and f.model.embedding:
+        step(0.8, "reading the expression")
+        res = refit_expression(f, target, res, K, face.points)
+        detail = landmark_detail(f.model, res.vertices, _rotation(res), res.params.t.double().numpy(), K,
+                                 face.points)
     times["fit"] = time.perf_counter() - t
     step(1.0, "done")
-    from ..photo.camera import rotation_matrix
-
-    rot = rotation_matrix(res.params.r.double()).numpy() @ MODEL_TO_CAMERA
     h, w = img.shape[:2]
     return PhotoReconstruction(
-        alpha_id=res.alpha_id, alpha_exp=res.alpha_exp, vertices=res.vertices, rotation=rot,
-        translation=res.params.t.double().numpy(), K=crop.image_intrinsics(), width=w, height=h,
+        alpha_id=res.alpha_id, alpha_exp=res.alpha_exp,
+        vertices=res.vertices if detail is None else res.vertices + detail, rotation=_rotation(res),
+        translation=res.params.t.double().numpy(), K=K, width=w, height=h, detail=detail,
         landmarks=np.asarray(face.points), crop=crop, score=float(face.score), n_faces=len(faces), method=method,
         masks=part, part_labels=f.label_image(res.params), timings={k: round(v, 3) for k, v in times.items()}, warnings=warnings)
