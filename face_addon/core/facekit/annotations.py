@@ -72,10 +72,14 @@ def human_landmarks(geo: "_Geometry", rule: np.ndarray, human: np.ndarray, parts
     skin = ~np.isin(geo.labels, CAVITIES)
     snapped, _, face = SurfaceQuery(geo.v, geo.f[skin], k=8).nearest(pts)
     tri = geo.f[skin][face]
-    for lip in ("up_lip", "down_lip"):
+    for lip, other in (("up_lip", "down_lip"), ("down_lip", "up_lip")):
         rows = [i for i, name in LIP_OF.items() if name == lip]
-        faces = geo.f[skin & parts[lip][geo.f].all(1)]
-        snapped[rows], _, face = SurfaceQuery(geo.v, faces, k=8).nearest(pts[rows])
+        # the lip parts are narrower than the lips (down_lip spans about ±5 mm): two rings wider, without the
+        # other lip, so the points beside the centre (61/63, 65/67) land on their own lip too
+        lip_side = geo.ring(geo.ring(parts[lip])) & ~parts[other]
+        faces = geo.f[skin & lip_side[geo.f].all(1)]
+        used, local = np.unique(faces, return_inverse=True)  # query the lip alone: its own nearest vertices
+        snapped[rows], _, face = SurfaceQuery(geo.v[used], local.reshape(faces.shape), k=8).nearest(pts[rows])
         tri[rows] = faces[face]
     bary = barycentric(snapped, *(geo.v[tri[:, k]] for k in range(3)))
     return _distinct_vertices(geo, snapped), tri.astype(np.int64), bary

