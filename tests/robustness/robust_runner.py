@@ -8,6 +8,7 @@ tests/bench/bench_robustness.py, so the benchmark's counts come from the same ru
 """
 from __future__ import annotations
 
+import _thread
 import contextlib
 import hashlib
 import io
@@ -16,6 +17,7 @@ import resource
 import shutil
 import signal
 import sys
+import threading
 import time
 import traceback
 import warnings
@@ -71,15 +73,18 @@ def _temp_leftovers(*roots: Path) -> list[str]:
 
 @contextlib.contextmanager
 def _timer(seconds: float, exc: type[BaseException]):
+    """Raise `exc` in this (main) thread after `seconds`. A watchdog thread trips Python's SIGALRM handler with
+    _thread.interrupt_main (an OS timer signal did not get through while Blender rendered)."""
     def fire(signum, frame):
         raise exc()
 
     old = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    watchdog = threading.Timer(seconds, _thread.interrupt_main, args=(signal.SIGALRM,))
+    watchdog.start()
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        watchdog.cancel()
         signal.signal(signal.SIGALRM, old)
 
 
