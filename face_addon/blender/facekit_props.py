@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import bpy
 
+#: the age ranges of the identity prior offered by Add Face Model and Randomize Face
+AGE_ITEMS = [("adult", "Adult", "18-70 years"), ("teen", "Teen", "13-19 years"),
+             ("elder", "Elder", "60-90 years"), ("all", "Any", "12-90 years")]
+
 
 def _on_coefficient(self, context):
     obj = self.id_data

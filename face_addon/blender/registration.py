@@ -1,6 +1,8 @@
 """Idempotent register/unregister of every class, the CLI command and the add-on's properties."""
 from __future__ import annotations
 
+from typing import Callable
+
 import bpy
 
 from . import edit_panel, edit_props, facekit_props, operators, panels, preferences
@@ -10,8 +12,9 @@ _CLASSES = (*preferences.CLASSES, *facekit_props.CLASSES, *edit_props.CLASSES, *
 _state: dict[str, object] = {"registered": False, "cli": None}
 
 
-def register() -> None:
-    """Register everything once; a second call is a no-op."""
+def register(cli_entry: Callable[[list[str]], int] | None = None) -> None:
+    """Register everything once; a second call is a no-op. `cli_entry` becomes Blender's `face` command: the
+    add-on's entry point (face_addon/__init__.py) passes it, so this adapter never imports the CLI layer."""
     if _state["registered"]:
         return
     for cls in _CLASSES:
@@ -20,9 +23,8 @@ def register() -> None:
     edit_props.register_properties()
     bpy.types.VIEW3D_MT_mesh_add.append(panels.menu_add_face_model)
     bpy.types.TOPBAR_MT_file_import.append(operators.reconstruct_photo.menu_import_photo)
-    from .cli import blender_cli_entry
-
-    _state["cli"] = bpy.utils.register_cli_command("face", blender_cli_entry)
+    if cli_entry is not None:
+        _state["cli"] = bpy.utils.register_cli_command("face", cli_entry)
     _state["registered"] = True
 
 

@@ -1,4 +1,4 @@
-"""Per-scan-vertex labels: distance to the true head surface, skin flag, class id; landmarks snapped to the scan.
+"""Per-scan-vertex labels: distance to the true head surface, skin flag; landmarks snapped to the scan.
 
 Pure numpy/scipy (no bpy). Point-to-surface distances are exact point-triangle distances over the triangles
 around the k nearest surface vertices (a KD-tree query), which matches a BVH nearest-point query for meshes as
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.dataset import SKIN_DISTANCE_M
-from ..core.geometry.surface_distance import SurfaceQuery, closest_on_triangles  # noqa: F401 (re-exported)
+from ..core.geometry.surface_distance import SurfaceQuery
 
 
 def skin_labels(scan_vertices: np.ndarray, head_vertices: np.ndarray, head_faces: np.ndarray
@@ -20,13 +20,6 @@ def skin_labels(scan_vertices: np.ndarray, head_vertices: np.ndarray, head_faces
     never part of it, so the eyes and the mouth interior are never 'skin'."""
     _, d, _ = SurfaceQuery(head_vertices, head_faces, k=1).nearest(scan_vertices, exact_within=4 * SKIN_DISTANCE_M)
     return d.astype(np.float32), d < SKIN_DISTANCE_M
-
-
-def class_labels(scan_vertices: np.ndarray, source_vertices: np.ndarray, source_faces: np.ndarray,
-                 source_face_class: np.ndarray) -> np.ndarray:
-    """Class id of each scan vertex = class of the nearest triangle of the scene geometry it was remeshed from."""
-    _, _, fi = SurfaceQuery(source_vertices, source_faces, k=2).nearest(scan_vertices)
-    return source_face_class[fi].astype(np.uint8)
 
 
 def snap_landmarks(landmarks: np.ndarray, scan_vertices: np.ndarray, scan_faces: np.ndarray

@@ -11,40 +11,17 @@ retried (the same seed fails the same way), while a task whose worker or node di
 """
 from __future__ import annotations
 
-import os
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 
-from ..blender.operator_base import FaceAddonError
 from ..core.dataset import write_index
+from ..core.ray_cluster import connect, import_ray
 from .generate import SynthConfig, generate_sample, missing_seeds
 from .writer import log_failure
 
 INDEX_EVERY_S = 10.0  # index.json lists the whole folder: rewritten at most this often (docs/scale.md)
-
-
-def import_ray():
-    """The `ray` module, or a one-line error: Ray is not bundled with the extension."""
-    try:
-        import ray
-    except ImportError as exc:
-        raise FaceAddonError("--ray needs Ray on this machine and every node: pip install -r "
-                             "requirements-cluster.txt (see docs/scale.md)") from exc
-    return ray
-
-
-def connect(ray, address: str) -> None:
-    """Join the cluster at `address` ('auto' = the one this node belongs to); the workers find face_addon on
-    the same PYTHONPATH as the driver (every node holds the extension at the same path)."""
-    package_root = str(Path(__file__).resolve().parents[2])
-    path = os.pathsep.join([package_root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
-    try:
-        ray.init(address=address, runtime_env={"env_vars": {"PYTHONPATH": path, "OMP_NUM_THREADS": "1"}},
-                 log_to_driver=False, logging_level="ERROR")
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise FaceAddonError(f"--ray {address}: cannot join the Ray cluster ({exc})") from exc
 
 
 def _make_sample(seed: int, root: str, cfg: dict) -> tuple[int, float]:

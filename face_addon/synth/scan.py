@@ -22,8 +22,8 @@ from scipy.ndimage import minimum_filter
 from scipy.sparse.csgraph import connected_components
 
 from ..core.dataset import CLASS_IDS
+from ..core.geometry.surface_distance import SurfaceQuery
 from .cameras import Camera
-from .labels import SurfaceQuery
 from .parts import ScenePart
 from .shapes import concat, vertex_normals
 

@@ -1,8 +1,8 @@
 """Render Segment Skin's views of dataset scans (needs bpy): the image encoder's training data and the
-benchmark's inputs, cached as one npz per scan.
+benchmark's inputs, cached as one npz per scan (format: core/view_cache.py).
 
-    python -m face_addon.train.skin_views --data /work/data/synth/train_lm --out out/skin_views --jitter
-    python -m face_addon.train.skin_views --data /work/data/synth/test --out out/skin_views --max 100
+    python -m face_addon.synth.skin_views --data /work/data/synth/train_lm --out out/skin_views --jitter
+    python -m face_addon.synth.skin_views --data /work/data/synth/test --out out/skin_views --max 100
 
 Per scan (`<seed>.npz`): images uint8 (V, H, W, 3) — Cycles renders of the vertex-coloured scan from the
 13-view rig (`core.geometry.multiview.scan_rig`, blender/scan_views.py) —, labels uint8 (V, H, W) — the class
@@ -22,6 +22,7 @@ import numpy as np
 from ..core.dataset import complete_seeds, load_sample
 from ..core.geometry.multiview import ViewCamera, label_image, scan_rig
 from ..core.mesh import Mesh
+from ..core.view_cache import save_views
 
 RESOLUTION = 160
 
@@ -55,19 +56,7 @@ def render_sample(root: Path, seed: int, out: Path, resolution: int, jitter: boo
     cams = view_cameras(v, resolution, np.random.default_rng(seed) if jitter else None)
     images = render_views(Mesh(v, s.scan_faces, colors=s.scan_colors), cams)
     labels = np.stack([label_image(v, s.scan_faces, s.class_id.astype(np.uint8), c) for c in cams])
-    tmp = out / f".{seed:07d}.tmp.npz"
-    np.savez_compressed(tmp, images=np.round(images * 255).astype(np.uint8), labels=labels,
-                        K=np.stack([c.K for c in cams]), world_to_camera=np.stack([c.world_to_camera for c in cams]))
-    tmp.replace(path)
-    return path
-
-
-def load_views(path: Path) -> tuple[np.ndarray, np.ndarray, list[ViewCamera]]:
-    """(images uint8 (V, H, W, 3), labels uint8 (V, H, W), cameras) of a cached scan."""
-    with np.load(path, allow_pickle=False) as z:
-        images, labels, k, m = z["images"], z["labels"], z["K"], z["world_to_camera"]
-    h, w = images.shape[1:3]
-    return images, labels, [ViewCamera(k[i], m[i], w, h) for i in range(len(k))]
+    return save_views(path, images, labels, cams)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,8 +22,7 @@ from ..core.facekit import load_facekit
 from ..core.photo.camera import CROP
 from ..core.photo.facekit_photo import EMBEDDING_FILE
 from ..core.geometry.raster import rasterize
-from ..core.geometry.surface_distance import barycentric
-from ..synth.labels import SurfaceQuery
+from ..core.geometry.surface_distance import SurfaceQuery, barycentric
 
 MAX_SPREAD_MM = 6.0
 

@@ -13,7 +13,7 @@ import socket
 from dataclasses import asdict
 from pathlib import Path
 
-from ..synth.ray_synth import connect, import_ray
+from ..core.ray_cluster import connect, import_ray
 from .distributed import Dist
 from .landmarks import Settings, train
 

@@ -15,7 +15,7 @@ as its reduced mesh (≤ --max-vertices, 10k by default: the eigen solve dominat
 colour and the skin label, all averaged over the scan vertices each reduced vertex represents. Caching new
 scans takes at most half of the wall time, so training starts at once and the data grows as it goes.
 
-Image features (img_mu, img_var): the views of each scan (train.skin_views, jittered rig) are encoded by
+Image features (img_mu, img_var): the views of each scan (synth.skin_views, jittered rig) are encoded by
 --image-encoder (train.skin_image) and μ̄, σ̄² lifted onto the cached reduced vertices, once per scan and encoder
 (`<cache>/lift_<encoder hash>/`, both weightings: visibility-aware and all views); scans without views are left out.
 
@@ -78,7 +78,7 @@ class Settings:
     color_jitter: bool = True
     seed: int = 0
     threads: int = 1
-    views: str = "out/skin_views"           # rendered views per scan (train.skin_views), for image features
+    views: str = "out/skin_views"           # rendered views per scan (synth.skin_views), for image features
     image_encoder: str = "out/skin_image/skin_image.pt"  # the encoder whose features are lifted
     lifting: str = "visibility"             # visibility-aware weights, or "all" views a vertex projects into
     run_name: str | None = None
@@ -152,7 +152,7 @@ def raw_features(d: dict[str, np.ndarray], names: tuple[str, ...]) -> np.ndarray
 def lift_sample(cached: Path, views_dir: Path, encoder, lift_dir: Path) -> Path | None:
     """Lift the encoder's view features onto a cached reduced scan, both weightings (None without views)."""
     from ..core.pipelines.skin_image import SkinViews, encode_views, lifted_image_features
-    from .skin_views import load_views
+    from ..core.view_cache import load_views
 
     path = lift_dir / cached.name
     if path.exists():
@@ -451,7 +451,7 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
         "training": meta["training"], "settings": st,
         "data": {"source": "face synth --profile scan --target-verts 30000 (FaceKit subjects with hair, beards, "
                            "clothes, accessories; voxel-remeshed, noisy, holes), train split seeds only"
-                           + ("; views: face_addon.train.skin_views --jitter (random rig pose per scan)" if images else ""),
+                           + ("; views: face_addon.synth.skin_views --jitter (random rig pose per scan)" if images else ""),
                  "label": "skin = scan vertex within 1.5 mm of the true head surface (labels.npz:skin)",
                  "augmentation": "scale x U(0.9, 1.1) on the operators; colour gain/tint/gamma jitter"},
         "metrics": {k: bench.get(k) for k in ("test_n", "test_set", "miou_definition", "d_surface_definition")
@@ -478,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", help="cached scans, shareable between runs (default: OUT/cache)")
     ap.add_argument("--features", default="sigma30,hks,color",
                     help="comma list out of sigma30,hks,color,img_mu,img_var (img_*: lifted view features)")
-    ap.add_argument("--views", default="out/skin_views", help="rendered views per scan (train.skin_views)")
+    ap.add_argument("--views", default="out/skin_views", help="rendered views per scan (synth.skin_views)")
     ap.add_argument("--image-encoder", default="out/skin_image/skin_image.pt", help="encoder lifted (img_*)")
     ap.add_argument("--lifting", choices=LIFTINGS, default="visibility",
                     help="per-view weights: visibility-aware, or every view a vertex projects into (ablation)")

@@ -5,7 +5,7 @@
     python -m face_addon.train.skin_image --ship out/skin_image          # → face_addon/models/skin_image.pt
     python -m face_addon.train.skin_image --views ... --backbone dinov2 --dinov2-checkpoint dinov2_vits14.pth
 
-Data: the train-split scans rendered by `train.skin_views` (13 views each, 160 px, class-id images), re-read at
+Data: the train-split scans rendered by `synth.skin_views` (13 views each, 160 px, class-id images), re-read at
 every checkpoint (scans rendered meanwhile join). Loss:
 per-pixel cross-entropy over the 16 dataset classes (core.dataset.CLASS_NAMES). Augmentation: horizontal flip
 (left/right eye and eyebrow classes swapped), brightness, per-channel gain and gamma, 112 px random crops. Adam, lr 2e-3 dropping
@@ -52,7 +52,7 @@ class Settings:
 
 def load_train_views(folder: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """All train-split views: images uint8 (N, H, W, 3), labels uint8 (N, H, W), and the seeds used."""
-    from .skin_views import load_views
+    from ..core.view_cache import load_views
 
     images, labels, seeds = [], [], []
     for path in sorted(folder.glob("*.npz")):
@@ -63,7 +63,7 @@ def load_train_views(folder: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
         labels.append(lab)
         seeds.append(path.stem)
     if not images:
-        raise FileNotFoundError(f"no train-split views in {folder} (render them with face_addon.train.skin_views)")
+        raise FileNotFoundError(f"no train-split views in {folder} (render them with face_addon.synth.skin_views)")
     return np.concatenate(images), np.concatenate(labels), seeds
 
 
@@ -221,11 +221,11 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
         "backbone": meta["backbone"], "classes": meta["class_names"], "feature_channels": meta["feature_channels"],
         "training": meta["training"], "settings": meta["settings"],
         "data": {"source": "13 Cycles views (160 px) per train-split scan of `face synth --profile scan "
-                           "--target-verts 30000`, rendered by face_addon.train.skin_views --jitter",
+                           "--target-verts 30000`, rendered by face_addon.synth.skin_views --jitter",
                  "label": "class of the visible scan surface per pixel (labels.npz:class_id through the camera)"},
         "metrics": {"miou_2d_baseline": (bench_d.get("miou") or {}).get("2d_baseline"),
                     "test_n": bench_d.get("test_n")},
-        "reproduce": ["python -m face_addon.train.skin_views --data /work/data/synth/train_lm --out out/skin_views "
+        "reproduce": ["python -m face_addon.synth.skin_views --data /work/data/synth/train_lm --out out/skin_views "
                       "--jitter",
                       f"python -m face_addon.train.skin_image --views out/skin_views --out {run_dir} --max-minutes "
                       f"{meta['settings']['max_minutes']}",

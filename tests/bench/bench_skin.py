@@ -47,7 +47,7 @@ PARTS = REPO / "out" / "bench_skin"
 COMMAND = "nice -n 15 .venv/bin/python tests/bench/bench_skin.py"
 
 
-#: table rows → weights; image rows need out/skin_views/<seed>.npz (render: face_addon.train.skin_views)
+#: table rows → weights; image rows need out/skin_views/<seed>.npz (render: face_addon.synth.skin_views)
 ROWS = {
     "ours": ss.IMAGE_MODEL_WEIGHTS,                                      # μ̄, σ̄² (visibility) + σ30 + HKS + colour
     "mu_visibility": REPO / "out/skin_p2p_mu/skin_p2p_mu.pt",            # ablation: μ̄ only
@@ -99,7 +99,7 @@ def evaluate(seeds: list[int], weights: dict[str, Path], max_vertices: int, d_su
     from face_addon.core.geometry.multiview import lift_features
     from face_addon.core.pipelines import skin_image as si
     from face_addon.core.pipelines.detect_landmarks import detect_landmarks
-    from face_addon.train.skin_views import load_views
+    from face_addon.core.view_cache import load_views
 
     models = {k: ss.load_skin_model(p) for k, p in weights.items()}
     image_rows = [k for k, (_, meta) in models.items() if set(meta["features"]) & set(ss.IMAGE_FEATURES)]
@@ -274,7 +274,7 @@ def render(weights: Path, seeds: list[int], out_png: Path, resolution: int = 256
     from face_addon.core.skin_export import probability_colors
 
     from face_addon.core.pipelines.skin_image import SkinViews
-    from face_addon.train.skin_views import load_views
+    from face_addon.core.view_cache import load_views
 
     model = ss.load_skin_model(weights)
     uses_views = bool(set(model[1]["features"]) & set(ss.IMAGE_FEATURES))
@@ -321,7 +321,7 @@ def render_views_sheet(seeds: list[int], out_png: Path, views: tuple[int, ...] =
     head-surface pixels."""
     from face_addon.core.dataset import HEAD_CLASSES, write_png
     from face_addon.core.pipelines import skin_image as si
-    from face_addon.train.skin_views import load_views
+    from face_addon.core.view_cache import load_views
 
     encoder = si.load_image_encoder(si.IMAGE_WEIGHTS)
     rows = []
@@ -437,7 +437,7 @@ def main() -> int:
                            "and unions summed over all scans before dividing",
         "network_max_vertices": a.max_vertices,
         "views": "13 Cycles renders (160 px) of the vertex-coloured scan from the rig of core.geometry.multiview."
-                 "scan_rig (face_addon.train.skin_views, no jitter for test scans)",
+                 "scan_rig (face_addon.synth.skin_views, no jitter for test scans)",
         "miou": miou_rows,
         "d_surface_mm": dsurf_rows,
         "d_surface_definition": "FaceKit registered (core.pipelines.register_head: landmark init from the landmark "
@@ -475,7 +475,7 @@ def main() -> int:
                   f"vertices, {tt['threads']} thread(s), seconds: "
                   + ", ".join(f"{k} {v:.2f}" for k, v in tt["seconds"].items())
                   + f"; peak RSS {tt['peak_rss_gib']:.2f} GiB (process, {tt['rss_before_gib']:.2f} GiB before).\n")
-    views = f".venv/bin/python -m face_addon.train.skin_views --data {TEST_ROOT} --out {VIEWS.relative_to(REPO)} " \
+    views = f".venv/bin/python -m face_addon.synth.skin_views --data {TEST_ROOT} --out {VIEWS.relative_to(REPO)} " \
             f"--max {a.max_test}"
     recipe = f"{views}; {COMMAND} --max-test {a.max_test} --bad-input; " + (COMMAND if not a.merge else "; ".join(
         [f"{COMMAND} --max-test {a.max_test} --shard {k}/{a.merge}" for k in range(a.merge)]

@@ -2,20 +2,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from face_addon.core import dataset as ds
-
-
-def test_core_dataset_does_not_import_bpy():
-    code = "import sys, face_addon.core.dataset, face_addon.synth.labels, face_addon.synth.verify; " \
-           "print('bpy' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "False"
 
 
 def test_png_roundtrip_gray_and_rgb(tmp_path):
@@ -109,7 +100,7 @@ def test_index_lists_only_complete_folders_and_loader(tmp_path):
 
 
 def test_point_to_mesh_distance_matches_brute_force():
-    from face_addon.synth.labels import SurfaceQuery, closest_on_triangles
+    from face_addon.core.geometry.surface_distance import SurfaceQuery, closest_on_triangles
     from face_addon.synth.shapes import uv_sphere
 
     v, f = uv_sphere((0, 0, 0), 0.1, 24, 36)

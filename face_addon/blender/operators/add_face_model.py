@@ -5,11 +5,9 @@ import bpy
 import numpy as np
 
 from ..facekit_object import create_head
+from ..facekit_props import AGE_ITEMS
 from ..facekit_store import facekit
 from ..operator_base import FaceOperator, poll_object_mode
-
-AGE_ITEMS = [("adult", "Adult", "18-70 years"), ("teen", "Teen", "13-19 years"),
-             ("elder", "Elder", "60-90 years"), ("all", "Any", "12-90 years")]
 
 
 class FACE_OT_add_face_model(FaceOperator, bpy.types.Operator):

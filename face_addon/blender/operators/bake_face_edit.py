@@ -4,9 +4,9 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
+from ..edit_mesh import basis_positions, mesh_faces
 from ..operator_base import FaceAddonError, FaceOperator, poll_active_mesh
 from ..writers import write_shape_keys
-from .edit_face import basis_positions, mesh_faces
 
 BAKED_KEY = "Face Edit"
 

@@ -5,9 +5,9 @@ import bpy
 import numpy as np
 
 from ..facekit_object import apply_identity
+from ..facekit_props import AGE_ITEMS
 from ..facekit_store import facekit
 from ..operator_base import FaceOperator
-from .add_face_model import AGE_ITEMS
 
 
 def _poll_facekit(cls, context) -> bool:
