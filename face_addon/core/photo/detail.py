@@ -26,9 +26,9 @@ import scipy.sparse.linalg as spla
 
 from .facekit_photo import PhotoFaceKit, per_model
 
-SMOOTHNESS = 3e-3  # λ relative to a point weight of 1 (chosen for < 0.5 px residual on London 001-008)
-STILLNESS = 1e-6  # μ
-LANDMARK_WEIGHT = 4.0  # a human-convention landmark counts as this many MediaPipe points
+SMOOTHNESS = 1e-4  # λ relative to a point weight of 1 (London 001-024: 0.02 % of the eye distance left to the targets)
+STILLNESS = 1e-3  # μ: without it the field grows linearly away from the points (10 mm at the hairline)
+LANDMARK_WEIGHT = 20.0  # a human-convention landmark counts as this many MediaPipe points
 HUMAN_LANDMARKS = np.arange(17, 68)  # jaw outline points are silhouettes: they slide, so they are not pinned
 
 

@@ -32,11 +32,10 @@ CALIBRATION_SAMPLES = 6000
 NOISE_M = 0.5e-3  # detector-like jitter added to the calibration points (metres, per coordinate)
 RIDGE = 1.0  # cost of a unit at 1 in whitened feature units (one standard deviation of identity)
 SEED = 0
-#: the units the points measure: lids, brows, jaw and mouth shape. Gaze moves FaceKit's lids too, and cheek,
-#: dimple, sneer and lip-roll units move few points; left to the fit, they would otherwise soak up real faces'
-#: differences from FaceKit (they stay in the calibration as nuisance)
-UNITS = ("mouthSmileLeft", "mouthSmileRight", "jawOpen", "eyeBlinkLeft", "eyeBlinkRight", "eyeWideLeft",
-         "eyeWideRight", "browInnerUp", "browDownLeft", "browDownRight", "browOuterUpLeft", "browOuterUpRight",
+#: the units the points measure: lids, brows, jaw and mouth shape. Gaze and eyeWide move FaceKit's lids as much
+#: as identity does, and cheek, dimple, sneer and lip-roll units move few points; they are left to the fit, as
+#: they would otherwise soak up real faces' differences from FaceKit (they stay in the calibration as nuisance)
+UNITS = ("mouthSmileLeft", "mouthSmileRight", "jawOpen", "eyeBlinkLeft", "eyeBlinkRight", "browInnerUp", "browDownLeft", "browDownRight", "browOuterUpLeft", "browOuterUpRight",
          "mouthFunnel", "mouthPucker", "mouthLeft", "mouthRight", "mouthFrownLeft", "mouthFrownRight")
 IOD_M = 0.063  # features in units of a typical outer eye-corner distance (the aligned frame is the mean face's)
 

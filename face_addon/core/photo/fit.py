@@ -238,6 +238,7 @@ class Fitter:
             v = self.vertices(p)[:self.n_template]
             vc = to_camera(v, p.r, p.t)
             a_id, a_exp = self.coefficients(p)
+            a_id, a_exp = a_id.clamp(-1, 1), a_exp.clamp(0, 1)  # float32 rounding of the clamped values
         return FitResult(p, a_id.numpy(), a_exp.numpy(), v.numpy().astype(np.float64),
                          vc.numpy().astype(np.float64), history, time.perf_counter() - t0)
 
