@@ -55,15 +55,14 @@ def poll_object_mode(cls: type, context: bpy.types.Context) -> bool:
     return True
 
 
-def use_thread_setting(context: bpy.types.Context) -> None:
-    """Apply the add-on preference 'threads' (0 = torch's default) before heavy torch work."""
+def use_thread_setting(context: bpy.types.Context) -> "torch.device":  # noqa: F821 (lazy torch)
+    """Apply the add-on preferences 'Compute Device' and 'Threads' before heavy torch work (core.device.configure:
+    0 threads = torch's default; a device torch does not see here falls back to the CPU); returns the device."""
+    from ..core.device import configure
     from .preferences import settings
 
-    threads = settings(context).threads
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
+    prefs = settings(context)
+    return configure(prefs.device, prefs.threads)
 
 
 def poll_active_mesh(cls: type, context: bpy.types.Context) -> bool:
