@@ -18,7 +18,7 @@ from scipy.spatial import cKDTree
 
 from ..core.dataset import CLASS_IDS
 from .parts import ScenePart, Strands
-from .shapes import concat, region_shell, tubes, uv_sphere
+from .shapes import region_shell, tubes, uv_sphere
 from .subject import Subject, stream
 
 STYLES = ("bald", "buzz", "short", "long", "bun", "ponytail", "curly")
@@ -207,6 +207,3 @@ def build_facial_hair(s: Subject, hair_color: np.ndarray) -> tuple[list[ScenePar
     choice["stubble"] = kind == "stubble"
     return parts, choice
 
-
-def concat_parts(parts: list[ScenePart]) -> tuple[np.ndarray, np.ndarray]:
-    return concat([(p.v, p.f) for p in parts])

@@ -321,7 +321,15 @@ def test_london_portraits_and_transformed_copies_have_no_misses(london_root):
     assert stats["two people"]["both"] == stats["two people"]["photos"]
 
 
-def test_timing_on_astronaut(astronaut):
+#: docs/photo.md "Speed": detect_faces 23 ms and face_landmarks 36 ms on the 512×512 astronaut (fastest of 15);
+#: the test allows 10× that for a loaded shared machine, so it fails on a regression of an order of magnitude
+#: (e.g. full-resolution tiling or a model reloaded per call), not on noise.
+DOCUMENTED_MS = {"detect_faces": 23.0, "face_landmarks": 36.0}
+TIMING_SLACK = 10.0
+
+
+def test_timing_on_astronaut_within_ten_times_the_documented_speed(astronaut):
+    detect_faces(astronaut)  # models load once per process: not part of the per-photo time
     times = []
     for _ in range(3):  # best of three: the machine is shared
         t0 = time.perf_counter()
@@ -329,8 +337,9 @@ def test_timing_on_astronaut(astronaut):
         t1 = time.perf_counter()
         face_landmarks(astronaut, box)
         times.append((t1 - t0, time.perf_counter() - t1))
-    det, mesh = np.min(times, axis=0) * 1e3
-    print(f"\nastronaut 512×512: detector {det:.0f} ms, mesh {mesh:.0f} ms (best of 3)")
+    best = dict(zip(DOCUMENTED_MS, np.min(times, axis=0) * 1e3))
+    slow = {k: f"{ms:.0f} ms" for k, ms in best.items() if ms > TIMING_SLACK * DOCUMENTED_MS[k]}
+    assert not slow, f"slower than {TIMING_SLACK:.0f}x docs/photo.md: {slow}"
 
 
 # ---------------------------------------------------------------------------------------------- odd inputs

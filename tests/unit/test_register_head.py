@@ -1,9 +1,9 @@
 """Register Head on synthetic scans built from FaceKit itself (known identity, expression and similarity), and the
-exact point-to-mesh distance behind d_surface."""
+exact point-to-mesh distance behind d_surface. A generated scan (hair, clothes) is registered in
+tests/integration/test_register_head_synth.py, which makes it with the bpy-based generator."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,8 +13,6 @@ from face_addon.core.geometry.surface_distance import closest_on_triangles, poin
 from face_addon.core.mesh import MeshError
 from face_addon.core.pipelines.register_head import (
     d_surface_mm, register_head, rotation_vector, solve_bounded, umeyama, vertex_normals)
-
-TEST_DATA = Path("/work/data/synth/test")
 
 
 @pytest.fixture(scope="module")
@@ -165,13 +163,3 @@ def test_umeyama_and_bounded_solve():
     ref = minimize(lambda z: 0.5 * z @ a @ z - b @ z, np.zeros(8), jac=lambda z: a @ z - b, bounds=list(zip(lo, hi)),
                    method="L-BFGS-B", options={"ftol": 1e-15, "gtol": 1e-12}).x
     np.testing.assert_allclose(x, ref, atol=1e-5)
-
-
-@pytest.mark.skipif(not (TEST_DATA / "1000000").is_dir(), reason="no synthetic test set on this machine")
-def test_real_synthetic_scan(fk):
-    """One generated scan (hair, clothes, accessories) with its true skin and landmarks: sub-millimetre."""
-    from face_addon.core.dataset import load_sample
-
-    sample = load_sample(TEST_DATA, 1000000, cameras=False)
-    reg = register_head(sample.scan_vertices, sample.scan_faces, sample.skin, landmarks=sample.landmarks, facekit=fk)
-    assert d_surface_mm(reg.vertices, sample.head_vertices, sample.head_faces, fk.spa) < 1.0
