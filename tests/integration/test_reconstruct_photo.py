@@ -155,6 +155,24 @@ def test_operator_head_camera_background_and_user_data(scene, quick_fit, capfd):
     assert user.data.shape_keys is None and len(user.data.materials) == 0 and len(user.data.uv_layers) == 0
 
 
+def test_fit_keeps_its_landmark_correction_under_the_arkit_keys(scene, quick_fit):
+    """The fit's detail (`core.photo.detail`) is a 'PhotoDetail' shape key at 1 after the 52 ARKit keys: the
+    evaluated head is the reconstruction's mesh, and an ARKit key still moves it as on FaceKit."""
+    from face_addon.blender.facekit_store import facekit
+    from face_addon.blender.operators.reconstruct_photo import DETAIL_KEY
+
+    assert bpy.ops.face.reconstruct_photo(filepath=str(skimage_photo("astronaut.png")), method="FIT") == {"FINISHED"}
+    rec, head, fk = quick_fit[-1], bpy.context.view_layer.objects.active, facekit()
+    keys = head.data.shape_keys.key_blocks
+    assert rec.detail is not None and [k.name for k in keys][1:] == [*fk.exp_names, DETAIL_KEY]
+    assert keys[DETAIL_KEY].value == 1.0 and np.abs(rec.detail).max() > 0
+    assert np.abs(_evaluated_vertices(head) - rec.vertices).max() < 1e-4
+    jaw = fk.exp_names.index("jawOpen")
+    keys["jawOpen"].value = min(1.0, rec.alpha_exp[jaw] + 0.5)
+    moved = rec.vertices + (keys["jawOpen"].value - rec.alpha_exp[jaw]) * fk.exp_basis[:, :, jaw]
+    assert np.abs(_evaluated_vertices(head) - moved).max() < 1e-4
+
+
 def test_no_face_corrupt_and_missing_files_cancel(scene, quick_fit, tmp_path):
     cat = skimage_photo("chelsea.png")
     broken = tmp_path / "broken.png"
