@@ -162,6 +162,22 @@ def test_sigma_does_not_depend_on_the_tessellation():
     assert lower < 2e-3                  # a smooth sphere stays smooth (training scans: mean log σ = log 2.5e-3)
 
 
+def test_out_of_range_sigma_hands_the_decision_to_the_images():
+    """σ inputs within SIGMA_TRUSTED training standard deviations keep the network's decision (weight 0), σ beyond
+    SIGMA_TRUSTED + SIGMA_BLEND on either side takes the image branch's (weight 1), linear between; the σ column is
+    found wherever the model's feature list puts it."""
+    mean, std = -6.0, 1.5
+    z = np.array([0.0, 1.0, -1.4, ss.SIGMA_TRUSTED + ss.SIGMA_BLEND / 2, 4.0, -4.0])
+    sigma = np.exp(mean + z * std) - 1e-6
+    hks = np.ones((len(z), ss.N_HKS))
+    shape = ss.SkinShape(decimation=None, ops=None, sigma=sigma, hks=hks, color=None, sigma_k=30)
+    for names in (("sigma30", "hks"), ("hks", "sigma30")):
+        cols = {"sigma30": [mean], "hks": [0.0] * ss.N_HKS}
+        meta = {"features": list(names), "feature_mean": np.concatenate([cols[n] for n in names]),
+                "feature_std": np.concatenate([[std] if n == "sigma30" else [1.0] * ss.N_HKS for n in names])}
+        np.testing.assert_allclose(ss.sigma_outside_training(shape, meta), [0, 0, 0, 0.5, 1, 1], atol=1e-5)
+
+
 def test_skin_ply_carries_probability(tmp_path):
     from face_addon.core.mesh_files import load_mesh
     from face_addon.core.skin_export import write_skin_ply

