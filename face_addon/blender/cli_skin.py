@@ -10,9 +10,10 @@ import argparse
 from .cli_args import check_outputs, choice_or_folder, finite_float, int_range
 
 
-def _views(option: str, mesh, has_colors: bool):
-    """SkinViews from --views: 'render' (Cycles renders of the scan; needs bpy and colours), 'none', or a folder
-    with cameras.json + NN.png photos (the dataset's format: OpenCV cameras in the scan's frame and units)."""
+def _views(option: str, mesh, use_views: bool):
+    """SkinViews from --views: 'render' (Cycles renders of the scan; needs bpy; an untextured mesh is rendered and
+    read in a neutral skin tone), 'none', or a folder with cameras.json + NN.png photos (the dataset's format:
+    OpenCV cameras in the scan's frame and units)."""
     from pathlib import Path
 
     import numpy as np
@@ -23,7 +24,7 @@ def _views(option: str, mesh, has_colors: bool):
     from ..core.pipelines.segment_skin import IMAGE_MODEL_WEIGHTS
     from ..core.pipelines.skin_image import SkinViews
 
-    if option == "none" or not has_colors:
+    if option == "none" or not use_views:
         return None
     if option == "render":
         if not IMAGE_MODEL_WEIGHTS.is_file():
@@ -59,10 +60,10 @@ def _cmd_segment(args: argparse.Namespace) -> int:
     faces = mesh.faces if mesh.n_faces else None
     colors = None if args.no_colors else mesh.colors
     work = mesh  # rendered views and the networks see the scan in its face's frame; photos keep their cameras' frame
-    if args.views == "render" and colors is not None and faces is not None:
+    if args.views == "render" and not args.no_colors and faces is not None:
         work, note = face_upright(mesh)
         load_warnings += [note] if note else []
-    views = _views(args.views, work, colors is not None)
+    views = _views(args.views, work, not args.no_colors and (colors is not None or faces is not None))
     result = segment_skin(work.vertices, faces, colors, weights=args.weights, max_vertices=args.max_vertices,
                           threshold=args.threshold, views=views)
     t = result.timings
@@ -108,7 +109,7 @@ def add_subcommands(subparsers) -> None:
                    help=f"network mesh size, 1000-{cap} with the memory available now (fewer is faster)")
     p.add_argument("--threshold", type=finite_float(0.0, 1.0), default=0.5,
                    help="skin probability (0-1) from which a vertex is skin")
-    p.add_argument("--no-colors", action="store_true", help="ignore colours and texture (geometry-only model)")
+    p.add_argument("--no-colors", action="store_true", help="ignore colours and texture, no views (geometry-only model)")
     p.add_argument("--views", default="render", type=choice_or_folder("render", "none"),
                    help="image features from: 'render' (13 Cycles renders of the scan, default), 'none' (3D only), "
                         "or a folder with cameras.json + 00.png, 01.png, ... (calibrated photos)"),

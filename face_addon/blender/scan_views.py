@@ -2,8 +2,8 @@
 
 The scan is rendered alone, in a temporary scene (the user's scene, objects and render settings are not
 touched), with an emission shader of its own colour (the UV texture when it has one, else vertex colours) darkened
-towards grazing angles (Layer Weight "Facing"), so shapes read in the image without lights and the result is
-noise-free at 2 samples. Background: flat dark grey (linear 0.05), as in the training views. Images come back as float sRGB (V, H, W, 3) in [0, 1].
+towards grazing angles (Layer Weight "Facing"; an untextured scan in segment_skin's neutral skin tone), so shapes
+read in the image without lights and the result is noise-free at 2 samples. Background: flat dark grey (linear 0.05), as in the training views. Images come back as float sRGB (V, H, W, 3) in [0, 1].
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from ..core.dataset import read_png
 from ..core.color import as_linear
 from ..core.geometry.multiview import ViewCamera
 from ..core.mesh import Mesh
+from ..core.pipelines.segment_skin import NEUTRAL_SKIN_ALBEDO
 from .mesh_io import new_mesh_object
 from .photo_camera import apply_camera, blender_camera
 
@@ -46,7 +47,7 @@ def _material(mesh: Mesh) -> bpy.types.Material:
         color = src.outputs["Color"]
     else:
         src = nt.nodes.new("ShaderNodeRGB")
-        src.outputs[0].default_value = (0.6, 0.6, 0.6, 1.0)
+        src.outputs[0].default_value = (*NEUTRAL_SKIN_ALBEDO, 1.0)  # what segment_skin feeds as its colour
         color = src.outputs[0]
     facing = nt.nodes.new("ShaderNodeLayerWeight")
     facing.inputs["Blend"].default_value = 0.5

@@ -12,7 +12,7 @@ tolerance of `neutralise_backdrop` was chosen on the even-numbered people; `skin
 the odd-numbered ones (held out).
 
 Scans (shared/real/scans): lee_perry_smith (textured OBJ, bald, eyes closed), fran (textured, hair in the
-texture, face towards +X), the Artec faces and humface (geometry only, mm). Each as the file stores it, turned
+texture, face towards +X), the Artec faces and humface (no colour, mm: rendered in the neutral skin tone). Each as the file stores it, turned
 upright with the rotation its README states, the texture baked into vertex colours (a PLY written and read
 back), and two random rotations of the upright copy; every copy then goes through the pipeline's own
 `face_upright` (the face frame found in renders), as `face segment` does. The pictures show the README-upright
@@ -49,7 +49,6 @@ Y_UP_FACE_Z = np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])
 Y_UP_FACE_X = np.array([[0.0, 0, -1], [-1, 0, 0], [0, 1, 0]])
 LPS_CHIN_BELOW_CROWN = 0.55   # head-and-face region of LPS, in units of its bounding-box width
 TIMING_VERTICES = 250_000
-NEUTRAL_ALBEDO = np.array([0.58, 0.37, 0.26])  # linear RGB: the middle of synth/subject.py's SKIN_TONES
 #: the synthetic subset (test seeds, never trained on), regenerated here: bench_skin.py's test set is not kept
 SYNTH_ROOT = Path(os.environ.get("FACE_SKIN_SYNTH", "/work/data/synth/test"))
 SYNTH_COMMAND = "face synth --out /work/data/synth/test --seed 1000000 --count 16 --profile scan"
@@ -123,24 +122,30 @@ def rotation(seed: int) -> np.ndarray:
 
 def segment(mesh, views: bool = True):
     """The default pipeline as `face segment` runs it: colours from the texture, the scan turned into its face's
-    frame (`face_upright`), 13 rendered views."""
+    frame (`face_upright`), 13 rendered views (an untextured scan in the neutral skin tone). Returns (result,
+    seconds, the 2D baseline's skin fraction: the encoder's skin maps projected alone, None without views)."""
     from face_addon.blender.scan_views import render_views
     from face_addon.core.geometry.multiview import scan_rig
+    from face_addon.core.pipelines import skin_image as si
     from face_addon.core.pipelines.segment_skin import face_upright, segment_skin
-    from face_addon.core.pipelines.skin_image import SkinViews
     from face_addon.core.texture import with_surface_colors
 
     mesh = with_surface_colors(mesh)
     t0 = time.perf_counter()
     sv = None
     note = None
-    if views and mesh.colors is not None:
+    if views and mesh.n_faces:
         mesh, note = face_upright(mesh)
         cams = scan_rig(mesh.vertices)
-        sv = SkinViews(render_views(mesh, cams), cams)
+        sv = si.SkinViews(render_views(mesh, cams), cams)
     r = segment_skin(mesh.vertices, mesh.faces, mesh.colors, views=sv)
+    seconds = time.perf_counter() - t0
     r.warnings[:0] = [note] if note else []
-    return r, time.perf_counter() - t0
+    two_d = None
+    if sv is not None:
+        _, skin2d = si.encode_views(si.load_image_encoder(si.IMAGE_WEIGHTS), sv)
+        two_d = round(float((si.project_skin_masks(mesh.vertices, mesh.faces, skin2d, sv.cameras) >= 0.5).mean()), 4)
+    return r, seconds, two_d
 
 
 def sigma_ablation(mesh) -> dict:
@@ -178,31 +183,6 @@ def sigma_ablation(mesh) -> dict:
             p = torch.softmax(net(torch.from_numpy(x.astype(np.float32)), ops), 1)[:, 1].numpy()
         out["skin_fraction_" + label] = round(float((shape.decimation.to_original(p) >= 0.5).mean()), 4)
     return out
-
-
-def neutral_albedo(mesh) -> dict:
-    """Experiment for scans without colour (not what the product runs: it uses the geometry-only model): the scan
-    turned into its face frame, rendered with a constant skin albedo (NEUTRAL_ALBEDO, the synthetic generator's
-    middle skin tone), then (a) the encoder's 2D skin maps projected alone (the 2D baseline) and (b) the image model
-    with that constant as the vertex colour (the network alone). Says whether the encoder reads untextured renders."""
-    from face_addon.blender.scan_views import render_views
-    from face_addon.core.geometry.multiview import scan_rig
-    from face_addon.core.pipelines import segment_skin as ss
-    from face_addon.core.pipelines import skin_image as si
-
-    upright, note = ss.face_upright(replace(mesh, colors=np.tile(NEUTRAL_ALBEDO, (mesh.n_vertices, 1))))
-    cams = scan_rig(upright.vertices)
-    views = si.SkinViews(render_views(upright, cams), cams)
-    _, skin2d = si.encode_views(si.load_image_encoder(si.IMAGE_WEIGHTS), views)
-    two_d = si.project_skin_masks(upright.vertices, upright.faces, skin2d, cams) >= 0.5
-    # the network directly: segment_skin ignores a constant colour (as it should for a default white)
-    net, meta = ss.load_skin_model(ss.IMAGE_MODEL_WEIGHTS)
-    unit = ss.guess_unit_scale(upright)
-    shape = ss.prepare_shape(upright.vertices * unit, upright.faces, ss.normalize_colors(upright.colors, mesh.n_vertices))
-    ss.lift_views(shape, meta, views, unit, {})
-    model = shape.decimation.to_original(ss.predict(net, meta, shape)) >= 0.5
-    return {"face_found": note is None, "skin_fraction_2d": round(float(two_d.mean()), 4),
-            "skin_fraction_image_model": round(float(model.mean()), 4)}
 
 
 def turned(mesh, rot: np.ndarray):
@@ -262,9 +242,9 @@ def scans(root: Path, folder: Path) -> tuple[dict, list[tuple[str, np.ndarray]]]
     tiles = []
 
     def record(name, mesh, upright_mesh, region=None, views=True):
-        r, seconds = segment(mesh, views)
+        r, seconds, two_d = segment(mesh, views)
         entry = {"vertices": mesh.n_vertices, "model": r.variant, "skin_fraction": round(r.skin_fraction, 4),
-                 "seconds": round(seconds, 2), "warnings": r.warnings}
+                 "skin_fraction_2d": two_d, "seconds": round(seconds, 2), "warnings": r.warnings}
         if region is not None:
             entry["head_face_skin_fraction"] = round(float(r.skin[region].mean()), 4)
         res[name] = entry
@@ -292,17 +272,16 @@ def scans(root: Path, folder: Path) -> tuple[dict, list[tuple[str, np.ndarray]]]
     artec = []
     for path in sorted((base / "artec_faces").glob("*.obj")):
         mesh = load_mesh(path)
-        r, seconds = segment(mesh)
+        r, seconds, two_d = segment(mesh)
         artec.append({"scan": path.stem, "vertices": mesh.n_vertices, "model": r.variant,
-                      "skin_fraction": round(r.skin_fraction, 4), "seconds": round(seconds, 2),
-                      "neutral_albedo": neutral_albedo(mesh)})
+                      "skin_fraction": round(r.skin_fraction, 4), "skin_fraction_2d": two_d,
+                      "seconds": round(seconds, 2)})
         print(artec[-1], flush=True)
         if path.stem == "p02_neutral":
             tiles.append(("artec_p02_neutral", picture_tile(turned(mesh, Y_UP_FACE_Z), r.probability)))
     res["artec"] = artec
     hum = load_mesh(base / "humface" / "humface.ply")
     record("humface", hum, turned(hum, Y_UP_FACE_Z))
-    res["humface"]["neutral_albedo"] = neutral_albedo(hum)
     ref = res["lps_upright_textured"]["skin_fraction"]
     res["rotation_delta"] = round(max(abs(res[k]["skin_fraction"] - ref) for k in
                                       ("lps_upright_baked_colours", "lps_rotated_1", "lps_rotated_2")), 4)
@@ -393,7 +372,7 @@ def timing_child(root: Path) -> None:
     f = np.concatenate([f[keep], np.stack([a, b, c], 1), np.stack([b, d, c], 1), np.stack([d, a, c], 1)])
     big = Mesh(v, f, uv=uv.astype(np.float32)[f], texture=lps.texture, name="lps_250k")
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
-    r, seconds = segment(big)
+    r, seconds, _ = segment(big)
     print(json.dumps({"vertices": big.n_vertices, "model": r.variant, "seconds": round(seconds, 2),
                       "stages_s": {k: round(v, 2) for k, v in r.timings.items()},
                       "skin_fraction": round(r.skin_fraction, 4), "rss_before_gib": round(before, 3),
@@ -463,21 +442,18 @@ def markdown(keys: dict, lon: dict, sc: dict, tm: dict, synth: dict) -> str:
              f"with the backdrop cue, {lon['held_out_plain']:.3f} without (tuned half: {lon['tuned_backdrop']:.3f} / "
              f"{lon['tuned_plain']:.3f}); 10th percentile {lon['held_out_p10_backdrop']:.3f}. By group: "
              + ", ".join(f"{g} {v['iou']:.3f} (n={v['n']})" for g, v in lon["held_out_by_group"].items()) + ".", "",
-             "| scan | vertices | model | skin fraction | head-and-face skin | time |", "|---|---|---|---|---|---|"]
+             "| scan | vertices | model | skin fraction | head-and-face skin | 2D baseline | time |",
+             "|---|---|---|---|---|---|---|"]
     for name, e in sc.items():
         if isinstance(e, dict) and "skin_fraction" in e:
             lines.append(f"| {name} | {e['vertices']:,} | {e['model']} | {e['skin_fraction']:.3f} | "
-                         f"{e.get('head_face_skin_fraction', '—')} | {e['seconds']:.1f} s |")
+                         f"{e.get('head_face_skin_fraction', '—')} | {e.get('skin_fraction_2d', '—')} | "
+                         f"{e['seconds']:.1f} s |")
     fr = [a["skin_fraction"] for a in sc["artec"]]
-    na = [a["neutral_albedo"] for a in sc["artec"]]
-    lines += ["", f"Artec faces ({len(fr)} scans, geometry only): skin fraction mean {np.mean(fr):.3f}, "
-                  f"min {np.min(fr):.3f}, max {np.max(fr):.3f}. Rendered with a neutral skin albedo instead "
-                  f"(experiment, faces found in {sum(n['face_found'] for n in na)}): 2D baseline mean "
-                  f"{np.mean([n['skin_fraction_2d'] for n in na]):.3f} (min "
-                  f"{np.min([n['skin_fraction_2d'] for n in na]):.3f}), image model with that albedo as colour mean "
-                  f"{np.mean([n['skin_fraction_image_model'] for n in na]):.3f}; humface: "
-                  f"{sc['humface']['neutral_albedo']['skin_fraction_2d']:.3f} / "
-                  f"{sc['humface']['neutral_albedo']['skin_fraction_image_model']:.3f}.",
+    fr2 = [a["skin_fraction_2d"] for a in sc["artec"] if a["skin_fraction_2d"] is not None]
+    lines += ["", f"Artec faces ({len(fr)} scans, no colour: {', '.join(sorted({a['model'] for a in sc['artec']}))}, "
+                  f"views in the neutral skin tone): skin fraction mean {np.mean(fr):.3f}, min {np.min(fr):.3f}, "
+                  f"max {np.max(fr):.3f}; the 2D baseline alone: mean {np.mean(fr2):.3f}, min {np.min(fr2):.3f}.",
               f"Rotation delta (LPS, baked colours and two random rotations vs upright textured): "
               f"**{sc['rotation_delta']:.3f}**; fran rotated: {sc['rotation_delta_fran']:.3f}.",
               f"250k-vertex textured scan (LPS subdivided, {tm['vertices']:,} vertices, one thread, fresh process): "

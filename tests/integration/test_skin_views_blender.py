@@ -66,7 +66,7 @@ def test_scene_camera_photos_and_3d_only_refusal(scene, image_model, tmp_path):
     bg.image = bpy.data.images.load(str(tmp_path / "photo.png"))
     assert bpy.ops.face.segment_skin(weights=str(image_model), views="CAMERAS") == {"FINISHED"}
     assert "tiny_p2p" in obj["face_addon_skin"]
-    with pytest.raises(RuntimeError, match="needs views"):
+    with pytest.raises(RuntimeError, match="needs vertex colours"):
         bpy.ops.face.segment_skin(weights=str(image_model), views="NONE")
 
 
@@ -155,3 +155,14 @@ def test_textured_object_uses_its_image_texture(scene, image_model):
     assert bpy.ops.face.segment_skin(weights=str(image_model), views="RENDER") == {"FINISHED"}
     assert "tiny_p2p" in obj["face_addon_skin"] and "no vertex colours" not in obj["face_addon_skin_warnings"]
     assert "no face was found" in obj["face_addon_skin_warnings"]  # a sphere: views in the scene's own frame
+
+
+def test_untextured_object_is_read_in_a_neutral_skin_tone(scene, image_model):
+    """A mesh without colours or texture, views rendered: the image model runs with segment_skin's neutral skin tone
+    (views rendered in it), and says so; without views the image model is refused as before."""
+    bpy.ops.mesh.primitive_uv_sphere_add(segments=48, ring_count=24, radius=0.1)
+    obj = bpy.context.active_object
+    assert bpy.ops.face.segment_skin(weights=str(image_model), views="RENDER") == {"FINISHED"}
+    assert "tiny_p2p" in obj["face_addon_skin"] and "neutral skin tone" in obj["face_addon_skin_warnings"]
+    with pytest.raises(RuntimeError, match="needs vertex colours"):
+        bpy.ops.face.segment_skin(weights=str(image_model), views="NONE")

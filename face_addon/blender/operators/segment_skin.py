@@ -126,12 +126,13 @@ class FACE_OT_segment_skin(FaceOperator, bpy.types.Operator):
 
         obj = context.active_object
         mesh, warnings = _read_scan(obj)
-        if self.views == "RENDER" and mesh.colors is not None and mesh.n_faces:
+        if self.views == "RENDER" and mesh.n_faces:
             # rendered views and the networks see the scan in its face's own frame (vertex order is kept)
             mesh, note = face_upright(mesh)
             warnings += [note] if note else []
         views = self._views(context, mesh, warnings)
-        weights = _weights_path(context, self.weights, mesh.colors is not None, views is not None)
+        # an untextured mesh with views runs the image model in a neutral skin tone (core segment_skin)
+        weights = _weights_path(context, self.weights, mesh.colors is not None or views is not None, views is not None)
         if views is not None and not _uses_views(weights):
             views = None
         if weights is None and not capability("skin").ready():
@@ -168,9 +169,9 @@ class FACE_OT_segment_skin(FaceOperator, bpy.types.Operator):
 
         if self.views == "NONE":
             return None
-        if mesh.colors is None:
-            warnings.append("the scan has no vertex colours or image texture, so no views were used (the image "
-                            "model needs colours too)")
+        if mesh.colors is None and not mesh.n_faces:
+            warnings.append("the point cloud has no colours, so no views were used (the image model needs colours "
+                            "or faces)")
             return None
         if self.views == "CAMERAS":
             found = camera_photo_views(context.scene)
