@@ -150,11 +150,63 @@ def run(root: Path) -> tuple[dict, str]:
     keys["landmarks_time_100k_s"] = time_100k(scans[0][1])
     keys["landmarks_time_artec_s"] = {"mean_s": round(float(np.mean([t for _, t in times])), 2),
                                       "mean_vertices": int(np.mean([n for n, _ in times]))}
-    keys["landmarks_synth_mm"] = ("not measured: the synthetic test set (/work/data/synth/test) is not on this "
-                                  "machine and regenerating it with Cycles does not fit the run; the shipped "
-                                  "2S-SGCN figure (9.28 mm, method sgcn) is unchanged")
+    keys["landmarks_artec_frame_search"] = frame_search(scans)
+    keys["landmarks_synth_mm"] = synthetic()
     picture = pictures(root, scans)
     return keys, markdown(keys, rows, picture)
+
+
+def frame_search(scans, seeds: tuple[int, ...] = (1, 2, 3)) -> dict:
+    """Face-frame search under random rotations: every scan turned by len(seeds) random rotations; a failure is
+    no frame or a frame more than 5° from the upright scan's frame (turned back)."""
+    from face_addon.core.pipelines.face_orientation import find_face_frame
+
+    failures, angles = [], []
+    for i, (name, mesh, _) in enumerate(scans):
+        ref = find_face_frame(mesh.vertices, mesh.faces)
+        for seed in seeds:
+            rot = random_rotation(np.random.default_rng([seed, i]))
+            f = find_face_frame(mesh.vertices @ rot.T, mesh.faces)
+            if ref is None or f is None:
+                failures.append(f"{name}/{seed}: no frame")
+                continue
+            cos = (np.trace((rot.T @ f.rotation).T @ ref.rotation) - 1) / 2
+            angles.append(float(np.degrees(np.arccos(np.clip(cos, -1, 1)))))
+            if angles[-1] > 5.0:
+                failures.append(f"{name}/{seed}: {angles[-1]:.0f} deg off")
+    return {"rotations": len(scans) * len(seeds), "failures": len(failures), "failed": failures,
+            "median_angle_deg": round(float(np.median(angles)), 2) if angles else None,
+            "max_angle_deg_found": round(float(np.max([a for a in angles if a <= 5.0], initial=0.0)), 2)}
+
+
+def synthetic(count: int = 16) -> dict | str:
+    """views vs sgcn on the synthetic scan-profile test scans (seeds 1,000,000+, never trained on) that are on
+    this machine, under bench_landmarks.py's per-seed pose change; all 68 points, mm. The labels are FaceKit's
+    landmarks, which follow the human (photo) convention since commit dcbe796."""
+    from bench_landmarks import TEST_ROOT, perturbation
+
+    from face_addon.core import ibug68
+    from face_addon.core.dataset import complete_seeds, load_sample, split_of
+    from face_addon.core.pipelines.detect_landmarks import detect_landmarks
+
+    seeds = [s for s in complete_seeds(TEST_ROOT) if split_of(s) == "test"][:count] if TEST_ROOT.is_dir() else []
+    if not seeds:
+        return f"not measured: no synthetic test scans in {TEST_ROOT} (face synth --profile scan --seed 1000000)"
+    errs: dict[str, list] = {"views": [], "sgcn": []}
+    for seed in seeds:
+        s = load_sample(TEST_ROOT, seed)
+        rot, unit = perturbation(seed)
+        verts = s.scan_vertices.astype(np.float64) @ rot.T * unit
+        truth = s.landmarks.astype(np.float64) @ rot.T * unit
+        for method in errs:
+            r = detect_landmarks(verts, s.scan_faces, method=method, colors=s.scan_colors)
+            errs[method].append(np.linalg.norm(r.landmarks - truth, axis=1) * 1000.0 / unit)
+    out: dict = {"seeds": [int(seeds[0]), int(seeds[-1])], "scans": len(seeds)}
+    for method, e in errs.items():
+        e = np.array(e)
+        out[method] = {"mean": round(float(e.mean()), 2), "median_scan": round(float(np.median(e.mean(1))), 2),
+                       **{g: round(float(e[:, idx].mean()), 2) for g, idx in ibug68.REGIONS.items()}}
+    return out
 
 
 def humface(root: Path) -> dict:

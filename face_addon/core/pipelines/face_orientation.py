@@ -11,9 +11,11 @@ its left; a face detector can. So:
    rendered near-orthographically from 14 directions (the 6 axes, common conventions first, then the 8 cube
    diagonals: at most ~35° from any direction) and each picture is given to MediaPipe's face detector in 4
    quarter turns (it wants roughly upright faces). If no picture shows anything the face mesh reads, the
-   pictures are rolled by 45° (rolls within 22.5°), then searched in tiles (small faces).
-2. Check: each of the best detections of a picture is rendered again at full resolution, centred on it and
-   zoomed (`_zoom`: a face on a head with shoulders is small in the search picture), detected again, the
+   pictures are rolled by 45° (rolls within 22.5°), then searched in tiles (small faces); each later pass runs
+   only while no frame of MIN_CONFIDENCE was found (a face read badly from one side is searched again).
+2. Check: each of the best detections of a picture is rendered again at full resolution, centred on it,
+   zoomed and levelled by its eye keypoints (`_zoom`: a face on a head with shoulders is small in the search
+   picture; a face rolled by 40° is missed when zoomed), detected again, the
    468-point face mesh is run (its region of interest is rotated by the eye line, so any roll works), the
    points are back-projected onto the scan, and FaceKit's
    mean face with the same 468 points (`mediapipe_facekit.npz`, metres) is fitted to them by a similarity
@@ -223,9 +225,11 @@ def _candidates(surface: ScanSurface, coarse: ScanSurface, roll_deg: float, sear
 
 
 def _zoom(surface: ScanSurface, coarse: ScanSurface, view: ScanView, box) -> tuple[ScanView, object] | None:
-    """A full-resolution picture from the search picture's direction, centred on a detected face and zoomed so
-    it fills ZOOM_FILL of the picture (a head with shoulders shows its face small in the search), with the face
-    box found in it; None when the detection does not lie on the scan or is not found again."""
+    """A full-resolution picture from the search picture's direction, centred on a detected face, zoomed so
+    it fills ZOOM_FILL of the picture (a head with shoulders shows its face small in the search) and rolled so
+    the detection's eye line is level, with the face box found in it; None when the detection does not lie on
+    the scan or is not found again. Levelling matters: quarter turns leave faces rolled by up to 45°, which the
+    detector finds in the small search picture but can miss when zoomed (a turned scan lost its face this way)."""
     from ..photo.face_detect import detect_faces
 
     cam = view.camera
@@ -236,7 +240,11 @@ def _zoom(surface: ScanSurface, coarse: ScanSurface, view: ScanView, box) -> tup
     depth = float((centre[0] - cam.center) @ rot[2])
     size = max(box.width, box.height) * depth / float(cam.K[0, 0])  # the box's side on the scan
     dist = ZOOM_DISTANCE * size
-    zcam = look_at(centre[0] - dist * rot[2], centre[0], -rot[1], ZOOM_FILL * FRONT_SIZE * dist / size, FRONT_SIZE)
+    eye_line = box.keypoints[1] - box.keypoints[0]  # subject's right eye -> left eye: picture +x when upright
+    right = eye_line @ rot[:2] if np.linalg.norm(eye_line) > 0 else rot[0]
+    right = right / np.linalg.norm(right)
+    up = -np.cross(rot[2], right)
+    zcam = look_at(centre[0] - dist * rot[2], centre[0], up, ZOOM_FILL * FRONT_SIZE * dist / size, FRONT_SIZE)
     zview = render(surface, zcam, dark_back=True)
     boxes = detect_faces(zview.image, search="whole", quarter_turns=(0, 1, 2, 3))
     if not boxes:
@@ -327,10 +335,9 @@ def find_face_frame(vertices: np.ndarray, faces: np.ndarray, colors: np.ndarray 
     if len(surface.faces) == 0:
         return None
     coarse = coarse_copy(surface, SEARCH_CELLS)
-    best, seen = None, False
-    for roll, search in ((0.0, "whole"), (45.0, "whole"), (0.0, "tiles")):  # later passes only if nothing was seen
+    best = None
+    for roll, search in ((0.0, "whole"), (45.0, "whole"), (0.0, "tiles")):  # later passes only while no frame
         for start in _candidates(surface, coarse, roll, search):
-            seen = True
             if start.score < SEARCH_MIN_PRESENCE:
                 continue
             frame = refine_frame(surface, start)
@@ -338,6 +345,6 @@ def find_face_frame(vertices: np.ndarray, faces: np.ndarray, colors: np.ndarray 
                 best = frame
             if best.confidence >= ACCEPT_CONFIDENCE:
                 break
-        if seen:
+        if best is not None and best.confidence >= MIN_CONFIDENCE:
             break
     return settle_frame(surface.vertices, best) if best is not None and best.confidence >= MIN_CONFIDENCE else None
