@@ -12,11 +12,11 @@ tolerance of `neutralise_backdrop` was chosen on the even-numbered people; `skin
 the odd-numbered ones (held out).
 
 Scans (shared/real/scans): lee_perry_smith (textured OBJ, bald, eyes closed), fran (textured, hair in the
-texture, face towards +X), the Artec faces and humface (no colour, mm: rendered in the neutral skin tone). Each as the file stores it, turned
-upright with the rotation its README states, the texture baked into vertex colours (a PLY written and read
-back), and two random rotations of the upright copy; every copy then goes through the pipeline's own
-`face_upright` (the face frame found in renders), as `face segment` does. The pictures show the README-upright
-copy coloured by each run's probabilities.
+texture, face towards +X), the Artec faces and humface (no colour, mm: rendered in the neutral skin tone).
+Each as the file stores it, turned upright with the rotation its README states, the texture baked into vertex
+colours (a PLY written and read back), and two random rotations of the upright copy; every copy then goes
+through the pipeline's own `face_upright` (the face frame found in renders), as `face segment` does. The
+pictures show the README-upright copy coloured by each run's probabilities.
 `skin_rotation_delta` = the largest skin-fraction difference to the upright textured copy among the baked and
 rotated copies. LPS's head-and-face region: the vertices above the bottom of the chin (its lowest face point,
 about 0.55 head heights under the crown, measured on the picture).
