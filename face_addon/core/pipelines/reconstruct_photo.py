@@ -7,7 +7,9 @@
 Stages: MediaPipe-derived face detector + 468-point mesh (`core.photo.face_mesh`) -> square crop around the
 landmarks (224²) -> the learned network (`models/photo_regressor.pt`): FaceKit parameters (the fit's
 initialiser) and part masks from its parser head -> per-photo fitting (`core.photo.fit`: landmarks + PRDL +
-photometric + regularisation). `method="regressor"` stops after the network. `masks="landmarks"` takes the
+photometric + regularisation) -> the ARKit units the detected mesh's geometry shows (`core.photo.expressions`)
+-> identity refit with them held -> a smooth landmark correction (`core.photo.detail`, in `vertices` and
+`detail`). `method="regressor"` stops after the network. `masks="landmarks"` takes the
 part masks from the MediaPipe contours instead (`parts2d`; also the fallback without weights).
 """
 from __future__ import annotations
