@@ -209,6 +209,22 @@ def synthetic(count: int = 16) -> dict | str:
     return out
 
 
+def frame_search_line(f: dict) -> str:
+    return (f"Face frame under random turns: {f['failures']} failures in {f['rotations']} (15 scans x 3 rotations; "
+            f"median {f['median_angle_deg']} deg, max {f['max_angle_deg_found']} deg from the upright scan's frame)"
+            + (": " + ", ".join(f["failed"]) if f["failed"] else "."))
+
+
+def synthetic_line(r: dict | str) -> str:
+    if isinstance(r, str):
+        return f"Synthetic test scans: {r}"
+    regions = ("contour", "brows", "nose", "eyes", "mouth")
+    return (f"Synthetic test scans {r['seeds'][0]}-{r['seeds'][1]} ({r['scans']}, all 68 points, mm, labels in "
+            "the human convention since dcbe796): " + "; ".join(
+                f"{m} {r[m]['mean']} (" + ", ".join(f"{g} {r[m][g]}" for g in regions) + ")"
+                for m in ("views", "sgcn")))
+
+
 def humface(root: Path) -> dict:
     from face_addon.core.mesh_files import load_mesh
     from face_addon.core.pipelines.detect_landmarks import detect_landmarks
@@ -295,6 +311,7 @@ def markdown(keys: dict, rows: list[str], picture: str) -> str:
     lines += ["", f"Confidence: least-confident 10 % of points {c['least_confident_10pct_mm']} mm vs the rest "
               f"{c['rest_mm']} mm.", "",
               "humface (7 points, mm): " + ", ".join(f"{m} {v['mean']}" for m, v in h.items()), "",
+              frame_search_line(keys["landmarks_artec_frame_search"]), "", synthetic_line(keys["landmarks_synth_mm"]), "",
               f"Time (views, CPU seconds on one thread): {t['seconds']} s for {t['vertices']} vertices; Artec scans "
               f"{keys['landmarks_time_artec_s']['mean_s']} s at {keys['landmarks_time_artec_s']['mean_vertices']} "
               "vertices.", "", "Per scan (mean mm over the 10 points):", "",
