@@ -66,7 +66,7 @@ def test_scene_camera_photos_and_3d_only_refusal(scene, image_model, tmp_path):
     bg.image = bpy.data.images.load(str(tmp_path / "photo.png"))
     assert bpy.ops.face.segment_skin(weights=str(image_model), views="CAMERAS") == {"FINISHED"}
     assert "tiny_p2p" in obj["face_addon_skin"]
-    with pytest.raises(RuntimeError, match="needs vertex colours"):
+    with pytest.raises(RuntimeError, match="needs views"):
         bpy.ops.face.segment_skin(weights=str(image_model), views="NONE")
 
 

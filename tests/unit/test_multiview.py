@@ -137,7 +137,9 @@ def test_image_branch_shapes_and_errors(tmp_path):
         SkinViews(np.full((1, 40, 40, 3), np.nan, np.float32), cams)
 
 
-def test_views_without_colours_fall_back_and_say_so():
+def test_views_without_colours_use_the_neutral_skin_tone_and_say_so():
+    """No colours at all: the image model reads the scan in the neutral skin tone (its views are rendered in it).
+    Colours that do not vary are ignored instead, and then the views cannot be used: geometry-only model."""
     from face_addon.core.pipelines.segment_skin import segment_skin
     from face_addon.core.pipelines.skin_image import SkinViews
 
@@ -146,5 +148,7 @@ def test_views_without_colours_fall_back_and_say_so():
     cams = scan_rig(v, resolution=32)
     views = SkinViews(np.full((len(cams), 32, 32, 3), 0.5, np.float32), cams)
     r = segment_skin(v, np.asarray(s.faces), None, views=views)
+    assert r.variant == "skin_p2p" and any("neutral skin tone" in w for w in r.warnings)
+    r = segment_skin(v, np.asarray(s.faces), np.full((len(v), 3), 0.5), views=views)
     assert r.variant == "skin_geom"
-    assert any("views were not used" in w for w in r.warnings) and any("no vertex colours" in w for w in r.warnings)
+    assert any("views were not used" in w for w in r.warnings) and any("all the same" in w for w in r.warnings)
