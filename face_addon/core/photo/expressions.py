@@ -1,4 +1,4 @@
-"""The 52 ARKit units read from the face mesh's geometry, with identity marginalised by FaceKit's own prior.
+"""ARKit units read from the face mesh's geometry, with identity marginalised by FaceKit's own prior.
 
 The joint fit (`fit.py`) solves identity and expression together under independent per-coefficient priors; on
 real photos identity absorbs most of an expression (London smiles came out at mouthSmile 0.07): an asymmetric
@@ -6,17 +6,16 @@ or wide-mouthed identity costs the regulariser about as much as a smile. FaceKit
 right-side modifiers copy the left ones, its macros are bounded), so this module learns, from FaceKit itself,
 which point movements are expression and which are identity:
 
-1. calibration (once per process, no photo involved): random identities × random sparse ARKit activations
-   from FaceKit's documented prior (`FaceKit.sample_prior`) → the 468 MediaPipe points embedded on the surface
-   (`mediapipe_facekit.npz`) → the features below, with detector-like noise added → ridge regression from
-   features to the 52 units (the least-squares linear estimate of expression given the points, identity
-   averaged over its prior);
+1. calibration (once per process, no photo involved): random identities from FaceKit's documented prior
+   (`FaceKit.sample_prior`), with the units not read here randomly on as nuisance → the 468 MediaPipe points
+   embedded on the surface (`mediapipe_facekit.npz`) with detector-like noise → the mean and covariance of the
+   `MEASURES`; each read unit's effect on the mean face → their Jacobian;
 2. per photo: the detected points lifted into model space at the fitted surface's depth (`lift_points`) →
-   the same features → the 52 units, clipped to their 0..1 range.
+   the same measures → the `UNITS` by bounded generalised least squares (`ExpressionMap.predict`).
 
-Features: the points similarity-aligned (Umeyama) on the points that expressions barely move (nose bridge,
-inner eye corners, upper forehead), then the horizontal and vertical coordinates (model x, z) of every point
-the embedding trusts, relative to the mean face. Depth is left out: on a photo it is the model's, not measured.
+Measures: differences of point coordinates (model x lateral, z up) after a similarity alignment (Umeyama) on
+the points expressions barely move (nose bridge, inner eye corners, upper forehead), in eye distances. Depth
+is left out: on a photo it is the model's, not measured.
 """
 from __future__ import annotations
 
@@ -35,8 +34,9 @@ SEED = 0
 #: the units the points measure: lids, brows, jaw and mouth shape. Gaze and eyeWide move FaceKit's lids as much
 #: as identity does, and cheek, dimple, sneer and lip-roll units move few points; they are left to the fit, as
 #: they would otherwise soak up real faces' differences from FaceKit (they stay in the calibration as nuisance)
-UNITS = ("mouthSmileLeft", "mouthSmileRight", "jawOpen", "eyeBlinkLeft", "eyeBlinkRight", "browInnerUp", "browDownLeft", "browDownRight", "browOuterUpLeft", "browOuterUpRight",
-         "mouthFunnel", "mouthPucker", "mouthLeft", "mouthRight", "mouthFrownLeft", "mouthFrownRight")
+UNITS = ("mouthSmileLeft", "mouthSmileRight", "jawOpen", "eyeBlinkLeft", "eyeBlinkRight", "browInnerUp",
+         "browDownLeft", "browDownRight", "browOuterUpLeft", "browOuterUpRight", "mouthFunnel", "mouthPucker",
+         "mouthLeft", "mouthRight", "mouthFrownLeft", "mouthFrownRight")
 IOD_M = 0.063  # features in units of a typical outer eye-corner distance (the aligned frame is the mean face's)
 
 
@@ -108,9 +108,9 @@ def embedded_bases(model: PhotoFaceKit) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 @per_model
 def expression_map(model: PhotoFaceKit) -> ExpressionMap:
-    """Calibrate on FaceKit (well under a second): identities from its prior without expression give the
-    features' mean and covariance (plus detector-like noise), one unit at a time on the mean face their
-    Jacobian."""
+    """Calibrate on FaceKit (0.7 s CPU): identities from its prior, with the units not read here as nuisance,
+    give the measures' mean and covariance (plus detector-like noise); one read unit at a time on the mean face
+    gives their Jacobian."""
     rng = np.random.default_rng(SEED)
     t0, b_id, b_exp = embedded_bases(model)
     a_id, a_exp = model.fk.sample_prior(rng, CALIBRATION_SAMPLES)
