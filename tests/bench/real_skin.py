@@ -460,7 +460,7 @@ def markdown(keys: dict, lon: dict, sc: dict, tm: dict, synth: dict) -> str:
               f"**{tm['seconds']:.1f} s**, peak RSS **{tm['peak_rss_gib']:.2f} GiB** ({tm['model']}).",
               f"Synthetic mIoU: **{keys['skin_synth_miou']}** ({keys['skin_synth_miou_note']}); the 2D baseline "
               f"(lifted encoder skin maps alone) on the same scans: {synth.get('miou_2d')}.",
-              "", "![real scans](../../docs/img/skin_real.png)"]
+              "", "![real scans](../../../docs/img/skin_real.png)"]
     return "\n".join(lines)
 
 
