@@ -42,7 +42,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from .cli_demo import run_demo
 
     check_output_folder("--out", args.out)
     run_demo(Path(args.out), samples=args.samples, resolution=args.res)

@@ -148,3 +148,14 @@ def write_landmark_empties(head: bpy.types.Object, vertex_indices: np.ndarray) -
     """68 named empties vertex-parented to the head, so they follow expression shape keys."""
     return write_empties(head, f"{head.name} Landmarks", ibug68.empty_names(), np.zeros((len(vertex_indices), 3)),
                          size=0.003, parent_vertices=vertex_indices)
+
+
+def set_expression_keys(head: bpy.types.Object, names: list[str], values: np.ndarray) -> np.ndarray:
+    """Set the head's ARKit keys to `values`, clamped to each key's slider range; returns what was set."""
+    blocks = head.data.shape_keys.key_blocks
+    out = np.empty(len(names))
+    for k, name in enumerate(names):
+        kb = blocks[name]
+        kb.value = float(np.clip(values[k], kb.slider_min, kb.slider_max))
+        out[k] = kb.value
+    return out

@@ -16,20 +16,7 @@ from tests.layer_rules import ROOT, iter_modules, layer_counts, layer_of, violat
 #: Known violations that cannot be fixed in the slice that introduced this test (issue 20), as
 #: (importer, imported) -> reason. Only shrink this: the test fails on any violation not listed here and on an
 #: entry that no longer occurs.
-ALLOWED_VIOLATIONS: dict[tuple[str, str], str] = {
-    ("face_addon.blender.demo", "face_addon.synth.demo_scan"):
-        "issue 20: the demo scene builds its scan with synth; blender/demo.py was being edited by another "
-        "engineer. Fix: the demo becomes a CLI command (cli <- synth) or the scan builder moves to core.",
-    ("face_addon.blender.operators.register_head", "face_addon.blender.operators.detect_landmarks"):
-        "issue 20: landmark_collection_name/read_landmark_empties live in operators/detect_landmarks.py, "
-        "being edited by another engineer. Fix: move them to a blender/ reader module.",
-    ("face_addon.blender.operators.register_head", "face_addon.blender.operators.reconstruct_photo"):
-        "issue 20: set_expression_keys lives in operators/reconstruct_photo.py (being edited). Fix: move it "
-        "to blender/writers.py.",
-    ("face_addon.blender.operators.register_head", "face_addon.blender.operators.segment_skin"):
-        "issue 20: SKIN_GROUP lives in operators/segment_skin.py (being edited). Fix: move the constant next "
-        "to the vertex-group writer.",
-}
+ALLOWED_VIOLATIONS: dict[tuple[str, str], str] = {}
 
 
 def test_every_module_is_in_a_layer():

@@ -11,13 +11,10 @@ from bpy_extras.io_utils import ExportHelper
 from ...core import ibug68
 from ..mesh_io import read_mesh
 from ..operator_base import FaceAddonError, FaceOperator, poll_active_mesh, use_thread_setting
+from ..scan_outputs import landmark_collection_name, read_landmark_empties
 from ..writers import OWNER_PROP, write_empties
 
 RESULT_PROP = "face_addon_landmarks"
-
-
-def landmark_collection_name(obj: bpy.types.Object) -> str:
-    return f"{obj.name} Landmarks"
 
 
 def _weights_path(context, override: str) -> Path | None:
@@ -104,22 +101,6 @@ def _landmark_source(context) -> tuple[bpy.types.Object, bpy.types.Collection]:
     if coll is None or not any(o.get(OWNER_PROP) for o in coll.objects):
         raise FaceAddonError("No landmarks on the active object: run Detect Landmarks first.")
     return obj, coll
-
-
-def read_landmark_empties(coll: bpy.types.Collection) -> tuple[np.ndarray, np.ndarray]:
-    """World positions (68, 3) and confidences (68,) of our empties in iBUG order (moved empties included)."""
-    names = {n: i for i, n in enumerate(ibug68.empty_names())}
-    pts = np.full((68, 3), np.nan)
-    conf = np.full(68, np.nan)
-    for o in coll.objects:
-        i = names.get(o.name.split(".")[0])
-        if i is not None and o.get(OWNER_PROP):
-            pts[i] = np.array(o.matrix_world.translation)
-            conf[i] = float(o.get("confidence", np.nan))
-    if np.isnan(pts).any():
-        missing = [ibug68.empty_names()[i] for i in np.flatnonzero(np.isnan(pts).any(axis=1))]
-        raise FaceAddonError(f"{len(missing)} landmark empties are missing (e.g. {missing[0]}); run Detect Landmarks again.")
-    return pts, conf
 
 
 class FACE_OT_export_landmarks(FaceOperator, ExportHelper, bpy.types.Operator):

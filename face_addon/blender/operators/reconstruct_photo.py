@@ -17,7 +17,7 @@ import bpy
 import numpy as np
 from bpy_extras.io_utils import ImportHelper
 
-from ..facekit_object import create_head
+from ..facekit_object import create_head, set_expression_keys
 from ..facekit_store import facekit
 from ..materials import principled_material
 from ..operator_base import FaceAddonError, FaceOperator, poll_object_mode, use_thread_setting
@@ -52,17 +52,6 @@ def _status(context, text: str | None) -> None:
     workspace = getattr(context, "workspace", None)
     if workspace is not None:  # None in background mode
         workspace.status_text_set(text)
-
-
-def set_expression_keys(head: bpy.types.Object, names: list[str], values: np.ndarray) -> np.ndarray:
-    """Set the head's ARKit keys to `values`, clamped to each key's slider range; returns what was set."""
-    blocks = head.data.shape_keys.key_blocks
-    out = np.empty(len(names))
-    for k, name in enumerate(names):
-        kb = blocks[name]
-        kb.value = float(np.clip(values[k], kb.slider_min, kb.slider_max))
-        out[k] = kb.value
-    return out
 
 
 def add_photo_camera(context, head: bpy.types.Object, rec, image: bpy.types.Image) -> bpy.types.Object:

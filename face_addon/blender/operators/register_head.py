@@ -12,14 +12,12 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from ..facekit_object import create_head
+from ..facekit_object import create_head, set_expression_keys
 from ..facekit_store import facekit
 from ..mesh_io import read_mesh, read_vertex_group
 from ..operator_base import FaceAddonError, FaceOperator, poll_active_mesh, progress_reporter, use_thread_setting
+from ..scan_outputs import SKIN_GROUP, landmark_collection_name, read_landmark_empties
 from ..writers import OWNER_PROP, write_shape_keys
-from .detect_landmarks import landmark_collection_name, read_landmark_empties
-from .reconstruct_photo import set_expression_keys
-from .segment_skin import SKIN_GROUP
 
 RESULT_PROP = "face_addon_registration"
 DETAIL_KEY = "Registration Detail"

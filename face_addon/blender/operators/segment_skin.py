@@ -17,9 +17,10 @@ import numpy as np
 
 from ..mesh_io import read_mesh
 from ..operator_base import FaceAddonError, FaceOperator, poll_active_mesh, progress_reporter, use_thread_setting
+from ..scan_outputs import NON_SKIN_GROUP, SKIN_GROUP
 from ..writers import write_vertex_group
 
-SKIN_GROUP, NON_SKIN_GROUP, SKIN_COLORS = "Skin", "Non-Skin", "Skin Probability"
+SKIN_COLORS = "Skin Probability"
 RESULT_PROP = "face_addon_skin"
 SOURCE_COLORS_PROP = "face_addon_skin_source_colors"  # the scan's own colour attribute ("" when it has none)
 SKIN_RGB = np.array([1.0, 0.42, 0.16], np.float32)      # linear RGB of p = 1 in the `Skin` colour attribute
