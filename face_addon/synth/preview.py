@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from ..core.dataset import CLASS_COLORS, complete_seeds, load_sample, write_png
+from ..core.geometry.normals import vertex_normals
 from .cameras import rig_cameras
-from .shapes import vertex_normals
 
 TILE = 160
 FRONT, THREE_QUARTER, SIDE = 6, 4, 3  # rig indices: (5, 0), (5, -60), (5, -100) degrees

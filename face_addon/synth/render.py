@@ -14,10 +14,10 @@ import numpy as np
 
 from ..core.color import srgb_to_linear
 from ..core.dataset import read_png, write_png
+from ..core.geometry.normals import vertex_normals
 from .cameras import Camera
 from .scan import visible_mask
 from .scene import _STATE, use_label_materials
-from .shapes import vertex_normals
 
 
 def _camera_object(cam: Camera) -> bpy.types.Object:

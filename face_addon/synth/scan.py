@@ -22,10 +22,11 @@ from scipy.ndimage import minimum_filter
 from scipy.sparse.csgraph import connected_components
 
 from ..core.dataset import CLASS_IDS
+from ..core.geometry.normals import vertex_normals
 from ..core.geometry.surface_distance import SurfaceQuery
 from .cameras import Camera
 from .parts import ScenePart
-from .shapes import concat, vertex_normals
+from .shapes import concat
 
 
 VISIBLE_AREA_M2 = 0.3

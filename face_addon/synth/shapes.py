@@ -22,15 +22,6 @@ def concat(parts: list[Part]) -> Part:
     return np.concatenate(vs), np.concatenate(fs).astype(np.int64)
 
 
-def vertex_normals(v: np.ndarray, f: np.ndarray) -> np.ndarray:
-    """Area-weighted unit vertex normals."""
-    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    n = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(n, f[:, k], fn)
-    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
-
-
 def _grid_faces(rows: int, cols: int, wrap: bool = True, offset: int = 0) -> np.ndarray:
     """Quads (as 2 triangles) of a rows x cols vertex grid, wrapping in the column direction."""
     r, c = np.meshgrid(np.arange(rows - 1), np.arange(cols if wrap else cols - 1), indexing="ij")

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.facekit import FaceKit
-from .shapes import cap_boundary, vertex_normals
+from ..core.geometry.normals import vertex_normals
+from .shapes import cap_boundary
 
 GENERATOR_VERSION = "1.0"
 
