@@ -39,6 +39,11 @@ class PhotoError(UserError, ValueError):
     """A user-facing problem with a photo (unreadable, too large, no face): the message says what to do."""
 
 
+class Cancelled(UserError):
+    """The user stopped a running pipeline (Esc in Blender): raised at the next stage boundary by
+    `core.progress.reporter`, so nothing half-computed is returned and the caller writes nothing."""
+
+
 def debug_enabled() -> bool:
     """True when FACE_ADDON_DEBUG asks for tracebacks."""
     return os.environ.get(DEBUG_ENV, "") not in ("", "0")
