@@ -27,7 +27,6 @@ the reduced mesh used for the network does not change σ at all.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -40,6 +39,7 @@ from ..geometry.decimate import Decimation, decimate
 from ..geometry.spectral import Operators, cached_operators, compute_operators
 from ..geometry.surface_features import FEATURE_SETS, even_surface_points, heat_kernel_signature, surface_variation
 from ..mesh import Mesh, MeshError, guess_unit_scale
+from ..progress import Cancel, Progress, reporter
 from ..weights import cached_per_file_version, load_weights
 
 WEIGHTS_KIND = "skin_segmentation"
@@ -71,8 +71,6 @@ FLAT_COLOR_STD = 1e-3  # colours varying less than this carry no information (e.
 #: generator's skin tones (synth/subject.py SKIN_TONES). On 8 synthetic test scans stripped of colour: mIoU 0.872
 #: vs 0.788 for the geometry-only model; Artec faces 0 % -> see docs/skin.md
 NEUTRAL_SKIN_ALBEDO = (0.58, 0.37, 0.26)
-
-Progress = Callable[[float, str], None]
 
 
 @dataclass
@@ -327,7 +325,7 @@ def face_upright(mesh: Mesh) -> tuple[Mesh, str | None]:
 def segment_skin(vertices: np.ndarray, faces: np.ndarray | None = None, colors: np.ndarray | None = None,
                  model=None, *, weights: Path | str | None = None, max_vertices: int = MAX_VERTICES,
                  threshold: float = 0.5, cache_dir: Path | str | None = None, views=None,
-                 progress: Progress | None = None) -> SkinResult:
+                 progress: Progress | None = None, cancel: Cancel | None = None) -> SkinResult:
     """Skin probability per vertex of a head scan: a mesh (faces (m, 3)) or a point cloud (faces None/empty) in
     any unit and pose, with optional per-vertex colours (linear RGB floats in [0, 1], or 0-255 integers).
 
@@ -336,10 +334,11 @@ def segment_skin(vertices: np.ndarray, faces: np.ndarray | None = None, colors: 
     colours. Without views the colour model runs when colours are given (and vary), the geometry-only model
     otherwise (with a warning).
     `model` = (net, meta) from `load_skin_model`, or `weights` (a file), overrides that choice; a model that
-    needs colours then requires them. Raises MeshError for unusable input (empty, NaN, too few vertices).
+    needs colours then requires them. Raises MeshError for unusable input (empty, NaN, too few vertices), and
+    Cancelled at the next stage boundary once `cancel()` is true (core/progress.py).
     """
     t0 = time.perf_counter()
-    report = progress or (lambda fraction, stage: None)
+    report = reporter(progress, cancel)
     report(0.0, "checking the input")
     mesh = Mesh(vertices, faces if faces is not None else np.zeros((0, 3), np.int64))
     mesh.validate(allow_point_cloud=True)
@@ -374,7 +373,7 @@ def segment_skin(vertices: np.ndarray, faces: np.ndarray | None = None, colors: 
     timings: dict = {}
     shape = prepare_shape(mesh.vertices * unit, None if mesh.is_point_cloud else mesh.faces,
                           colors01 if "color" in names else None, max_vertices, int(meta.get("k_eig", K_EIG)),
-                          cache_dir, timings, progress)
+                          cache_dir, timings, report)
     if set(IMAGE_FEATURES) & set(names):
         report(0.8, "image features")
         lift_views(shape, meta, views, unit, timings)
