@@ -24,7 +24,6 @@ accumulated per vertex: one step costs O(template vertices × coefficients²) wh
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -39,6 +38,7 @@ from ..geometry.laplacian import combinatorial_laplacian
 from ..geometry.normals import vertex_normals
 from ..geometry.surface_distance import point_mesh_distance
 from ..mesh import Mesh, MeshError, guess_unit_scale
+from ..progress import Cancel, Progress, reporter, within
 
 ITERATIONS = 15
 MIN_SKIN_POINTS = 500
@@ -61,8 +61,6 @@ NONRIGID_SMOOTHNESS = 30.0       # weight of ‖L h‖² against the data term (
 NONRIGID_DAMPING = 0.05          # weight of ‖h‖²: vertices without data stay on the model
 
 UNIT_NAMES = {0.1: "decimetres", 0.01: "centimetres", 0.001: "millimetres"}
-
-Progress = Callable[[float, str], None]
 
 
 @dataclass
@@ -458,18 +456,19 @@ def _without_unit_notes(warnings: list[str]) -> list[str]:
 def register_head(vertices: np.ndarray, faces: np.ndarray | None, skin: np.ndarray | None, *,
                   landmarks: np.ndarray | None = None, colors: np.ndarray | None = None,
                   iterations: int = ITERATIONS, nonrigid: bool = False, progress: Progress | None = None,
-                  facekit: FaceKit | None = None, max_points: int = MAX_SKIN_POINTS, seed: int = 0
-                  ) -> Registration:
+                  facekit: FaceKit | None = None, max_points: int = MAX_SKIN_POINTS, seed: int = 0,
+                  cancel: Cancel | None = None) -> Registration:
     """Fit FaceKit to the skin of a head scan (mesh or point cloud, any unit and pose).
 
     skin: (n,) bool or skin probability per vertex (≥ 0.5 = skin), e.g. `segment_skin(...).probability`; None
     runs `segment_skin(vertices, faces, colors)` first. landmarks: (68, 3) iBUG landmarks on the scan in its
-    units; None runs the landmark model. Raises MeshError for unusable input (NaN, too little skin, bad shapes).
+    units; None runs the landmark model. Raises MeshError for unusable input (NaN, too little skin, bad shapes),
+    and Cancelled at the next stage or fitting round once `cancel()` is true (core/progress.py).
     """
     if iterations < 1:
         raise ValueError(f"iterations must be at least 1, got {iterations}")
     t0 = time.perf_counter()
-    report = progress or (lambda fraction, stage: None)
+    report = reporter(progress, cancel)
     report(0.0, "checking the input")
     mesh = Mesh(vertices, faces if faces is not None else np.zeros((0, 3), np.int64))
     mesh.validate(allow_point_cloud=True)
@@ -478,7 +477,7 @@ def register_head(vertices: np.ndarray, faces: np.ndarray | None, skin: np.ndarr
         from .segment_skin import segment_skin
 
         report(0.0, "segmenting the skin")
-        seg = segment_skin(mesh.vertices, faces, colors)
+        seg = segment_skin(mesh.vertices, faces, colors, progress=within(report, 0.0, 0.02))
         warnings += _without_unit_notes(seg.warnings)
         skin = seg.probability
     mask = skin_mask(skin, mesh.n_vertices)
