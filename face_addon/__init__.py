@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 def register() -> None:
     from .blender import registration
-    from .blender.cli import blender_cli_entry
+    from .cli.main import blender_cli_entry
 
     registration.register(cli_entry=blender_cli_entry)
 

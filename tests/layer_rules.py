@@ -6,14 +6,14 @@ and needs neither bpy nor torch.
 
 Layers, decided from the path alone:
   core      face_addon/core/**
-  blender   face_addon/blender/** except the command modules below
-  synth     face_addon/synth/** except synth/cli.py
+  blender   face_addon/blender/**
+  synth     face_addon/synth/**
   train     face_addon/train/**
-  cli       face_addon/__main__.py and every command module `cli*.py` (blender/cli*.py, synth/cli.py), until
-            a face_addon/cli/ package holds them (issue 20)
+  cli       face_addon/cli/** (one module per command) and face_addon/__main__.py
   entry     face_addon/__init__.py, the composition root: register() hands the CLI entry to blender.registration
 Allowed imports of our own modules (a layer may always import itself):
   core <- nothing of ours; blender <- core; synth <- blender, core; train <- core; cli <- all; entry <- blender, cli.
+  So synth is imported only by cli (and itself), and nothing but cli and entry imports cli.
 Third-party: core and train never import Blender's modules (bpy, mathutils, bmesh, gpu, ...).
 Operators (blender/operators/*.py) never import another operator module; the package __init__ lists them all.
 """
@@ -57,7 +57,7 @@ class Violation:
 
 
 def module_name(path: Path, root: Path = ROOT) -> str:
-    """face_addon/blender/cli.py -> face_addon.blender.cli; a package __init__ is the package itself."""
+    """face_addon/cli/main.py -> face_addon.cli.main; a package __init__ is the package itself."""
     parts = list(path.relative_to(root.parent).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
@@ -69,7 +69,7 @@ def layer_of(module: str) -> str:
     parts = module.split(".")
     if parts == [PACKAGE]:
         return "entry"
-    if parts[1] == "__main__" or (parts[1] in ("blender", "synth") and len(parts) == 3 and parts[2].startswith("cli")):
+    if parts[1] == "__main__":
         return "cli"
     return parts[1]
 

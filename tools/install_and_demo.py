@@ -53,7 +53,7 @@ def main() -> int:
     if module not in bpy.context.preferences.addons:
         print(f"the extension did not enable ({module}); see the messages above", file=sys.stderr)
         return 1
-    cli = importlib.import_module(f"{module}.blender.cli")
+    cli = importlib.import_module(f"{module}.cli.main")
     print(f"running `face demo` from {Path(cli.__file__).parent.parent}")
     return cli.main(["demo", "--out", str(out), *demo_args])
 

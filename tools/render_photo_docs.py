@@ -31,7 +31,7 @@ def main() -> None:
     from mathutils import Vector
 
     import face_addon
-    from face_addon.blender.cli_demo import photo_comparison
+    from face_addon.cli.demo import photo_comparison
     from face_addon.blender.facekit_store import facekit
 
     photo = Path(skimage.data.__file__).parent / "astronaut.png"

@@ -13,8 +13,8 @@ import numpy as np
 from mathutils import Vector
 
 from ..core.capabilities import capability
-from .operator_base import FaceAddonError
-from .render import render_sheet, save_rgba
+from ..blender.operator_base import FaceAddonError
+from ..blender.render import render_sheet, save_rgba
 
 
 def _run(op, log: list[str], label: str, **kwargs) -> None:
@@ -105,7 +105,7 @@ def run_demo(out_dir: Path, samples: int = 16, resolution: int = 384) -> list[st
 def _skin_step(scan: bpy.types.Object, subjects: list, log: list[str]) -> None:
     """Segment Skin on the synthetic scan (checked against its ground-truth group), then Register Head."""
     from ..synth.demo_scan import GT_GROUP
-    from .mesh_io import read_vertex_group
+    from ..blender.mesh_io import read_vertex_group
 
     _run(bpy.ops.face.segment_skin, log, f"Segment Skin on '{scan.name}'")
     log.append(f"  {scan.get('face_addon_skin', '')}")
@@ -169,7 +169,7 @@ def render_objects_through(cam: bpy.types.Object, keep: list[bpy.types.Object], 
                            samples: int, tmp: Path, clay: bool = False) -> np.ndarray:
     """Only `keep` rendered (transparent film) through `cam`, lit by a sun from the camera's side; `clay`
     renders every object in one plain blue-grey material, so the shape stands out from a photo."""
-    from .materials import plain_material
+    from ..blender.materials import plain_material
 
     scene = bpy.context.scene
     layer = bpy.context.view_layer

@@ -9,7 +9,7 @@ import argparse
 
 from ..core.errors import UsageError
 from ..core.pipelines.edit_face import SIGMA_RANGE
-from .cli_args import MESH_OUTPUT_SUFFIXES, check_outputs
+from .args import MESH_OUTPUT_SUFFIXES, check_outputs
 
 
 def sigma_assignment(text: str) -> tuple[str, float]:

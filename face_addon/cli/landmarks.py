@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 
 from ..core.pipelines.detect_landmarks import METHODS
-from .cli_args import check_outputs, int_range
+from .args import check_outputs, int_range
 
 
 def _cmd_landmarks(args: argparse.Namespace) -> int:

@@ -20,11 +20,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..core.errors import UsageError, UserError, debug_enabled, internal_error_message, one_line, os_error_message
-from .cli_args import check_output_folder, int_range
+from .args import check_output_folder, int_range
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from .status import info_lines
+    from ..blender.status import info_lines
 
     print("\n".join(info_lines(with_torch=True)))
     return 0
@@ -42,16 +42,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .cli_demo import run_demo
+    from .demo import run_demo
 
     check_output_folder("--out", args.out)
     run_demo(Path(args.out), samples=args.samples, resolution=args.res)
     return 0
 
 
-#: modules (relative to the face_addon package) that add subcommands through add_subcommands(subparsers)
-PLUGIN_MODULES: tuple[str, ...] = (".synth.cli", ".blender.cli_edit", ".blender.cli_landmarks", ".blender.cli_photo",
-                                 ".blender.cli_skin", ".blender.cli_register")
+#: command modules (relative to this package) that add subcommands through add_subcommands(subparsers)
+PLUGIN_MODULES: tuple[str, ...] = (".synth", ".edit", ".landmarks", ".photo", ".skin", ".register")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -77,7 +76,7 @@ def _build_parser() -> argparse.ArgumentParser:
                                                                        "(64-4096)")
     p.set_defaults(func=_cmd_demo)
     for name in PLUGIN_MODULES:
-        importlib.import_module(name, __package__.rsplit(".", 1)[0]).add_subcommands(sub)
+        importlib.import_module(name, __package__).add_subcommands(sub)
     return parser
 
 

@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from .cli_args import MESH_OUTPUT_SUFFIXES, check_outputs, int_range
+from .args import MESH_OUTPUT_SUFFIXES, check_outputs, int_range
 
 
 def reconstruction_json(rec, photo: str, face_index: int) -> dict:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .cli_args import check_outputs, int_range
+from .args import check_outputs, int_range
 
 MAX_ITERATIONS = 200  # the fit converges in ~15; more only costs time
 

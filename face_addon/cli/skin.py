@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from .cli_args import check_outputs, choice_or_folder, finite_float, int_range
+from .args import check_outputs, choice_or_folder, finite_float, int_range
 
 
 def _views(option: str, mesh, use_views: bool):
@@ -29,7 +29,7 @@ def _views(option: str, mesh, use_views: bool):
     if option == "render":
         if not IMAGE_MODEL_WEIGHTS.is_file():
             return None
-        from .scan_views import render_views
+        from ..blender.scan_views import render_views
 
         cams = scan_rig(mesh.vertices)
         return SkinViews(render_views(mesh, cams), cams)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..blender.cli_args import check_output_folder, check_outputs, int_range
+from .args import check_output_folder, check_outputs, int_range
 from ..blender.operator_base import FaceAddonError
 from ..core.dataset import SAMPLE_DIGITS
 from ..core.errors import UsageError
-from .cameras import RIG
+from ..synth.cameras import RIG
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -29,14 +29,14 @@ def _shard(text: str) -> tuple[int, int]:
 
 def _cmd(args: argparse.Namespace) -> int:
     if args.action == "verify":
-        from .verify import verify_dataset
+        from ..synth.verify import verify_dataset
 
         report = verify_dataset(Path(_dir(args)))
         for line in report.lines():
             print(line)
         return 0 if report.ok else 1
     if args.action == "preview":
-        from .preview import contact_sheet
+        from ..synth.preview import contact_sheet
 
         root = Path(_dir(args))
         out = Path(args.png) if args.png else root / "preview.png"
@@ -49,12 +49,12 @@ def _cmd(args: argparse.Namespace) -> int:
     if args.seed + args.count > 10 ** SAMPLE_DIGITS:
         raise UsageError(f"--seed + --count must stay below {10 ** SAMPLE_DIGITS} (seeds are {SAMPLE_DIGITS}-digit "
                          "folder names)")
-    from .generate import SynthConfig, run_shard
+    from ..synth.generate import SynthConfig, run_shard
 
     cfg = SynthConfig(profile=args.profile, views=args.views, resolution=args.res, samples=args.samples,
                       target_vertices=args.target_verts)
     if args.ray:
-        from .ray_synth import run_ray
+        from ..synth.ray_synth import run_ray
 
         result = run_ray(Path(args.out), args.seed, args.count, cfg, args.ray, args.retries, args.shard)
     else:

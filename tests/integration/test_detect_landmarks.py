@@ -123,7 +123,7 @@ def test_not_a_face_warns_and_non_mesh_is_refused(scene):
 
 
 def test_export_json_csv_pp_and_cli(scene, tmp_path):
-    from face_addon.blender.cli import main
+    from face_addon.cli.main import main
     from face_addon.core.landmark_export import read_landmarks
     from face_addon.core.mesh import Mesh
     from face_addon.core.mesh_files import save_mesh

@@ -60,7 +60,7 @@ def test_face_edit_refuses_other_meshes(scene):
 
 
 def test_cli_edit_round_trip(tmp_path):
-    from face_addon.blender.cli import main
+    from face_addon.cli.main import main
     from face_addon.core.facekit import load_facekit
     from face_addon.core.mesh import Mesh
     from face_addon.core.mesh_files import load_mesh, save_mesh

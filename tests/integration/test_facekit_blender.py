@@ -98,7 +98,7 @@ def test_subdivided_head(scene, fk):
 
 def test_demo_runs_and_writes_outputs(tmp_path, fk):
     import face_addon
-    from face_addon.blender.cli_demo import run_demo
+    from face_addon.cli.demo import run_demo
 
     face_addon.register()
     try:

@@ -59,7 +59,7 @@ def test_no_face_falls_back_to_the_average_crop_with_a_warning(scene, capfd):
 def test_cli_pixel2mesh_writes_mesh_and_json(scene, tmp_path, capsys):
     import trimesh
 
-    from face_addon.blender.cli import main
+    from face_addon.cli.main import main
 
     out, js = tmp_path / "p.obj", tmp_path / "p.json"
     assert main(["reconstruct", str(skimage_photo("astronaut.png")), "--method", "pixel2mesh", "--out", str(out),

@@ -187,7 +187,7 @@ def test_no_face_corrupt_and_missing_files_cancel(scene, quick_fit, tmp_path):
 def test_cli_reconstruct_writes_obj_and_json(scene, quick_fit, tmp_path, capsys):
     import trimesh
 
-    from face_addon.blender.cli import main
+    from face_addon.cli.main import main
 
     photo = skimage_photo("astronaut.png")
     out, js = tmp_path / "x.obj", tmp_path / "x.json"

@@ -95,7 +95,7 @@ def test_without_skin_group_asks_for_segment_skin(scene, head_scan):
 
 
 def test_cli_round_trip(tmp_path, fk, head_scan):
-    from face_addon.blender.cli import main
+    from face_addon.cli.main import main
     from face_addon.core.dataset import read_ply, write_ply
     from face_addon.core.landmark_export import write_landmarks
     from face_addon.core.pipelines.register_head import d_surface_mm

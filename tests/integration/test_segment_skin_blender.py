@@ -79,7 +79,7 @@ def test_no_colors_uses_geometry_model_and_non_mesh_is_refused(scene, model_file
 def test_cli_round_trip(tmp_path, model_files):
     import trimesh
 
-    from face_addon.blender.cli import main
+    from face_addon.cli.main import main
 
     mesh = trimesh.creation.icosphere(4, radius=0.1)
     colors = np.where(mesh.vertices[:, 2:] > 0, [200, 60, 60, 255], [90, 90, 90, 255]).astype(np.uint8)

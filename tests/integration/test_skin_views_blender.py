@@ -73,7 +73,7 @@ def test_scene_camera_photos_and_3d_only_refusal(scene, image_model, tmp_path):
 def test_cli_views_folder(tmp_path, image_model):
     import trimesh
 
-    from face_addon.blender.cli import main
+    from face_addon.cli.main import main
     from face_addon.core.dataset import write_png
     from face_addon.core.geometry.multiview import scan_rig
 

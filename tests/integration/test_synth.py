@@ -133,7 +133,7 @@ def test_full_profile_views_labels_and_cameras(tmp_path):
 
 
 def test_cli_verify_and_preview(sample_root, tmp_path, capsys):
-    from face_addon.blender.cli import main
+    from face_addon.cli.main import main
 
     assert main(["synth", "verify", str(sample_root)]) == 0
     assert "0 problems" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""Runs one robustness case in this process through `face_addon.blender.cli.main` and judges it.
+"""Runs one robustness case in this process through `face_addon.cli.main` and judges it.
 
 A case is a command line over the corpus with what must happen: the exit code, the one line the user reads,
 which outputs must (not) exist afterwards, and for successes an optional sanity check of the result (a "silent
@@ -117,7 +117,7 @@ def _cli_warnings():
 
 
 def _invoke(case: Case, argv: list[str]) -> tuple[int | None, str, str, bool]:
-    from face_addon.blender.cli import main
+    from face_addon.cli.main import main
 
     out, err, hang = io.StringIO(), io.StringIO(), False
     code = None

@@ -24,7 +24,8 @@ def test_every_module_is_in_a_layer():
     assert len(modules) == len(list(ROOT.rglob("*.py")))
     counts = layer_counts()
     assert set(counts) == {"entry", "cli", "core", "blender", "synth", "train"}, counts
-    assert layer_of("face_addon.blender.cli_skin") == "cli" and layer_of("face_addon.synth.cli") == "cli"
+    assert layer_of("face_addon.cli.skin") == "cli" and layer_of("face_addon.cli.synth") == "cli"
+    assert layer_of("face_addon.cli") == "cli" and layer_of("face_addon.synth.generate") == "synth"
     assert layer_of("face_addon.__main__") == "cli" and layer_of("face_addon.blender.mesh_io") == "blender"
 
 
@@ -50,7 +51,7 @@ def _package(root: Path, files: dict[str, str]) -> Path:
 
 def test_the_rules_catch_each_kind_of_forbidden_import(tmp_path):
     pkg = _package(tmp_path, {
-        "__init__.py": "def register():\n    from .blender import registration\n    from .blender import cli\n",
+        "__init__.py": "def register():\n    from .blender import registration\n    from .cli import main\n",
         "core/__init__.py": "",
         "core/ok.py": "import numpy\nfrom . import other\n",
         "core/other.py": "def f():\n    import bpy\n",                          # lazy bpy in core
@@ -58,13 +59,15 @@ def test_the_rules_catch_each_kind_of_forbidden_import(tmp_path):
         "blender/__init__.py": "",
         "blender/registration.py": "import bpy\nfrom ..core import ok\n",
         "blender/mesh_io.py": "from ..synth import scene\n",                      # blender -> synth
-        "blender/cli.py": "from ..train import loop\nfrom ..synth import scene\n",  # cli may import all
         "blender/operators/__init__.py": "from .a import A\nfrom .b import B\n",  # the package lists them
         "blender/operators/a.py": "from .b import helper\n",                      # operator -> operator
         "blender/operators/b.py": "from .. import mesh_io\nfrom ...core.ok import x\n",
+        "blender/status.py": "from ..cli.main import main\n",                    # blender -> cli
+        "cli/__init__.py": "",
+        "cli/main.py": "from ..train import loop\nfrom ..synth import scene\n",     # cli may import all
+        "cli/synth.py": "from ..synth.scene import x\nfrom .main import main\n",   # synth's command
         "synth/__init__.py": "",
         "synth/scene.py": "import bpy\nfrom ..blender import mesh_io\n",
-        "synth/cli.py": "from ..blender.cli import main\n",                       # synth's command: cli layer
         "train/__init__.py": "",
         "train/loop.py": "import torch\nfrom ..synth.scene import x\nfrom mathutils import Matrix\n",
     })
@@ -72,6 +75,7 @@ def test_the_rules_catch_each_kind_of_forbidden_import(tmp_path):
     assert found == [
         "face_addon.blender.mesh_io:1 imports face_addon.synth.scene blender -> synth",
         "face_addon.blender.operators.a:1 imports face_addon.blender.operators.b operator -> operator",
+        "face_addon.blender.status:1 imports face_addon.cli.main blender -> cli",
         "face_addon.core.other:2 imports bpy core imports Blender",
         "face_addon.core.up:1 imports face_addon.blender.mesh_io core -> blender",
         "face_addon.train.loop:2 imports face_addon.synth.scene train -> synth",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from face_addon.blender.cli_args import check_outputs, choice_or_folder, finite_float, int_range
+from face_addon.cli.args import check_outputs, choice_or_folder, finite_float, int_range
 from face_addon.core.atomic_write import atomic_outputs, atomic_path, write_text_atomic
 from face_addon.core.errors import (MeshError, PhotoError, UsageError, UserError, WeightsError, internal_error_message,
                                     one_line, os_error_message)
