@@ -35,6 +35,7 @@ from ..geometry.knn_graph import estimate_normals, knn_graph
 from ..geometry.pca_align import Standardization, standardize
 from ..geometry.poisson_disk import poisson_disk_mesh, poisson_disk_subset
 from ..mesh import Mesh, MeshError, guess_unit_scale
+from ..progress import Cancel, Progress, reporter, within
 
 WEIGHTS_KIND = "landmarks_2s_sgcn"
 WEIGHTS_VERSIONS = (1,)
@@ -281,21 +282,26 @@ def _sgcn_in_frame(mesh: Mesh, frame, weights, model, seed: int) -> LandmarkResu
 
 def detect_landmarks(vertices: np.ndarray, faces: np.ndarray | None = None, weights: Path | str | None = None,
                      *, method: str = "views", model=None, seed: int = 0, colors: np.ndarray | None = None,
-                     uv: np.ndarray | None = None, texture: np.ndarray | None = None) -> LandmarkResult:
+                     uv: np.ndarray | None = None, texture: np.ndarray | None = None,
+                     progress: Progress | None = None, cancel: Cancel | None = None) -> LandmarkResult:
     """68 iBUG landmarks on a mesh (faces (m, 3)) or point cloud (faces None/empty) in any orientation and
     unit, by `method` (module doc). colors (n, 3) linear, or uv (m, 3, 2) + texture (h, w, 3): appearance for
     the rendered views. `weights`/`model` select the 2S-SGCN network. Raises MeshError for unusable input
-    (empty, NaN, too few points) and ValueError for an unknown method."""
+    (empty, NaN, too few points), ValueError for an unknown method, and Cancelled at the next stage or view once
+    `cancel()` is true (core/progress.py)."""
     from ..geometry.scan_render import ScanSurface
     from .face_orientation import find_face_frame
 
     if method not in METHODS:
         raise ValueError(f"unknown landmark method {method!r}: use one of {', '.join(METHODS)}")
+    report = reporter(progress, cancel)
     t0 = time.perf_counter()
+    report(0.0, "checking the input")
     mesh = Mesh(vertices, faces if faces is not None else np.zeros((0, 3), np.int64), colors=colors)
     mesh.validate(allow_point_cloud=True)
     if mesh.n_vertices < 100:
         raise MeshError(f"{mesh.n_vertices} points are too few to find a face (need at least 100).")
+    report(0.05, "finding the face")
     surface = None if mesh.is_point_cloud else ScanSurface.of(mesh.vertices, mesh.faces, colors, uv, texture)
     frame = None if surface is None else find_face_frame(mesh.vertices, mesh.faces, surface=surface)
     t1 = time.perf_counter()
@@ -303,10 +309,11 @@ def detect_landmarks(vertices: np.ndarray, faces: np.ndarray | None = None, weig
     if frame is not None and method in ("views", "fusion"):
         from .landmarks_views import landmarks_from_views
 
-        found = landmarks_from_views(surface, frame)
+        found = landmarks_from_views(surface, frame, progress=within(report, 0.4, 0.85))
         frame = found.frame if found is not None else frame
     t2 = time.perf_counter()
     if found is None or method == "fusion":
+        report(0.85, "2S-SGCN")
         result = _sgcn_in_frame(mesh, frame, weights, model, seed)
         if method != "sgcn" and found is None:
             why = ("it is a point cloud" if surface is None else "no view of the mesh shows a face" if frame is None
@@ -319,6 +326,7 @@ def detect_landmarks(vertices: np.ndarray, faces: np.ndarray | None = None, weig
     result.frame = frame
     result.timings = {**result.timings, "orientation_s": t1 - t0, "views_s": t2 - t1,
                       "total_s": time.perf_counter() - t0}
+    report(1.0, "done")
     return result
 
 

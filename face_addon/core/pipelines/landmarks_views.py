@@ -28,6 +28,7 @@ import numpy as np
 
 from ..geometry.scan_render import ScanSurface, ScanView, back_project, coarse_copy
 from ..geometry.surface_distance import SurfaceQuery
+from ..progress import Progress
 from .face_orientation import FACE_FILL, FACE_SIZE_M, FaceFrame, frontal_view
 from .register_head import umeyama
 
@@ -140,15 +141,19 @@ def most_prominent(vertices: np.ndarray, centre: np.ndarray, forward: np.ndarray
 
 def landmarks_from_views(surface: ScanSurface, frame: FaceFrame, rig=RIG, shading: str = SHADING,
                          size: int = VIEW_SIZE, query: SurfaceQuery | None = None,
-                         ibug_weights: np.ndarray | None = None) -> ViewLandmarks | None:
+                         ibug_weights: np.ndarray | None = None, progress: Progress | None = None
+                         ) -> ViewLandmarks | None:
     """68 iBUG landmarks (+ the 468 mesh points) of the scan from the view rig; None when no view reads a face.
-    `ibug_weights`: the 468 -> 68 map (default: `ibug_map.load_weights()`, the calibrated one when shipped)."""
+    `ibug_weights`: the 468 -> 68 map (default: `ibug_map.load_weights()`, the calibrated one when shipped).
+    `progress(fraction, stage)` is called before each view (core/progress.py: where a run can be cancelled)."""
     from ..photo.ibug_map import mediapipe_to_ibug68
 
     pixel = FACE_SIZE_M * frame.scale / (FACE_FILL * size)  # size of a pixel on the face, scan units
     shown = coarse_copy(surface, cell_size=RENDER_CELL_PX * pixel)
     views, obs68, cos68, obs468, cos468 = [], [], [], [], []
-    for yaw, pitch in rig:
+    for i, (yaw, pitch) in enumerate(rig):
+        if progress is not None:
+            progress(i / len(rig), f"reading view {i + 1}/{len(rig)}")
         view, xy = read_view(shown, frame, yaw, pitch, shading, size)
         if xy is None:
             continue

@@ -16,12 +16,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from ..capabilities import MODELS_DIR
 from ..photo.camera import CROP, MODEL_TO_CAMERA, Crop
+from ..progress import Cancel, Progress, reporter
 from ..weights import cached_per_file_version
 
 WEIGHTS_FILE = MODELS_DIR / "pixel2mesh_face.pt"
@@ -104,12 +104,13 @@ def predict_crop_space(net, crop_img: np.ndarray) -> list[np.ndarray]:
 
 def reconstruct_pixel2mesh(photo: str | Path | np.ndarray, *, face_index: int = 0,
                            weights_path: Path | str = WEIGHTS_FILE,
-                           progress: Callable[[float, str], None] | None = None) -> MeshReconstruction:
-    """Reconstruct face `face_index` (0 = largest) of a photo as a free-form mesh; see the module doc."""
+                           progress: Progress | None = None, cancel: Cancel | None = None) -> MeshReconstruction:
+    """Reconstruct face `face_index` (0 = largest) of a photo as a free-form mesh; see the module doc. Raises
+    Cancelled at the next stage once `cancel()` is true (core/progress.py)."""
     from ..photo.crop_space import assumed_camera
     from ..photo.image_io import load_photo
 
-    step = progress or (lambda f, msg: None)
+    step = reporter(progress, cancel)
     times: dict[str, float] = {}
     t = time.perf_counter()
     net, meta = load_model(weights_path)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -25,6 +24,7 @@ from ..capabilities import MODELS_DIR
 from ..photo.camera import CROP, MODEL_TO_CAMERA, Crop
 from ..photo.detail import landmark_detail
 from ..photo.fit import FitConfig, FitParams, FitResult, Fitter, FitTarget
+from ..progress import Cancel, Progress, reporter
 from ..weights import cached_per_file_version
 
 REGRESSOR_FILE = MODELS_DIR / "photo_regressor.pt"
@@ -128,8 +128,9 @@ def refit_expression(f: Fitter, target: FitTarget, res: FitResult, K: np.ndarray
 def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", use_prdl: bool = True,
                       masks: str = "parser", face_index: int = 0,
                       regressor_path: Path | str | None = REGRESSOR_FILE,
-                      progress: Callable[[float, str], None] | None = None) -> PhotoReconstruction:
-    """Reconstruct the face `face_index` (0 = largest) of a photo; see the module doc."""
+                      progress: Progress | None = None, cancel: Cancel | None = None) -> PhotoReconstruction:
+    """Reconstruct the face `face_index` (0 = largest) of a photo; see the module doc. Raises Cancelled at the
+    next stage once `cancel()` is true (core/progress.py)."""
     from ..photo import PhotoError
     from ..photo.face_mesh import detect
     from ..photo.image_io import load_photo
@@ -140,7 +141,7 @@ def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", us
         raise ValueError(f"method must be one of {METHODS}")
     if masks not in MASK_SOURCES:
         raise ValueError(f"masks must be one of {MASK_SOURCES}")
-    step = progress or (lambda f, msg: None)
+    step = reporter(progress, cancel)
     times: dict[str, float] = {}
     t = time.perf_counter()
     img = load_photo(photo) if not isinstance(photo, np.ndarray) else np.asarray(photo, np.float32)
