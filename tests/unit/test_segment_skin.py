@@ -11,6 +11,7 @@ import trimesh
 
 from face_addon.core.capabilities import capability
 from face_addon.core.geometry.decimate import decimate, weld
+from face_addon.core import models as face_models
 from face_addon.core.mesh import MeshError
 from face_addon.core.pipelines import segment_skin as ss
 
@@ -104,8 +105,7 @@ def test_pipeline_shapes_units_and_model_choice(head, models, monkeypatch):
     np.testing.assert_allclose(mm.probability, r.probability, atol=1e-4)
     assert mm.unit_scale == 0.001 and any("millimetres" in w for w in mm.warnings)
 
-    monkeypatch.setattr(ss, "COLOR_WEIGHTS", models["color"])
-    monkeypatch.setattr(ss, "GEOMETRY_WEIGHTS", models["geom"])
+    monkeypatch.setattr(face_models, "MODELS_DIR", models["color"].parent)  # the default choice reads these
     plain = ss.segment_skin(v, f, None, max_vertices=MAX_V)
     assert plain.variant == "skin_geom" and any("no vertex colours" in w for w in plain.warnings)
     flat = ss.segment_skin(v, f, np.ones_like(c), max_vertices=MAX_V)

@@ -39,14 +39,16 @@ from ..geometry.decimate import Decimation, decimate
 from ..geometry.spectral import Operators, cached_operators, compute_operators
 from ..geometry.surface_features import FEATURE_SETS, even_surface_points, heat_kernel_signature, surface_variation
 from ..mesh import Mesh, MeshError, guess_unit_scale
+from ..models import SKIN_COLOR_MODEL, SKIN_GEOMETRY_MODEL, SKIN_IMAGE_MODEL, available, resolve, skin_model
 from ..progress import Cancel, Progress, reporter
 from ..weights import cached_per_file_version, load_weights
 
 WEIGHTS_KIND = "skin_segmentation"
 WEIGHTS_VERSIONS = (1,)
-IMAGE_MODEL_WEIGHTS = MODELS_DIR / "skin_p2p.pt"  # lifted image features + σ30 + HKS + colour: Pixels2Points
-COLOR_WEIGHTS = MODELS_DIR / "skin_3d.pt"      # σ30 + HKS + colour: the paper's best 3D-only baseline
-GEOMETRY_WEIGHTS = MODELS_DIR / "skin_geom.pt"  # σ30 + HKS: for scans without vertex colours
+# the shipped files (benchmarks compare them); which one runs is core.models.skin_model's choice
+IMAGE_MODEL_WEIGHTS = MODELS_DIR / SKIN_IMAGE_MODEL
+COLOR_WEIGHTS = MODELS_DIR / SKIN_COLOR_MODEL
+GEOMETRY_WEIGHTS = MODELS_DIR / SKIN_GEOMETRY_MODEL
 
 #: the network's mesh is reduced to at most this many vertices: the training resolution. On 8 test scans
 #: 10k / 20k / 60k / no reduction gave mIoU 0.927 / 0.908 / 0.909 / 0.913 (docs/skin.md)
@@ -256,23 +258,14 @@ def predict(net, meta: dict, shape: SkinShape) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------ pipeline
 
 def _choose_model(colors01: np.ndarray | None, has_views: bool, model, weights, warnings: list[str]):
+    """(net, meta): the given model, else the given file, else `core.models.skin_model`'s choice for the input."""
     if model is not None:
         return model
-    if weights is not None:
-        return load_skin_model(weights)
-    if has_views and colors01 is not None and IMAGE_MODEL_WEIGHTS.is_file():
-        return load_skin_model(IMAGE_MODEL_WEIGHTS)
-    if has_views:
-        warnings.append("the views were not used: the image skin model needs vertex colours too" if colors01 is None
-                        else f"{IMAGE_MODEL_WEIGHTS.name} is missing: the 3D-only skin model ran")
-    if colors01 is None:
-        warnings.append("the scan has no vertex colours: the geometry-only skin model ran (less accurate, "
-                        "see docs/skin.md)")
-        return load_skin_model(GEOMETRY_WEIGHTS)
-    if not COLOR_WEIGHTS.is_file():
-        warnings.append(f"{COLOR_WEIGHTS.name} is missing: the geometry-only skin model ran, colours unused")
-        return load_skin_model(GEOMETRY_WEIGHTS)
-    return load_skin_model(COLOR_WEIGHTS)
+    if weights is None:
+        choice = skin_model(colors01 is not None, has_views)
+        warnings += choice.warnings
+        weights = choice.path
+    return load_skin_model(weights)
 
 
 def lift_views(shape: SkinShape, meta: dict, views, unit: float, timings: dict) -> None:
@@ -281,8 +274,8 @@ def lift_views(shape: SkinShape, meta: dict, views, unit: float, timings: dict) 
     from .skin_image import encode_views, lifted_image_features, load_image_encoder, project_skin_masks
 
     t0 = time.perf_counter()
-    # a relative name: the encoder sits beside the skin model (the package's models, or a user's override folder)
-    encoder = load_image_encoder(Path(meta.get("path", MODELS_DIR / "x")).parent / meta["image_encoder"])
+    # a relative name: the encoder beside the skin model (a user's model folder), else the shipped one
+    encoder = load_image_encoder(resolve(meta["image_encoder"], Path(meta.get("path", MODELS_DIR / "x")).parent))
     feats, skin2d = encode_views(encoder, views)
     t1 = time.perf_counter()
     dec = shape.decimation
@@ -351,7 +344,7 @@ def segment_skin(vertices: np.ndarray, faces: np.ndarray | None = None, colors: 
         colors01 = None
     # an untextured scan with views: the image model (shipped or given) reads it in a neutral skin tone
     neutral = (colors01 is None and colors is None and views is not None
-               and (model is not None or weights is not None or IMAGE_MODEL_WEIGHTS.is_file()))
+               and (model is not None or weights is not None or available(SKIN_IMAGE_MODEL)))
     if neutral:
         colors01 = normalize_colors(np.tile(NEUTRAL_SKIN_ALBEDO, (mesh.n_vertices, 1)), mesh.n_vertices)
     net, meta = _choose_model(colors01, views is not None, model, weights, warnings)
