@@ -8,16 +8,16 @@ timings and warnings. Pure core code (no bpy objects), the same under `blender -
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from .args import MESH_OUTPUT_SUFFIXES, check_outputs, int_range
+from .summary import write_summary
 
 
-def reconstruction_json(rec, photo: str, face_index: int) -> dict:
-    """The JSON document of `face reconstruct --json` (also what the docs describe); Pixel2Mesh results have
-    no FaceKit coefficients."""
+def reconstruction_fields(rec, photo: str, face_index: int) -> dict:
+    """The fields of `face reconstruct --json` (also what the docs describe); Pixel2Mesh results have no
+    FaceKit coefficients."""
     from ..core.facekit import load_facekit
 
     fk = load_facekit()
@@ -25,7 +25,7 @@ def reconstruction_json(rec, photo: str, face_index: int) -> dict:
         "alpha_id": {n: float(v) for n, v in zip(fk.id_names, rec.alpha_id)},
         "alpha_exp": {n: float(v) for n, v in zip(fk.exp_names, rec.alpha_exp)}}
     return {
-        "format": "face_addon.photo_reconstruction", "version": 1, "photo": photo, "face_index": face_index,
+        "photo": photo, "face_index": face_index,
         "n_faces": int(rec.n_faces), "method": rec.method, "score": float(rec.score),
         "width": int(rec.width), "height": int(rec.height),
         "camera": {"K": rec.K.tolist(), "R": rec.rotation.tolist(), "t": rec.translation.tolist(),
@@ -36,7 +36,7 @@ def reconstruction_json(rec, photo: str, face_index: int) -> dict:
 
 
 def _cmd_reconstruct(args: argparse.Namespace) -> int:
-    from ..core.atomic_write import atomic_outputs, write_text_atomic
+    from ..core.atomic_write import atomic_outputs
     from ..core.facekit import load_facekit
     from ..core.mesh import Mesh
     from ..core.mesh_files import save_mesh
@@ -56,11 +56,11 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
     except PhotoError as exc:  # the pipeline's messages do not name the file
         raise PhotoError(f"{args.photo}: {exc}") from None
     faces = rec.faces if args.method == "pixel2mesh" else load_facekit().faces
-    document = reconstruction_json(rec, str(args.photo), args.face) if args.json else None
+    fields = reconstruction_fields(rec, str(args.photo), args.face) if args.json else None
     with atomic_outputs() as outs:  # mesh and JSON appear together or not at all
         save_mesh(Mesh(rec.vertices, faces), outs.path(args.out))
-        if document is not None:
-            write_text_atomic(outs.path(args.json), json.dumps(document, indent=1))
+        if fields is not None:
+            write_summary(outs.path(args.json), "photo_reconstruction", fields)
     for w in rec.warnings:
         print(f"warning: {w}", file=sys.stderr)
     total = sum(rec.timings.values())

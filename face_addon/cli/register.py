@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 
 from .args import check_outputs, int_range
+from .summary import write_summary
 
 MAX_ITERATIONS = 200  # the fit converges in ~15; more only costs time
 
@@ -57,10 +58,9 @@ def read_skin(path: Path, n_vertices: int):
 
 
 def _cmd_register(args: argparse.Namespace) -> int:
-    import json
     import sys
 
-    from ..core.atomic_write import atomic_outputs, write_text_atomic
+    from ..core.atomic_write import atomic_outputs
     from ..core.dataset import write_ply
     from ..core.landmark_export import read_landmarks
     from ..core.mesh_files import load_mesh
@@ -78,7 +78,7 @@ def _cmd_register(args: argparse.Namespace) -> int:
     if args.json:
         fk = default_facekit()
         summary = {
-            "format": "face_addon.registration", "version": 1, "source": str(args.input), "output": str(args.out),
+            "source": str(args.input), "output": str(args.out),
             "units": "input", "unit_scale_to_m": reg.unit_scale, "scale": reg.scale,
             "rotation": reg.rotation.tolist(), "translation": reg.translation.tolist(),
             "alpha_id": dict(zip(fk.id_names, reg.alpha_id.tolist())),
@@ -89,7 +89,7 @@ def _cmd_register(args: argparse.Namespace) -> int:
     with atomic_outputs() as outs:  # the head and its summary appear together or not at all
         write_ply(outs.path(args.out), reg.vertices, reg.faces)
         if summary is not None:
-            write_text_atomic(outs.path(args.json), json.dumps(summary, indent=1) + "\n")
+            write_summary(outs.path(args.json), "registration", summary)
     for w in reg.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(f"registered FaceKit to {reg.n_skin_points} skin points of {args.input}: residual {reg.residual_mm:.2f} mm, "

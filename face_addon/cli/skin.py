@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 from .args import check_outputs, choice_or_folder, finite_float, int_range
+from .summary import write_summary
 
 
 def _views(option: str, mesh, use_views: bool):
@@ -51,7 +52,7 @@ def _cmd_segment(args: argparse.Namespace) -> int:
     from ..core.atomic_write import atomic_outputs
     from ..core.mesh_files import load_mesh
     from ..core.pipelines.segment_skin import face_upright, segment_skin
-    from ..core.skin_export import write_skin_json, write_skin_ply
+    from ..core.skin_export import write_skin_ply
     from ..core.texture import with_surface_colors
 
     check_outputs([args.input, args.weights], [("--out", args.out, (".ply",)), ("--json", args.json, (".json",))])
@@ -70,7 +71,7 @@ def _cmd_segment(args: argparse.Namespace) -> int:
     with atomic_outputs() as outs:  # the PLY and its summary appear together or not at all
         write_skin_ply(outs.path(args.out), mesh.vertices, faces, result.probability)
         if args.json:
-            write_skin_json(outs.path(args.json), {
+            write_summary(outs.path(args.json), "skin", {
                 "source": str(args.input), "output": str(args.out), "n_vertices": mesh.n_vertices,
                 "skin_vertices": int(result.skin.sum()), "skin_fraction": round(result.skin_fraction, 6),
                 "threshold": args.threshold, "model": result.variant, "features": list(result.features),

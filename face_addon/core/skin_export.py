@@ -1,5 +1,5 @@
-"""Skin segmentation files for the command line: a binary PLY of the scan carrying the result, and a JSON
-summary. Plain numpy, no bpy.
+"""Skin segmentation file for the command line: a binary PLY of the scan carrying the result (the JSON summary
+is cli/summary.py's). Plain numpy, no bpy.
 
 PLY: the input's vertices (its own units) and triangles; per vertex `red green blue` (uchar, blue = non-skin …
 orange = skin, so any viewer shows the result) and `quality` (float32 skin probability: MeshLab's per-vertex
@@ -7,12 +7,11 @@ quality, so Filters ▸ Selection ▸ "Select by Vertex Quality" picks the skin)
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from .atomic_write import write_bytes_atomic, write_text_atomic
+from .atomic_write import write_bytes_atomic
 
 SKIN_SRGB = np.array([255, 173, 110], np.float64)     # p = 1
 NON_SKIN_SRGB = np.array([60, 118, 203], np.float64)  # p = 0
@@ -44,7 +43,3 @@ def write_skin_ply(path: Path | str, vertices: np.ndarray, faces: np.ndarray | N
               "property uchar red\nproperty uchar green\nproperty uchar blue\nproperty float quality\n"
               f"element face {len(f)}\nproperty list uchar int vertex_indices\nend_header\n")
     return write_bytes_atomic(path, header.encode("ascii") + vert.tobytes() + face.tobytes())
-
-
-def write_skin_json(path: Path | str, summary: dict) -> Path:
-    return write_text_atomic(path, json.dumps({"format": "face_addon.skin", "version": 1, **summary}, indent=1) + "\n")
