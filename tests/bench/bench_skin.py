@@ -85,7 +85,8 @@ def test_seeds(max_test: int) -> list[int]:
 
 def registration_error(s, prob: np.ndarray, landmarks: np.ndarray, fk) -> float:
     """d_surface (mm) of FaceKit registered to the scan's predicted skin, against the true head's spa region."""
-    from face_addon.core.pipelines.register_head import d_surface_mm, register_head
+    from face_addon.core.pipelines.register_head import register_head
+    from face_addon.core.registration.metric import d_surface_mm
 
     reg = register_head(s.scan_vertices, s.scan_faces, prob, landmarks=landmarks)
     return d_surface_mm(reg.vertices, s.head_vertices, s.head_faces, fk.spa)

@@ -48,7 +48,8 @@ def _scan_object(head_scan):
 
 
 def test_operator_creates_a_registered_facekit_head(scene, fk, head_scan):
-    from face_addon.core.pipelines.register_head import ITERATIONS, d_surface_mm
+    from face_addon.core.pipelines.register_head import ITERATIONS
+    from face_addon.core.registration.metric import d_surface_mm
 
     assert bpy.ops.face.register_head.get_rna_type().properties["iterations"].default == ITERATIONS
     scan = _scan_object(head_scan)
@@ -98,7 +99,7 @@ def test_cli_round_trip(tmp_path, fk, head_scan):
     from face_addon.cli.main import main
     from face_addon.core.dataset import read_ply, write_ply
     from face_addon.core.landmark_export import write_landmarks
-    from face_addon.core.pipelines.register_head import d_surface_mm
+    from face_addon.core.registration.metric import d_surface_mm
     from face_addon.core.skin_export import write_skin_ply
 
     verts, faces, skin, landmarks, true_head = head_scan

@@ -17,7 +17,8 @@ SEED = 1_000_000  # the first test-split seed: the scan the unit test used to re
 def test_generated_scan_registers_within_a_millimetre(tmp_path):
     from face_addon.core.dataset import load_sample
     from face_addon.core.facekit import load_facekit
-    from face_addon.core.pipelines.register_head import d_surface_mm, register_head
+    from face_addon.core.pipelines.register_head import register_head
+    from face_addon.core.registration.metric import d_surface_mm
     from face_addon.synth.generate import SynthConfig, generate_sample
 
     generate_sample(SEED, tmp_path, SynthConfig(profile="scan"))

@@ -11,10 +11,10 @@ import pytest
 from face_addon.core.facekit import ensure_facekit, load_facekit
 from face_addon.core.geometry.multiview import ViewCamera
 from face_addon.core.geometry.scan_render import ScanSurface, ScanView, back_project, coarse_copy, look_at, render
+from face_addon.core.geometry.similarity import rotation_vector
 from face_addon.core.pipelines import landmarks_views as lv
 from face_addon.core.pipelines.detect_landmarks import detect_landmarks
 from face_addon.core.pipelines.face_orientation import find_face_frame
-from face_addon.core.pipelines.register_head import rotation_vector
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from real_data import real_root  # noqa: E402

@@ -11,8 +11,11 @@ import pytest
 from face_addon.core.facekit import FaceKit, ensure_facekit, load_facekit
 from face_addon.core.geometry.surface_distance import closest_on_triangles, point_mesh_distance
 from face_addon.core.mesh import MeshError
-from face_addon.core.pipelines.register_head import (
-    d_surface_mm, register_head, rotation_vector, solve_bounded, umeyama, vertex_normals)
+from face_addon.core.geometry.normals import vertex_normals
+from face_addon.core.geometry.similarity import rotation_vector, umeyama
+from face_addon.core.pipelines.register_head import register_head
+from face_addon.core.registration.metric import d_surface_mm
+from face_addon.core.registration.solver import solve_bounded
 
 
 @pytest.fixture(scope="module")

@@ -45,7 +45,7 @@ from ..capabilities import MODELS_DIR
 from ..facekit import load_facekit
 from ..geometry.multiview import ViewCamera
 from ..geometry.scan_render import ScanSurface, ScanView, back_project, coarse_copy, look_at, render
-from .register_head import umeyama
+from ..geometry.similarity import umeyama
 
 SEARCH_SIZE = 160            # pixels of the search renders (the detector reads 128)
 FRONT_SIZE = 256             # pixels of the refinement render
@@ -309,21 +309,8 @@ def settle_frame(vertices: np.ndarray, frame: FaceFrame, iterations: int = SETTL
         cur = s * src @ rot.T + t
         d, idx = tree.query(cur)
         w = np.exp(-0.5 * (d / sigma) ** 2)
-        s, rot, t = weighted_umeyama(src, tree.data[idx], w)
+        s, rot, t = umeyama(src, tree.data[idx], w)
     return FaceFrame(rot, t + centre, float(s), frame.confidence, frame.residual_mm, frame.score)
-
-
-def weighted_umeyama(src: np.ndarray, dst: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Weighted least-squares similarity (s, R, t) with dst ≈ s·R·src + t (reflections excluded)."""
-    w = w / max(w.sum(), 1e-300)
-    mu_s, mu_d = w @ src, w @ dst
-    a, b = src - mu_s, dst - mu_d
-    u, sig, vt = np.linalg.svd((b * w[:, None]).T @ a)
-    d = np.ones(3)
-    d[2] = np.sign(np.linalg.det(u @ vt)) or 1.0
-    rot = (u * d) @ vt
-    scale = float((sig * d).sum() / (w @ (a ** 2).sum(1)))
-    return scale, rot, mu_d - scale * rot @ mu_s
 
 
 def find_face_frame(vertices: np.ndarray, faces: np.ndarray, colors: np.ndarray | None = None,

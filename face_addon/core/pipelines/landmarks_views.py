@@ -27,10 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..geometry.scan_render import ScanSurface, ScanView, back_project, coarse_copy
+from ..geometry.similarity import umeyama
 from ..geometry.surface_distance import SurfaceQuery
 from ..progress import Progress
 from .face_orientation import FACE_FILL, FACE_SIZE_M, FaceFrame, frontal_view
-from .register_head import umeyama
 
 #: (yaw, pitch) degrees of the rig: yaw towards the subject's left, pitch from above. The side views (±45-75°)
 #: see the outer eye corners and the jaw nearly head-on, and the consensus weights each point's views by cos²
