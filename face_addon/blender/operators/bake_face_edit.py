@@ -27,7 +27,8 @@ class FACE_OT_bake_face_edit(FaceOperator, bpy.types.Operator):
         return True
 
     def run(self, context):
-        from ...core.pipelines.edit_face import edit_face
+        from ...core.pipelines.edit_face import MODEL_FILE, edit_face
+        from ..model_files import model_file
 
         obj = context.active_object
         settings = obj.face_edit
@@ -35,7 +36,7 @@ class FACE_OT_bake_face_edit(FaceOperator, bpy.types.Operator):
         if not values:
             raise FaceAddonError("All sliders are at 0: nothing to bake")
         base = basis_positions(obj)
-        result = edit_face(base, mesh_faces(obj), values)
+        result = edit_face(base, mesh_faces(obj), values, str(model_file(context, MODEL_FILE)))
         if settings.bake_target == "OBJECT":
             new = obj.copy()  # same topology, materials, UVs; the edited face becomes its plain mesh
             new.data = obj.data.copy()

@@ -10,26 +10,15 @@ from bpy_extras.io_utils import ExportHelper
 
 from ...core import ibug68
 from ..mesh_io import read_mesh
-from ..operator_base import FaceAddonError, FaceOperator, poll_active_mesh, use_thread_setting
+from ..operator_base import FaceAddonError, FaceOperator, PipelineOperator, poll_active_mesh
 from ..scan_outputs import landmark_collection_name, read_landmark_empties
+from ..step_runner import Offload
 from ..writers import OWNER_PROP, write_empties
 
 RESULT_PROP = "face_addon_landmarks"
 
 
-def _weights_path(context, override: str) -> Path | None:
-    """Operator override, else a landmarks.pt in the preferences' model folder, else the shipped one (None)."""
-    from ..preferences import settings
-
-    if override:
-        return Path(bpy.path.abspath(override))
-    models_dir = settings(context).models_dir
-    if models_dir and (Path(models_dir) / "landmarks.pt").is_file():
-        return Path(models_dir) / "landmarks.pt"
-    return None
-
-
-class FACE_OT_detect_landmarks(FaceOperator, bpy.types.Operator):
+class FACE_OT_detect_landmarks(PipelineOperator, bpy.types.Operator):
     """Find the 68 iBUG facial landmarks on the active mesh or point cloud, in any orientation and unit, and add
     them as empties"""
 
@@ -51,25 +40,20 @@ class FACE_OT_detect_landmarks(FaceOperator, bpy.types.Operator):
     def poll(cls, context):
         return poll_active_mesh(cls, context)
 
-    def run(self, context):
+    def steps(self, context):
         from ...core.capabilities import capability
-        from ...core.pipelines.detect_landmarks import detect_landmarks
+        from ...core.pipelines.detect_landmarks import DEFAULT_WEIGHTS, detect_landmarks
+        from ..model_files import model_file
 
         obj = context.active_object
-        weights = _weights_path(context, self.weights)
-        if weights is None and not capability("landmarks").ready():
+        weights = model_file(context, DEFAULT_WEIGHTS.name, self.weights)
+        if weights == DEFAULT_WEIGHTS and not capability("landmarks").ready():
             raise FaceAddonError(f"Detect Landmarks is not available: {capability('landmarks').status()}")
-        use_thread_setting(context)
-        wm = context.window_manager
-        wm.progress_begin(0, 3)
-        try:
-            mesh, warnings = read_mesh(obj, space="WORLD", with_texture=True)
-            wm.progress_update(1)
-            result = detect_landmarks(mesh.vertices, mesh.faces if mesh.n_faces else None, weights, method=self.method,
-                                      seed=self.seed, colors=mesh.colors, uv=mesh.uv, texture=mesh.texture)
-            wm.progress_update(2)
-        finally:
-            wm.progress_end()
+        mesh, warnings = read_mesh(obj, space="WORLD", with_texture=True)
+        method, seed = self.method, self.seed
+        result = yield Offload(lambda progress, cancel: detect_landmarks(
+            mesh.vertices, mesh.faces if mesh.n_faces else None, weights, method=method, seed=seed,
+            colors=mesh.colors, uv=mesh.uv, texture=mesh.texture, progress=progress, cancel=cancel))
         world = np.array(obj.matrix_world, np.float64)
         local = (result.landmarks - world[:3, 3]) @ np.linalg.inv(world[:3, :3]).T
         spread = float(np.ptp(local, axis=0).max())

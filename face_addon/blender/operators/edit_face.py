@@ -20,10 +20,11 @@ class FACE_OT_edit_face(FaceOperator, bpy.types.Operator):
         return poll_active_mesh(cls, context)
 
     def run(self, context):
-        from ...core.pipelines.edit_face import controller_keys
+        from ...core.pipelines.edit_face import MODEL_FILE, controller_keys
+        from ..model_files import model_file
 
         obj = context.active_object
-        result = controller_keys(basis_positions(obj), mesh_faces(obj))
+        result = controller_keys(basis_positions(obj), mesh_faces(obj), str(model_file(context, MODEL_FILE)))
         settings = obj.face_edit
         old = {c.name: c.value for c in settings.controllers}
         labels = {c.name: c.label for c in result.controllers}

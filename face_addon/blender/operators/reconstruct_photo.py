@@ -20,8 +20,9 @@ from bpy_extras.io_utils import ImportHelper
 from ..facekit_object import create_head, set_expression_keys
 from ..facekit_store import facekit
 from ..materials import principled_material
-from ..operator_base import FaceAddonError, FaceOperator, poll_object_mode, use_thread_setting
+from ..operator_base import FaceAddonError, PipelineOperator, poll_object_mode
 from ..photo_camera import apply_camera, blender_camera, pixels_to_uv, project
+from ..step_runner import Offload
 from ..writers import OWNER_PROP, write_shape_keys
 
 RESULT_PROP = "face_addon_photo"
@@ -36,22 +37,6 @@ METHOD_ITEMS = [
     ("PIXEL2MESH", "Pixel2Mesh (free-form mesh)", "Pixel2Mesh-face: a hemisphere deformed by a graph network into "
                                                   "an 8569-vertex face mesh (no FaceKit rig, no expression keys)"),
 ]
-
-
-def _model_path(context, shipped: Path) -> Path:
-    """The preferences' model folder's file of the same name when present, else the shipped one."""
-    from ..preferences import settings
-
-    models_dir = settings(context).models_dir
-    if models_dir and (Path(models_dir) / shipped.name).is_file():
-        return Path(models_dir) / shipped.name
-    return shipped
-
-
-def _status(context, text: str | None) -> None:
-    workspace = getattr(context, "workspace", None)
-    if workspace is not None:  # None in background mode
-        workspace.status_text_set(text)
 
 
 def add_photo_camera(context, head: bpy.types.Object, rec, image: bpy.types.Image) -> bpy.types.Object:
@@ -117,7 +102,7 @@ def project_photo(head: bpy.types.Object, rec, image: bpy.types.Image, faces: np
     return mat
 
 
-class FACE_OT_reconstruct_photo(FaceOperator, ImportHelper, bpy.types.Operator):
+class FACE_OT_reconstruct_photo(PipelineOperator, ImportHelper, bpy.types.Operator):
     """Reconstruct a 3D face from a photo: a new FaceKit head with its expression keys set (or a free-form
     Pixel2Mesh face mesh), and a camera that sees it as the photo does"""
 
@@ -159,37 +144,39 @@ class FACE_OT_reconstruct_photo(FaceOperator, ImportHelper, bpy.types.Operator):
         row.prop(self, "use_scene_camera")
         layout.prop(self, "project_texture")
 
-    def run(self, context):
+    def invoke(self, context, event):
+        self._modal_requested = True  # execute(), called by the file browser, runs modal (operator_base)
+        return ImportHelper.invoke(self, context, event)
+
+    def steps(self, context):
+        from ...core.models import available
         from ...core.photo import PhotoError
         from ...core.pipelines.pixel2mesh_photo import WEIGHTS_FILE, reconstruct_pixel2mesh
         from ...core.pipelines.reconstruct_photo import REGRESSOR_FILE, reconstruct_photo
+        from ..model_files import model_file, models_dir
 
         path = Path(bpy.path.abspath(self.filepath)) if self.filepath else None
         if path is None or not path.is_file():
             raise FaceAddonError(f"Photo not found: {self.filepath or '(no file chosen)'}")
-        use_thread_setting(context)
-        wm = context.window_manager
-        wm.progress_begin(0, 100)
-
-        def progress(fraction: float, message: str) -> None:
-            wm.progress_update(int(round(100 * fraction)))
-            _status(context, f"Reconstruct from Photo: {message}…")
-
+        face_index = self.face_index
+        if self.method == "PIXEL2MESH":
+            weights = model_file(context, WEIGHTS_FILE.name)
+            work = lambda progress, cancel: reconstruct_pixel2mesh(  # noqa: E731
+                path, face_index=face_index, weights_path=weights, progress=progress, cancel=cancel)
+        else:
+            # no regressor file anywhere: the pipeline fits from the mean face and warns (or refuses, method
+            # 'regressor', naming the shipped path)
+            regressor = (model_file(context, REGRESSOR_FILE.name)
+                         if available(REGRESSOR_FILE.name, models_dir(context)) else REGRESSOR_FILE)
+            method, use_prdl = self.method.lower(), self.use_prdl
+            work = lambda progress, cancel: reconstruct_photo(  # noqa: E731
+                path, method=method, use_prdl=use_prdl, face_index=face_index, regressor_path=regressor,
+                progress=progress, cancel=cancel)
         t0 = time.perf_counter()
         try:
-            _status(context, "Reconstruct from Photo: loading…")
-            if self.method == "PIXEL2MESH":
-                rec = reconstruct_pixel2mesh(path, face_index=self.face_index,
-                                             weights_path=_model_path(context, WEIGHTS_FILE), progress=progress)
-            else:
-                rec = reconstruct_photo(path, method=self.method.lower(), use_prdl=self.use_prdl,
-                                        face_index=self.face_index,
-                                        regressor_path=_model_path(context, REGRESSOR_FILE), progress=progress)
+            rec = yield Offload(work)
         except PhotoError as exc:
             raise FaceAddonError(f"{path.name}: {exc}") from exc
-        finally:
-            wm.progress_end()
-            _status(context, None)
 
         for obj in context.selected_objects:
             obj.select_set(False)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..capabilities import MODELS_DIR
+from ..errors import WeightsError
 from ..mesh import MeshError
+from ..models import resolve
 
 MODEL_FILE = "neo3df.pt"
 #: controller values are in standard deviations of the training faces; beyond ±3 σ the part VAEs decode shapes
@@ -44,7 +45,8 @@ class KeysResult:
 
 
 def default_model_path() -> Path:
-    return MODELS_DIR / MODEL_FILE
+    """The shipped NEO-3DF model (WeightsError when it is missing)."""
+    return resolve(MODEL_FILE)
 
 
 @lru_cache(maxsize=2)
@@ -55,8 +57,8 @@ def load_editor(path: str | None = None):
 
     p = Path(path) if path else default_model_path()
     if not p.is_file():
-        raise FileNotFoundError(f"editing model not found at {p}; train it with "
-                                "`python -m face_addon.train.editing --out out/neo3df` and copy neo3df.pt there")
+        raise WeightsError(f"editing model not found at {p}; train it with "
+                           "`python -m face_addon.train.editing --out out/neo3df` and copy neo3df.pt there")
     return FaceEditor(load_model(p))
 
 
