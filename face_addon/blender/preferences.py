@@ -1,4 +1,9 @@
-"""Add-on preferences: compute device, threads and optional model-file overrides."""
+"""Add-on preferences: compute device, threads and optional model-file overrides.
+
+There is no DINOv2 setting: which image backbone Segment Skin runs is recorded in its image-encoder weights file
+(a DINOv2 encoder, trained with `face train skin_image --backbone dinov2 --dinov2-checkpoint FILE`, names its
+checkpoint there) and is chosen with the Model Overrides folder like every other model; a checkpoint path on
+its own could not be used, since no shipped head is trained on DINOv2 features (issue 20)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,14 +14,13 @@ ADDON_ID = __package__.rsplit(".", 1)[0]  # 'face_addon', or 'bl_ext.<repo>.face
 
 
 def _device_items(self, context):
+    """CPU, and CUDA when torch sees a GPU (core/device.py: why not MPS)."""
     items = [("cpu", "CPU", "Run networks on the CPU")]
     import sys
 
     torch = sys.modules.get("torch")  # never import torch just to draw a menu
     if torch is not None and torch.cuda.is_available():
-        items.append(("cuda", "CUDA", "Run networks on the NVIDIA GPU"))
-    if torch is not None and getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        items.append(("mps", "Metal (MPS)", "Run networks on the Apple GPU"))
+        items.append(("cuda", "CUDA", "Run Segment Skin's and Detect Landmarks' networks on the NVIDIA GPU"))
     return items
 
 
@@ -29,16 +33,12 @@ class FACE_AP_preferences(bpy.types.AddonPreferences):
     models_dir: bpy.props.StringProperty(
         name="Model Overrides", subtype="DIR_PATH",
         description="Folder with weight files that replace the shipped ones (same file names)")
-    dinov2_path: bpy.props.StringProperty(
-        name="DINOv2 Checkpoint", subtype="FILE_PATH",
-        description="Optional user-supplied DINOv2 checkpoint for skin segmentation features")
 
     def draw(self, context):
         col = self.layout.column()
         col.prop(self, "device")
         col.prop(self, "threads")
         col.prop(self, "models_dir")
-        col.prop(self, "dinov2_path")
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,6 @@ class Settings:
     device: str = "cpu"
     threads: int = 0
     models_dir: str = ""
-    dinov2_path: str = ""
 
 
 def settings(context: bpy.types.Context | None = None) -> Settings:
@@ -58,8 +57,7 @@ def settings(context: bpy.types.Context | None = None) -> Settings:
     if addon is None or addon.preferences is None:
         return Settings()
     p = addon.preferences
-    return Settings(device=p.device, threads=p.threads, models_dir=bpy.path.abspath(p.models_dir),
-                    dinov2_path=bpy.path.abspath(p.dinov2_path))
+    return Settings(device=p.device, threads=p.threads, models_dir=bpy.path.abspath(p.models_dir))
 
 
 CLASSES = (FACE_AP_preferences,)

@@ -195,13 +195,17 @@ def load_landmark_model(path: Path | str | None = None):
 
 
 def predict_heatmaps(net, prepared: PreparedInput) -> np.ndarray:
+    """(N, 68) heat maps of the prepared points, the network on the configured device (core/device.py)."""
     import torch
 
+    from ..device import place
+
+    device = place(net)
     with torch.inference_mode():
-        feats = torch.from_numpy(prepared.features)[None]
-        nbr = torch.from_numpy(prepared.neighbours)[None]
-        coarse = torch.from_numpy(prepared.coarse)[None]
-        return net(feats, nbr, coarse)[0].numpy().astype(np.float64)
+        feats = torch.from_numpy(prepared.features)[None].to(device)
+        nbr = torch.from_numpy(prepared.neighbours)[None].to(device)
+        coarse = torch.from_numpy(prepared.coarse)[None].to(device)
+        return net(feats, nbr, coarse)[0].cpu().numpy().astype(np.float64)
 
 
 def refine(vertices: np.ndarray, prepared: PreparedInput, heat: np.ndarray, top: int = TOP_T, gamma: float = GAMMA,
@@ -235,7 +239,7 @@ def detect_landmarks_sgcn(mesh: Mesh, weights: Path | str | None = None, *, mode
     sigma = float(meta.get("sigma", SIGMA))
     top = int(top if top is not None else meta.get("top", TOP_T))
     gamma = float(gamma if gamma is not None else meta.get("gamma", GAMMA))
-    prototype = net.prototype.numpy().astype(np.float64)
+    prototype = net.prototype.cpu().numpy().astype(np.float64)  # the net may sit on a GPU (core/device.py)
     rng = np.random.default_rng(seed)
     v = mesh.vertices
 
