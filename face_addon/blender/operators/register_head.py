@@ -15,8 +15,9 @@ from mathutils import Matrix
 from ..facekit_object import create_head, set_expression_keys
 from ..facekit_store import facekit
 from ..mesh_io import read_mesh, read_vertex_group
-from ..operator_base import FaceAddonError, FaceOperator, poll_active_mesh, progress_reporter, use_thread_setting
+from ..operator_base import FaceAddonError, PipelineOperator, poll_active_mesh
 from ..scan_outputs import SKIN_GROUP, landmark_collection_name, read_landmark_empties
+from ..step_runner import Offload
 from ..writers import OWNER_PROP, write_shape_keys
 
 RESULT_PROP = "face_addon_registration"
@@ -57,7 +58,7 @@ def similarity_matrix(scale: float, rotation: np.ndarray, translation: np.ndarra
     return Matrix(m.tolist())
 
 
-class FACE_OT_register_head(FaceOperator, bpy.types.Operator):
+class FACE_OT_register_head(PipelineOperator, bpy.types.Operator):
     """Fit the FaceKit head to the skin of the active scan (run Segment Skin first): a new editable FaceKit
     head over the scan with the fitted identity, expression and pose; the scan is not changed"""
 
@@ -75,9 +76,11 @@ class FACE_OT_register_head(FaceOperator, bpy.types.Operator):
     def poll(cls, context):
         return poll_active_mesh(cls, context)
 
-    def run(self, context):
+    def steps(self, context):
         from ...core.capabilities import capability
+        from ...core.pipelines.detect_landmarks import DEFAULT_WEIGHTS
         from ...core.pipelines.register_head import register_head
+        from ..model_files import model_file
 
         obj = context.active_object
         if obj.vertex_groups.get(SKIN_GROUP) is None:
@@ -87,13 +90,14 @@ class FACE_OT_register_head(FaceOperator, bpy.types.Operator):
         if landmarks is None and not capability("landmarks").ready():
             raise FaceAddonError(f"No landmarks on '{obj.name}' and Detect Landmarks is not available: "
                                  f"{capability('landmarks').status()}")
+        # the landmark model runs only without landmark empties: the model folder's file when it has one
+        lm_weights = None if landmarks is not None else model_file(context, DEFAULT_WEIGHTS.name)
         mesh, warnings = read_mesh(obj, space="WORLD")
         skin = read_vertex_group(obj, SKIN_GROUP) > 0  # Segment Skin puts only vertices above its threshold in
-        use_thread_setting(context)
-        with progress_reporter(context, "Register Head") as progress:
-            reg = register_head(mesh.vertices, mesh.faces if mesh.n_faces else None, skin, landmarks=landmarks,
-                                iterations=self.iterations, nonrigid=self.nonrigid, progress=progress,
-                                facekit=fk)
+        iterations, nonrigid = self.iterations, self.nonrigid
+        reg = yield Offload(lambda progress, cancel: register_head(
+            mesh.vertices, mesh.faces if mesh.n_faces else None, skin, landmarks=landmarks, iterations=iterations,
+            nonrigid=nonrigid, progress=progress, cancel=cancel, facekit=fk, landmark_weights=lm_weights))
 
         name = result_name(obj)
         _remove_previous(name)

@@ -16,8 +16,9 @@ import bpy
 import numpy as np
 
 from ..mesh_io import read_mesh
-from ..operator_base import FaceAddonError, FaceOperator, poll_active_mesh, progress_reporter, use_thread_setting
+from ..operator_base import FaceAddonError, PipelineOperator, poll_active_mesh
 from ..scan_outputs import NON_SKIN_GROUP, SKIN_GROUP
+from ..step_runner import Offload
 from ..writers import write_vertex_group
 
 SKIN_COLORS = "Skin Probability"
@@ -31,41 +32,17 @@ def split_object_name(obj: bpy.types.Object) -> str:
     return f"{obj.name} Skin"
 
 
-def _weights_path(context, override: str, has_colors: bool, has_views: bool) -> Path | None:
-    """Operator override, else the matching file in the preferences' model folder, else None (shipped model)."""
-    from ...core.pipelines.segment_skin import COLOR_WEIGHTS, GEOMETRY_WEIGHTS, IMAGE_MODEL_WEIGHTS
-    from ..preferences import settings
-
-    if override:
-        return Path(bpy.path.abspath(override))
-    models_dir = settings(context).models_dir
-    name = (IMAGE_MODEL_WEIGHTS if has_colors and has_views else COLOR_WEIGHTS if has_colors else GEOMETRY_WEIGHTS).name
-    if models_dir and (Path(models_dir) / name).is_file():
-        return Path(models_dir) / name
-    return None
-
-
-def _uses_views(weights: Path | None) -> bool:
-    """Whether the skin model that will run (a file, or None: the shipped image model) takes image features."""
-    from ...core.pipelines.segment_skin import IMAGE_FEATURES, IMAGE_MODEL_WEIGHTS, load_skin_model
-
-    path = weights if weights is not None else IMAGE_MODEL_WEIGHTS
-    if not Path(path).is_file():
-        return False
-    return bool(set(load_skin_model(path)[1]["features"]) & set(IMAGE_FEATURES))
-
-
 def _read_scan(obj: bpy.types.Object):
-    """The object as a Mesh (world space, so object scale counts) with the scan's own colours: its material's
-    image texture sampled at the UVs when it has one, else its own colour attribute; our `Skin Probability`
-    visualisation is never read back as the scan's colour on a re-run."""
+    """(the object as a Mesh (world space, so object scale counts) with the scan's own colours: its material's
+    image texture sampled at the UVs when it has one, else its own colour attribute, warnings, the name of that
+    attribute). Our `Skin Probability` visualisation is never read back as the scan's colour on a re-run: the
+    first run remembers the scan's own attribute (SOURCE_COLORS_PROP, written with the results)."""
     from ...core.texture import with_surface_colors
 
     me = obj.data
     active = me.color_attributes.active_color
-    if SOURCE_COLORS_PROP not in obj:
-        obj[SOURCE_COLORS_PROP] = active.name if active is not None and active.name != SKIN_COLORS else ""
-    source = me.color_attributes.get(obj[SOURCE_COLORS_PROP]) if obj[SOURCE_COLORS_PROP] else None
+    source_name = obj.get(SOURCE_COLORS_PROP, active.name if active is not None and active.name != SKIN_COLORS else "")
+    source = me.color_attributes.get(source_name) if source_name else None
     if source is not None:
         me.color_attributes.active_color = source
     try:
@@ -73,7 +50,15 @@ def _read_scan(obj: bpy.types.Object):
     finally:
         if active is not None and me.color_attributes.get(active.name) is not None:
             me.color_attributes.active_color = me.color_attributes[active.name]
-    return with_surface_colors(mesh if source is not None else replace(mesh, colors=None)), warnings
+    return with_surface_colors(mesh if source is not None else replace(mesh, colors=None)), warnings, source_name
+
+
+def _upright(mesh, progress):
+    """`face_upright` for the worker thread (rendered views need the face upright)."""
+    from ...core.pipelines.segment_skin import face_upright
+
+    progress(0.0, "finding the face")
+    return face_upright(mesh)
 
 
 def write_skin_colors(obj: bpy.types.Object, probability: np.ndarray) -> None:
@@ -90,7 +75,7 @@ def write_skin_colors(obj: bpy.types.Object, probability: np.ndarray) -> None:
     me.color_attributes.active_color = attr
 
 
-class FACE_OT_segment_skin(FaceOperator, bpy.types.Operator):
+class FACE_OT_segment_skin(PipelineOperator, bpy.types.Operator):
     """Label the skin of the active head scan (Pixels2Points: features of views of the scan + 3D features):
     vertex groups 'Skin' (weight = skin probability) and 'Non-Skin', colour attribute 'Skin Probability';
     optionally an object with the skin only"""
@@ -121,29 +106,27 @@ class FACE_OT_segment_skin(FaceOperator, bpy.types.Operator):
     def poll(cls, context):
         return poll_active_mesh(cls, context)
 
-    def run(self, context):
-        from ...core.capabilities import capability
-        from ...core.pipelines.segment_skin import face_upright, segment_skin
+    def steps(self, context):
+        from ...core.models import skin_model
+        from ...core.pipelines.segment_skin import segment_skin
+        from ..model_files import models_dir
 
         obj = context.active_object
-        mesh, warnings = _read_scan(obj)
+        weights = Path(bpy.path.abspath(self.weights)) if self.weights else None
+        # render or read views only for a model that takes them (the core's choice, with views and colours)
+        reads_views = skin_model(True, True, models_dir(context), weights).uses_views
+        mesh, warnings, source_name = _read_scan(obj)
         if self.views == "RENDER" and mesh.n_faces:
             # rendered views and the networks see the scan in its face's own frame (vertex order is kept)
-            mesh, note = face_upright(mesh)
+            mesh, note = yield Offload(lambda progress, cancel: _upright(mesh, progress), (0.0, 0.1))
             warnings += [note] if note else []
-        views = self._views(context, mesh, warnings)
-        # an untextured mesh with views runs the image model in a neutral skin tone (core segment_skin)
-        weights = _weights_path(context, self.weights, mesh.colors is not None or views is not None, views is not None)
-        if views is not None and not _uses_views(weights):
-            views = None
-        if weights is None and not capability("skin").ready():
-            raise FaceAddonError(f"Segment Skin is not available: {capability('skin').status()}")
-        use_thread_setting(context)
-        with progress_reporter(context, "Segment Skin") as progress:
-            result = segment_skin(mesh.vertices, mesh.faces if mesh.n_faces else None, mesh.colors,
-                                  weights=weights, max_vertices=self.max_vertices, threshold=self.threshold,
-                                  cache_dir=Path(bpy.app.tempdir or tempfile.gettempdir()) / "face_addon_operators",
-                                  views=views, progress=progress)
+        views = self._views(context, mesh, warnings) if reads_views else None
+        settings = dict(weights=weights, max_vertices=self.max_vertices, threshold=self.threshold, views=views,
+                        cache_dir=Path(bpy.app.tempdir or tempfile.gettempdir()) / "face_addon_operators")
+        result = yield Offload(lambda progress, cancel: segment_skin(
+            mesh.vertices, mesh.faces if mesh.n_faces else None, mesh.colors, progress=progress, cancel=cancel,
+            **settings), (0.1, 1.0))
+        obj[SOURCE_COLORS_PROP] = source_name
         prob = result.probability
         write_vertex_group(obj, SKIN_GROUP, np.where(result.skin, prob, 0.0))
         write_vertex_group(obj, NON_SKIN_GROUP, np.where(result.skin, 0.0, 1.0 - prob))
@@ -180,9 +163,6 @@ class FACE_OT_segment_skin(FaceOperator, bpy.types.Operator):
                 raise FaceAddonError("no scene camera has a background image: add the capture photos as camera "
                                      "background images, or choose Views ▸ Render the Scan")
             return SkinViews(*found, photos=True)
-        override = _weights_path(context, self.weights, True, True)
-        if not _uses_views(override):
-            return None
         if context.workspace is not None:
             context.workspace.status_text_set("Segment Skin: rendering views")
         cams = scan_rig(mesh.vertices)
