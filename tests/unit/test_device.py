@@ -79,3 +79,45 @@ def test_place_moves_a_module_to_the_current_device():
     net = torch.nn.Linear(2, 2)
     device._chosen = "meta"
     assert device.place(net).type == "meta" and net.weight.device.type == "meta"
+
+
+class EncoderProbe(Probe):
+    """Stands in for Segment Skin's image encoder: (features, class logits) per image."""
+
+    def forward(self, images):
+        self.seen |= {images.device.type}
+        return images * self.weight, images.repeat(1, 6, 1, 1) * self.weight
+
+
+class SkinProbe(Probe):
+    """Stands in for the skin DiffusionNet: two class logits per vertex, given the features and the operators."""
+
+    def forward(self, x, ops):
+        self.seen |= {x.device.type, ops.mass.device.type}
+        return x[:, :1].repeat(1, 2) * self.weight
+
+
+def test_skin_networks_run_on_the_configured_device():
+    import trimesh
+
+    from face_addon.core.pipelines.segment_skin import predict, prepare_shape
+    from face_addon.core.pipelines.skin_image import encode_views
+
+    views = type("Views", (), {"images": np.zeros((2, 8, 8, 3), np.float32)})()
+    s = trimesh.creation.icosphere(subdivisions=2, radius=0.1)
+    shape = prepare_shape(np.asarray(s.vertices), np.asarray(s.faces), None, k_eig=8)
+    meta = {"features": ("sigma30",), "feature_mean": [0.0], "feature_std": [1.0]}
+
+    device.configure("cpu")
+    encoder, skin_net = EncoderProbe(), SkinProbe()
+    feats, skin = encode_views((encoder, {"n_classes": 18}), views)
+    assert feats.shape == (2, 3, 8, 8) and skin.shape == (2, 8, 8) and encoder.seen == {"cpu"}
+    assert predict(skin_net, meta, shape).shape == (len(shape.sigma),) and skin_net.seen == {"cpu"}
+
+    device._chosen = "meta"
+    encoder, skin_net = EncoderProbe(), SkinProbe()
+    for call in (lambda: encode_views((encoder, {"n_classes": 18}), views), lambda: predict(skin_net, meta, shape)):
+        with pytest.raises((NotImplementedError, RuntimeError)):
+            call()
+    assert encoder.seen == {"meta"} and encoder.weight.device.type == "meta"
+    assert skin_net.seen == {"meta"} and skin_net.weight.device.type == "meta"

@@ -241,18 +241,20 @@ load_skin_model = cached_per_file_version(_build)
 
 
 def predict(net, meta: dict, shape: SkinShape) -> np.ndarray:
-    """(k,) skin probability per reduced vertex."""
+    """(k,) skin probability per reduced vertex, the network on the configured device (core/device.py)."""
     import torch
 
+    from ..device import place
     from ..nets.diffusion_net import DiffusionOperators
 
     names = tuple(meta["features"])
     x = (shape.features(names) - np.asarray(meta["feature_mean"], np.float32)) / np.asarray(meta["feature_std"],
                                                                                               np.float32)
+    device = place(net)
     with torch.inference_mode():
-        ops = DiffusionOperators.from_operators(shape.ops)
-        logits = net(torch.from_numpy(x.astype(np.float32)), ops)
-        return torch.softmax(logits, dim=1)[:, 1].numpy().astype(np.float64)
+        ops = DiffusionOperators.from_operators(shape.ops, device=device)
+        logits = net(torch.from_numpy(x.astype(np.float32)).to(device), ops)
+        return torch.softmax(logits, dim=1)[:, 1].cpu().numpy().astype(np.float64)
 
 
 # ------------------------------------------------------------------------------------------------ pipeline

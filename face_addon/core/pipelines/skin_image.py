@@ -121,18 +121,22 @@ load_image_encoder = cached_per_file_version(_build)
 
 
 def encode_views(encoder, views: SkinViews, chunk: int = 4) -> tuple[np.ndarray, np.ndarray]:
-    """(features (V, F, H, W) float32, skin probability (V, H, W) float32) of every view."""
+    """(features (V, F, H, W) float32, skin probability (V, H, W) float32) of every view, the encoder on the
+    configured device (core/device.py)."""
     import torch
+
+    from ..device import place
 
     net, meta = encoder
     head = [i for i in HEAD_CLASSES if i < int(meta["n_classes"])]
     feats, skin = [], []
+    device = place(net)
     with torch.inference_mode():
         for i in range(0, len(views.images), chunk):
-            x = torch.from_numpy(np.ascontiguousarray(views.images[i:i + chunk].transpose(0, 3, 1, 2)))
+            x = torch.from_numpy(np.ascontiguousarray(views.images[i:i + chunk].transpose(0, 3, 1, 2))).to(device)
             f, logits = net(x)
-            feats.append(f.numpy().astype(np.float32))
-            skin.append(torch.softmax(logits, 1)[:, head].sum(1).numpy().astype(np.float32))
+            feats.append(f.cpu().numpy().astype(np.float32))
+            skin.append(torch.softmax(logits, 1)[:, head].sum(1).cpu().numpy().astype(np.float32))
     return np.concatenate(feats), np.concatenate(skin)
 
 
