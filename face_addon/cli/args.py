@@ -1,9 +1,10 @@
 """Option checks for every subcommand, applied when the command line is parsed or before any work starts.
 
-argparse `type=` helpers (`finite_float`, `int_range`, `choice_or_folder`) turn a bad value into argparse's own
-one-line usage error (exit 2) instead of NaN heads or 4x4 renders minutes later; `check_outputs` refuses output
-paths that would fail or destroy data after the work (unknown extension, a folder, an unwritable folder, the
-input itself, two outputs on one file) with a `UsageError` (exit 2). No bpy: usable from any command module.
+`OneLineParser` makes every usage error one line (exit 2); argparse `type=` helpers (`finite_float`,
+`int_range`, `choice_or_folder`) turn a bad value into that one-line usage error instead of NaN heads or 4x4
+renders minutes later; `check_outputs` refuses output paths that would fail or destroy data after the work
+(unknown extension, a folder, an unwritable folder, the input itself, two outputs on one file) with a
+`UsageError` (exit 2). No bpy: usable from any command module.
 """
 from __future__ import annotations
 
@@ -13,10 +14,18 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from ..core.errors import UsageError
+from ..core.errors import UsageError, one_line
 
 #: formats the mesh writer (core.mesh_files.save_mesh, trimesh's exporters) writes
 MESH_OUTPUT_SUFFIXES = (".obj", ".ply", ".stl", ".off", ".glb")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with one-line usage errors ("face edit: error: ... (see face edit -h)"), exit code 2; the
+    subcommand parsers inherit it."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} -h)\n")
 
 
 def finite_float(lo: float, hi: float) -> Callable[[str], float]:

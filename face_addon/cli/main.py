@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..core.errors import UsageError, UserError, debug_enabled, internal_error_message, one_line, os_error_message
-from .args import check_output_folder, int_range
+from .args import OneLineParser, check_output_folder, int_range
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -50,19 +50,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 #: command modules (relative to this package) that add subcommands through add_subcommands(subparsers)
-PLUGIN_MODULES: tuple[str, ...] = (".synth", ".edit", ".landmarks", ".photo", ".skin", ".register")
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line usage errors ("face edit: error: ... (see face edit -h)"), exit code 2; the
-    subcommand parsers inherit it."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} -h)\n")
+PLUGIN_MODULES: tuple[str, ...] = (".synth", ".edit", ".landmarks", ".photo", ".skin", ".register", ".train")
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="face", description="face_addon command line")
+    parser = OneLineParser(prog="face", description="face_addon command line")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("info", help="versions, compute device, capability readiness")
     p.set_defaults(func=_cmd_info)

@@ -1,26 +1,33 @@
 """Resumable training state shared by the trainers: one checkpoint file (model, optimiser, schedule, progress)
-written atomically, so a killed run resumes where it last saved."""
+written atomically, so a killed run resumes where it last saved (train/budget.py decides when)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 
-def save_checkpoint(path: Path, net, opt, sched, state: dict) -> None:
+def save_checkpoint(path: Path, net, opt, sched, state: dict, model_state: dict | None = None) -> None:
+    """Write model, optimiser, schedule (None: the trainer has none) and progress `state` to `path` atomically;
+    `model_state` replaces net.state_dict() (e.g. without a frozen backbone the user already has)."""
     import torch
 
+    blob = {"model": net.state_dict() if model_state is None else model_state, "opt": opt.state_dict(),
+            "state": state}
+    if sched is not None:
+        blob["sched"] = sched.state_dict()
     tmp = path.with_suffix(".tmp")
-    torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "state": state}, tmp)
+    torch.save(blob, tmp)
     tmp.replace(path)
 
 
-def load_checkpoint(path: Path, net, opt, sched) -> dict:
-    """Restore net/opt/sched in place from `path`; returns the saved progress state."""
+def load_checkpoint(path: Path, net, opt, sched, strict: bool = True) -> dict:
+    """Restore net/opt/sched in place from `path` (weights_only); returns the saved progress state."""
     import torch
 
     blob = torch.load(path, weights_only=True)
-    net.load_state_dict(blob["model"])
+    net.load_state_dict(blob["model"], strict=strict)
     opt.load_state_dict(blob["opt"])
-    sched.load_state_dict(blob["sched"])
+    if sched is not None:
+        sched.load_state_dict(blob["sched"])
     return blob["state"]
 
 

@@ -1,21 +1,22 @@
 """Train the NEO-3DF editing model on neutral FaceKit faces (no bpy), then calibrate and export it.
 
-    python -m face_addon.train.editing --out out/neo3df --resume          # full run (CPU, ~1 h on 2 cores)
-    python -m face_addon.train.editing --out out/neo3df --finalize        # calibrate controllers + export only
-    python -m face_addon.train.editing --out /tmp/neo3df --smoke          # CI preset, < 30 s
+    face train editing --out out/neo3df --resume          # full run (CPU, ~1 h on 2 cores)
+    face train editing --out out/neo3df --finalize        # calibrate controllers + export only
+    face train editing --out /tmp/neo3df --smoke          # CI preset, < 30 s
+    (`python -m face_addon.train.editing` takes the same options without Blender)
 
 Loss per segment VAE (paper Eq. 1): λ_recon·Σ_v‖v − v'‖² + λ_KL·KL + λ_smooth·‖L_cot(S' − S)‖², millimetres,
 λ = (1, 0.01, 1); the offset regressor (z_rest -> (0, Δy, Δz) per part) is trained alongside on the detached
 rest latent with a squared error. Deviation from the paper, for CPU time: batch 256 and Adam 1e-3 with a cosine
-decay instead of batch 16 at a constant 1e-4. A checkpoint is written every epoch; --resume continues from it.
+decay instead of batch 16 at a constant 1e-4. A checkpoint is written every epoch; --resume continues from it;
+--minutes stops after the epoch that uses the budget up. No --data: the faces are drawn from FaceKit's prior.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,9 @@ from ..core.editing.model import Neo3DF
 from ..core.facekit import load_facekit
 from ..core.geometry.laplacian import cotangent_laplacian, submesh_faces
 from ..core.nets.part_vae import SKIP_LR_FACTOR, kl_divergence
+from .budget import Budget
+from .checkpoints import load_checkpoint, save_checkpoint
+from .options import add_common, count, out_folder, standalone
 
 
 @dataclass
@@ -43,6 +47,7 @@ class Settings:
     w_offset: float = 1.0
     test_count: int = TEST_COUNT
     threads: int = 2
+    max_minutes: float = 600.0
 
 
 def _log(msg: str) -> None:
@@ -121,15 +126,13 @@ def train(out: Path, s: Settings, resume: bool, log=_log) -> Neo3DF:
     opt = torch.optim.Adam([{"params": rest, "scale": 1.0}, {"params": skip, "scale": SKIP_LR_FACTOR}], lr=s.lr)
     steps_per_epoch = math.ceil(s.pool / s.batch)
     total = s.epochs * steps_per_epoch
-    start, history = 0, []
+    state = {"epoch": 0, "history": "[]", "seconds": 0.0}
     ckpt = out / "checkpoint.pt"
     if resume and ckpt.exists():
-        state = torch.load(ckpt, weights_only=True)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        start, history = int(state["epoch"]), json.loads(state["history"])
-        log(f"resumed after epoch {start}")
-    t_start = time.time()
+        state = load_checkpoint(ckpt, model, opt, None)
+        log(f"resumed after epoch {state['epoch']}")
+    start, history = int(state["epoch"]), json.loads(state["history"])
+    budget = Budget(s.max_minutes, checkpoint_s=0.0, seconds_before=state["seconds"])
     for epoch in range(start, s.epochs):
         model.train()
         perm = np.random.default_rng(1000 + epoch).permutation(s.pool)
@@ -153,20 +156,22 @@ def train(out: Path, s: Settings, resume: bool, log=_log) -> Neo3DF:
                **{k: round(v / steps_per_epoch, 4) for k, v in sums.items()}}
         history.append(row)
         log(json.dumps(row))
-        tmp = out / "checkpoint.tmp"
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch + 1,
-                    "history": json.dumps(history)}, tmp)
-        tmp.replace(ckpt)
+        state = {"epoch": epoch + 1, "history": json.dumps(history), "seconds": budget.seconds}
+        save_checkpoint(ckpt, model, opt, None, state)
+        if budget.out_of_time():
+            log(f"time budget of {s.max_minutes:g} min used after epoch {epoch + 1}")
+            break
     model.history = history
-    model.train_seconds = time.time() - t_start
+    model.train_seconds = budget.seconds
     return model.eval()
 
 
-def load_checkpoint(out: Path, s: Settings) -> Neo3DF:
+def load_trained(out: Path, s: Settings) -> Neo3DF:
+    """The model of out/checkpoint.pt (for --finalize)."""
     _, _, _, model = build(s)
-    state = torch.load(out / "checkpoint.pt", weights_only=True)
-    model.load_state_dict(state["model"])
-    model.history = json.loads(state["history"])
+    blob = torch.load(out / "checkpoint.pt", weights_only=True)
+    model.load_state_dict(blob["model"])
+    model.history = json.loads(blob["state"]["history"])
     return model.eval()
 
 
@@ -209,29 +214,35 @@ def finalize(model: Neo3DF, out: Path, s: Settings, command: str, log=_log) -> d
     return card
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m face_addon.train.editing", description=__doc__.split("\n")[0])
-    p.add_argument("--out", required=True, help="output folder (checkpoint, neo3df.pt, neo3df.json)")
-    p.add_argument("--resume", action="store_true", help="continue from out/checkpoint.pt")
-    p.add_argument("--finalize", action="store_true", help="skip training: calibrate + export the checkpoint")
-    p.add_argument("--smoke", action="store_true", help="tiny CI preset (< 30 s)")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--pool", type=int)
-    args = p.parse_args(argv)
-    s = SMOKE if args.smoke else Settings()
+def add_arguments(parser) -> None:
+    """`face train editing` options (train/options.py adds the shared ones; no --data: FaceKit's prior)."""
+    add_common(parser, data=None, default_minutes=Settings.max_minutes, threads=Settings.threads,
+               smoke="512 faces, one epoch, a tiny net (< 30 s)", max_steps=False, ship=False)
+    parser.add_argument("--finalize", action="store_true", help="skip training: calibrate + export the checkpoint")
+    parser.add_argument("--epochs", type=count)
+    parser.add_argument("--pool", type=count, help="training identities drawn from the prior")
+
+
+def run(args) -> int:
+    """Train (or only finalize), calibrate the controllers and export neo3df.pt + neo3df.json."""
+    s = replace(SMOKE if args.smoke else Settings(), threads=args.threads, max_minutes=args.minutes)
     if args.epochs:
         s.epochs = args.epochs
     if args.pool:
         s.pool = args.pool
-    out = Path(args.out)
-    command = "python -m face_addon.train.editing --out " + str(out) + (" --smoke" if args.smoke else " --resume")
+    out = out_folder(args)
+    command = "python -m face_addon train editing --out " + str(out) + (" --smoke" if args.smoke else " --resume")
     if args.finalize:
         torch.set_num_threads(s.threads)
-        model = load_checkpoint(out, s)
+        model = load_trained(out, s)
     else:
         model = train(out, s, args.resume)
     finalize(model, out, s, command)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return standalone(__doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

@@ -16,13 +16,12 @@ Leave-out evaluation: 5 folds over people; settings (K, lam) are chosen by 5-fol
 the people (sorted ids) and reported by 5-fold on all and by training on the first half / testing on the
 second.
 
-    python -m face_addon.train.ibug_map --out face_addon/models   # needs ../shared/real (or --real)
+    face train ibug_map --data REAL --out face_addon/models   # REAL holds photos/london (the real-data folder)
+    (`python -m face_addon.train.ibug_map` takes the same options without Blender)
 """
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +30,7 @@ from scipy.optimize import nnls
 from ..core.ibug68 import MIRROR
 from ..core.photo.ibug_map import N_IBUG, TABLE, WEIGHTS_FILE, mediapipe_to_ibug68, table_weights
 from .london import LondonLandmarks, load_landmarks, mediapipe_points
+from .options import add_common, data_folders, out_folder, standalone
 
 GRID_K = (1, 6, 12, 20, 32)
 GRID_LAM = (1e-4, 1e-3, 0.01, 0.1)
@@ -150,26 +150,35 @@ def calibrate(real_root: Path, log=print) -> tuple[np.ndarray, dict]:
         "metrics": {k2: round(v, 3) for k2, v in metrics.items()},
         "per_point_nme_pct_table_vs_5fold": per_point,
         "nonzero_per_row_mean": float((weights[lm.ibug] > 1e-4).sum(1).mean()),
-        "command": "python -m face_addon.train.ibug_map --out face_addon/models",
+        "command": "python -m face_addon train ibug_map --data ../shared/real --out face_addon/models",
     }
     return weights, card
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--real", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "real",
-                    help="the real-data folder (../shared/real)")
-    ap.add_argument("--out", type=Path, required=True, help="folder for ibug_map.npz (+ ibug_map.json card)")
-    args = ap.parse_args(argv)
-    if not (args.real / "photos" / "london" / "landmarks_neutral.json").is_file():
-        print(f"London set not found under {args.real}: nothing calibrated", file=sys.stderr)
-        return 1
-    weights, card = calibrate(args.real)
-    args.out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out / WEIGHTS_FILE, weights=weights.astype(np.float64))
-    (args.out / WEIGHTS_FILE.replace(".npz", ".json")).write_text(json.dumps(card, indent=1))
+def add_arguments(parser) -> None:
+    """`face train ibug_map` options (train/options.py adds the shared ones; a closed-form fit: no budget)."""
+    add_common(parser, data="the real-data folder holding photos/london (the London set and its landmarks)",
+               default_minutes=None, threads=None, ship=False)
+
+
+def run(args) -> int:
+    """Calibrate and write OUT/ibug_map.npz with its card OUT/ibug_map.json."""
+    from ..core.errors import UsageError
+
+    real = data_folders(args, "the real-data folder holding photos/london")[0]
+    out = out_folder(args)
+    if not (real / "photos" / "london" / "landmarks_neutral.json").is_file():
+        raise UsageError(f"--data {real}: no photos/london/landmarks_neutral.json there (the London set)")
+    weights, card = calibrate(real)
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out / WEIGHTS_FILE, weights=weights.astype(np.float64))
+    (out / WEIGHTS_FILE.replace(".npz", ".json")).write_text(json.dumps(card, indent=1))
     print(json.dumps(card["metrics"], indent=1))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return standalone(__doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 """Train the 2S-SGCN landmark heatmap regressor on synthetic scans (no bpy), checkpointed and resumable.
 
-    nice -n 10 python -m face_addon.train.landmarks --out out/landmarks_sgcn --resume         # full run, follows data
-    nice -n 10 python -m face_addon.train.landmarks --out out/landmarks_gcn --arch gcn --resume  # ablation "GCN"
-    python -m face_addon.train.landmarks --out /tmp/lm --smoke                                # CI preset, < 30 s
+    nice -n 10 python -m face_addon train landmarks --out out/lm_sgcn --data DATA --resume      # full run, follows data
+    nice -n 10 python -m face_addon train landmarks --out out/lm_gcn --data DATA --arch gcn --resume  # ablation "GCN"
+    python -m face_addon train landmarks --out /tmp/lm --smoke                     # CI preset, < 30 s
+    python -m face_addon train landmarks --out /shared/lm --data /shared/synth --ray auto --workers 8
+    (`python -m face_addon.train.landmarks ...` takes the same options without Blender)
 
-Data: every train-split folder given with --data (default: /work/data/synth/train and train_lm), read with
+Data: every train-split folder given with --data (required), read with
 `dataset.iter_samples`-compatible folders and re-scanned every epoch, so samples that arrive while training
 are used. Each sample is cached once as 32k area-uniform surface candidates with their triangle normals
 (`<out>/cache/SEED.npz`); every time it is drawn it is augmented (rotation up to ±30° per axis, random
@@ -17,7 +19,6 @@ present at the first start; it is stored in the weights.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
@@ -30,17 +31,18 @@ from ..core.dataset import complete_seeds, load_sample, split_of
 from ..core.geometry.pca_align import standardize
 from ..core.geometry.poisson_disk import poisson_disk_subset, sample_surface, triangle_normals
 from ..core.pipelines import detect_landmarks as dl
-from .checkpoints import run_ship
+from .budget import Budget
+from .checkpoints import load_checkpoint, run_ship, save_checkpoint
 from .distributed import Dist
+from .options import add_common, count, data_folders, out_folder, standalone
 
-DEFAULT_DATA = ("/work/data/synth/train", "/work/data/synth/train_lm")
 N_CANDIDATES = 32000
 LR_DROP = 0.3
 
 
 @dataclass
 class Settings:
-    data: tuple[str, ...] = DEFAULT_DATA
+    data: tuple[str, ...] = ()
     arch: str = "sgcn"            # sgcn | gcn (ablation: fine graph only)
     n_points: int = dl.N_POINTS
     k: int = dl.K_NEIGHBOURS
@@ -55,7 +57,7 @@ class Settings:
     lr_drop_step: int = 0         # from this step on (0: never) the learning rate is lr * LR_DROP
     batch: int = 4
     epochs: int = 500
-    max_hours: float = 100.0
+    max_minutes: float = 6000.0
     checkpoint_s: float = 180.0
     min_samples: int = 8          # wait for this many samples before starting
     seed: int = 0
@@ -180,7 +182,7 @@ def export(net, s: Settings, info: dict, path: Path) -> Path:
 
 def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = None, log=print,
           sample_source=None, dist: Dist | None = None) -> Path:
-    """Train until `epochs`/`max_hours`/`max_steps`; checkpoints to out/checkpoint.pt, exports out/landmarks.pt.
+    """Train until `epochs`/`max_minutes`/`max_steps`; checkpoints to out/checkpoint.pt, exports out/landmarks.pt.
 
     `sample_source` (tests/smoke): a callable returning a list of cached npz paths instead of the data folders.
     `dist`: this process's rank in data-parallel training (train/distributed.py; `out` on shared storage).
@@ -213,10 +215,7 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
     state = {"step": 0, "epoch": 0, "seen": 0, "seconds": 0.0, "seeds": [], "losses": []}
     ckpt = out / "checkpoint.pt"
     if resume and ckpt.exists():
-        blob = torch.load(ckpt, weights_only=True)
-        net.load_state_dict(blob["model"])
-        opt.load_state_dict(blob["opt"])
-        state = blob["state"]
+        state = load_checkpoint(ckpt, net, opt, None)
         for group in opt.param_groups:  # a resumed run may continue at a new (lower) learning rate
             group["lr"] = current_lr(s, state["step"])
         rng = np.random.default_rng([s.seed, state["step"]])  # fresh augmentations after a restart
@@ -233,9 +232,7 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
         dist.sync_parameters(net)
 
     def save() -> None:
-        tmp = ckpt.with_suffix(".tmp")
-        torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "state": state}, tmp)
-        tmp.replace(ckpt)
+        save_checkpoint(ckpt, net, opt, None, state)
         info = {"steps": state["step"], "epochs": state["epoch"], "samples_seen": state["seen"],
                 "train_seconds": round(state["seconds"], 1), "n_train_samples": len(state["seeds"]),
                 "train_seeds": _ranges(sorted(int(x) for x in state["seeds"] if x.isdigit())),
@@ -249,8 +246,7 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
         (out / "progress.json").write_text(json.dumps({**info, "losses": state["losses"][-200:]}, indent=1))
 
     prototype = net.prototype.numpy().astype(np.float64)
-    t_start, t_ckpt = time.time(), time.time()
-    seconds0 = state["seconds"]
+    budget = Budget(s.max_minutes, max_steps, s.checkpoint_s, state["seconds"])
     net.train()
     while state["epoch"] < s.epochs:
         files = available()
@@ -279,15 +275,14 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
                 group["lr"] = current_lr(s, state["step"])
             state["seen"] += len(batch) if dist is None else len(batch) * dist.world
             running.append(float(loss.detach()) if dist is None else dist.mean(float(loss.detach())))
-            state["seconds"] = seconds0 + time.time() - t_start
-            if time.time() - t_ckpt > s.checkpoint_s and (dist is None or dist.leader):
+            state["seconds"] = budget.seconds
+            if budget.checkpoint_due() and (dist is None or dist.leader):
                 state["losses"].append(round(float(np.mean(running[-20:])), 5))
                 save()
-                t_ckpt = time.time()
                 log(f"step {state['step']} epoch {state['epoch']} loss {np.mean(running[-20:]):.4f} "
                     f"({len(files)} samples, {state['seconds'] / 60:.1f} min)")
-            stop = state["seconds"] > s.max_hours * 3600
-            if (max_steps and state["step"] >= max_steps) or (stop if dist is None else dist.any(stop)):
+            done = budget.done(state["step"])
+            if done if dist is None else dist.any(done):
                 state["losses"].append(round(float(np.mean(running[-20:])), 5))
                 if dist is None or dist.leader:
                     save()
@@ -365,58 +360,56 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path | None = None, gcn_di
                                                  "time_100k_s", "time_1m_s") if k in metrics},
         "reproduce": ["nice -n 10 python -m face_addon synth --out /work/data/synth/train_lm --seed 500000 "
                       f"--count {n_train} --profile scan --target-verts 30000",
-                      f"python -m face_addon.train.landmarks --out {run_dir} --data /work/data/synth/train_lm "
-                      f"--lr-drop-step {meta['settings'].get('lr_drop_step', 0)} --resume "
-                      "(stop when the step count above is reached; the run is checkpointed)",
-                      f"python -m face_addon.train.landmarks --ship {run_dir}",
+                      f"python -m face_addon train landmarks --out {run_dir} --data /work/data/synth/train_lm "
+                      f"--lr-drop-step {meta['settings'].get('lr_drop_step', 0)} --max-steps {meta['training']['steps']} "
+                      "--resume",
+                      f"python -m face_addon train landmarks --ship {run_dir}",
                       "nice -n 10 python tests/bench/bench_landmarks.py --timing"],
     }
     (models_dir / "landmarks.json").write_text(json.dumps(card, indent=1) + "\n")
     return dst
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", help="run folder (checkpoint.pt, landmarks.pt, cache/)")
-    ap.add_argument("--ship", metavar="RUN_DIR", help="copy RUN_DIR/landmarks.pt into face_addon/models with its card")
-    ap.add_argument("--data", nargs="*", default=list(DEFAULT_DATA))
-    ap.add_argument("--arch", choices=("sgcn", "gcn"), default="sgcn")
-    ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--epochs", type=int, default=500)
-    ap.add_argument("--max-hours", type=float, default=100.0)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (also applied on --resume)")
-    ap.add_argument("--lr-drop-step", type=int, default=0, help=f"multiply the rate by {LR_DROP} from this step on")
-    ap.add_argument("--smoke", action="store_true", help="CI preset: FaceKit heads, tiny net, a few steps (< 30 s)")
-    ap.add_argument("--max-steps", type=int, help="stop at this step (default: --epochs / --max-hours; --smoke: 3)")
-    ap.add_argument("--ray", metavar="ADDRESS", help="data-parallel on the Ray cluster at ADDRESS (host:port or auto); "
-                    "--out on storage every node sees (docs/scale.md)")
-    ap.add_argument("--workers", type=int, default=2, help="--ray: number of training processes (one CPU each)")
-    a = ap.parse_args(argv)
-    if run_ship(a, ship, "landmarks"):
+def add_arguments(parser) -> None:
+    """`face train landmarks` options (train/options.py adds the shared ones)."""
+    add_common(parser, data="synthetic scan dataset folder(s) (`face synth --profile scan`; the train split is used)",
+               many_data=True, default_minutes=Settings.max_minutes, smoke="FaceKit heads, a tiny net, 3 steps (< 30 s)",
+               ray=True)
+    parser.add_argument("--arch", choices=("sgcn", "gcn"), default="sgcn", help="gcn: the fine-graph-only ablation")
+    parser.add_argument("--epochs", type=count, default=Settings.epochs)
+    parser.add_argument("--lr", type=float, default=Settings.lr, help="Adam learning rate (also applied on --resume)")
+    parser.add_argument("--lr-drop-step", type=int, default=0, help=f"multiply the rate by {LR_DROP} from this step on")
+
+
+def run(args) -> int:
+    """Train (locally or on Ray) from parsed options; prints the weights' path."""
+    if run_ship(args, ship, "landmarks"):
         return 0
-    if not a.out:
-        ap.error("--out is required")
-    out = Path(a.out)
-    if a.smoke:
-        s = Settings(arch=a.arch, n_points=600, depth=2, width=16, epochs=5, checkpoint_s=1e9, min_samples=1,
-                     threads=a.threads)
+    out = out_folder(args)
+    if args.smoke:
+        s = Settings(arch=args.arch, n_points=600, depth=2, width=16, epochs=5, checkpoint_s=1e9, min_samples=1,
+                     threads=args.threads, max_minutes=args.minutes)
         (out / "cache").mkdir(parents=True, exist_ok=True)
         files = smoke_samples(out / "cache")
-        steps = a.max_steps or 3
+        steps = args.max_steps or 3
     else:
-        s = Settings(data=tuple(a.data), arch=a.arch, epochs=a.epochs, max_hours=a.max_hours, threads=a.threads,
-                     lr=a.lr, lr_drop_step=a.lr_drop_step)
-        files, steps = None, a.max_steps
-    if a.ray:
+        data = data_folders(args, "the synthetic scan dataset folder(s) to train on")
+        s = Settings(data=tuple(str(d) for d in data), arch=args.arch, epochs=args.epochs, max_minutes=args.minutes,
+                     threads=args.threads, lr=args.lr, lr_drop_step=args.lr_drop_step)
+        files, steps = None, args.max_steps
+    if args.ray:
         from .ray_train import train_on_ray
 
-        path = train_on_ray(a.ray, a.workers, out, s, resume=a.resume, max_steps=steps, files=files)
+        path = train_on_ray(args.ray, args.workers, out, s, resume=args.resume, max_steps=steps, files=files)
     else:
-        path = train(out, s, resume=a.resume, max_steps=steps,
+        path = train(out, s, resume=args.resume, max_steps=steps,
                      sample_source=None if files is None else (lambda: files))
     print(f"weights: {path}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return standalone(__doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

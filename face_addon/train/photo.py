@@ -1,7 +1,8 @@
 """Train the photo regressor (the fitting's initialiser) on cached synthetic views, checkpointed, resumable.
 
-    nice -n 10 python -m face_addon.train.photo --cache /work/data/photo/cache/train --out out/photo_reg --resume
-    python -m face_addon.train.photo --ship out/photo_reg          # -> face_addon/models/photo_regressor.pt
+    nice -n 10 face train photo --data /work/data/photo/train --cache /work/data/photo/cache/train --out out/photo_reg --resume
+    face train photo --ship out/photo_reg          # -> face_addon/models/photo_regressor.pt
+    (`python -m face_addon.train.photo` takes the same options without Blender)
 
 Loss per view (model output -> FaceKit vertices in the fixed camera):
   2D: mean squared crop-pixel distance between the projected prediction and the true projection of the
@@ -15,15 +16,15 @@ scratch on a few thousand renders, so Adam starts at 1e-3 with cosine decay, wit
 """
 from __future__ import annotations
 
-import argparse
 import json
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .budget import Budget
 from .checkpoints import load_checkpoint, photometric_jitter, run_ship, save_checkpoint
+from .options import add_common, count, data_folders, out_folder, standalone
 
 WEIGHTS_KIND = "photo_regressor"
 WEIGHTS_FILE = "photo_regressor.pt"
@@ -36,7 +37,7 @@ class Settings:
     epochs: int = 30
     threads: int = 2
     seed: int = 0
-    max_hours: float = 10.0
+    max_minutes: float = 600.0
 
 
 class Records:
@@ -108,7 +109,7 @@ def losses(net_out: dict, uv, id_n, exp_n, parts, fitter, sub: np.ndarray, class
 
 def train(cache: Path, out: Path, s: Settings, resume: bool = True, max_steps: int | None = None,
           log=print, init: Path | None = None) -> Path:
-    """Train until `epochs`/`max_hours`/`max_steps`; checkpoints to out/checkpoint.pt, exports out/<WEIGHTS_FILE>.
+    """Train until `epochs`/`max_minutes`/`max_steps`; checkpoints to out/checkpoint.pt, exports out/<WEIGHTS_FILE>.
     `init`: start from these weights (a fresh optimiser and schedule), e.g. a run on an earlier, smaller set."""
     import torch
 
@@ -151,11 +152,9 @@ def train(cache: Path, out: Path, s: Settings, resume: bool = True, max_steps: i
                                         int(max(n.split("_")[0] for n in rec.names))],
                         "last_losses": state["losses"][-1] if state["losses"] else None}, out / WEIGHTS_FILE)
 
-    t_start, t_save = time.perf_counter(), time.perf_counter()
+    budget = Budget(s.max_minutes, max_steps, 120.0, state["seconds"])
     net.train()
-    while state["step"] < total and (max_steps is None or state["step"] < max_steps):
-        if state["seconds"] + time.perf_counter() - t_start > s.max_hours * 3600:
-            break
+    while state["step"] < total and not budget.done(state["step"]):
         idx = rng.choice(len(rec), size=min(s.batch, len(rec)), replace=False)
         x, uv, id_n, exp_n, parts = _batch(rec, idx, rng)
         terms = losses(net(x), uv, id_n, exp_n, parts, fitter, rec.sub, class_weight)
@@ -168,11 +167,10 @@ def train(cache: Path, out: Path, s: Settings, resume: bool = True, max_steps: i
         if state["step"] % 20 == 0:
             state["losses"].append({"step": state["step"], **{k: round(float(v.detach()), 4) for k, v in terms.items()}})
             log(f"step {state['step']}/{total} " + " ".join(f"{k} {float(v):.3f}" for k, v in terms.items()))
-        if time.perf_counter() - t_save > 120:
-            state["seconds"] += time.perf_counter() - t_start
-            t_start = t_save = time.perf_counter()
+        state["seconds"] = budget.seconds
+        if budget.checkpoint_due():
             save()
-    state["seconds"] += time.perf_counter() - t_start
+    state["seconds"] = budget.seconds
     save()
     return out / WEIGHTS_FILE
 
@@ -203,39 +201,44 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
         "training": meta.get("training"), "settings": meta.get("settings"),
         "held_out": {k: bench[k] for k in ("test_n", "part_iou", "vertex_mm", "mask_iou", "time_regressor_s",
                                            "time_fit_s", "commit") if k in bench},
-        "command": "nice -n 5 python -m face_addon.train.photo --data /work/data/photo/train "
+        "command": "nice -n 5 python -m face_addon train photo --data /work/data/photo/train "
                    "--cache /work/data/photo/cache/train --out out/photo_reg --epochs 60 --threads 1; then "
-                   "python -m face_addon.train.photo --cache /work/data/photo/cache/train --out out/photo_reg2 "
-                   "--epochs 50 --lr 5e-4 --init out/photo_reg/photo_regressor.pt; "
-                   "python -m face_addon.train.photo --ship out/photo_reg2",
+                   "python -m face_addon train photo --data /work/data/photo/train --cache /work/data/photo/cache/train "
+                   "--out out/photo_reg2 --epochs 50 --lr 5e-4 --init out/photo_reg/photo_regressor.pt; "
+                   "python -m face_addon train photo --ship out/photo_reg2",
         "phases": ["1: 1140 steps (60 epochs) from scratch, lr 1e-3 cosine, on the first 306 views (seeds 0-167)",
                    "2: 1800 steps (50 epochs) from phase 1, lr 5e-4 cosine, on all 579 views (seeds 0-323)"]}
     (models_dir / "photo_regressor.json").write_text(json.dumps(card, indent=1) + "\n")
     return models_dir / WEIGHTS_FILE
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cache", help="cached train views (face_addon.train.photo_data)")
-    ap.add_argument("--data", help="photo-profile dataset to cache first (train split)")
-    ap.add_argument("--out", help="run folder (checkpoint.pt, photo_regressor.pt)")
-    ap.add_argument("--ship", metavar="RUN_DIR", help="copy RUN_DIR/photo_regressor.pt into face_addon/models")
-    ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--epochs", type=int, default=Settings.epochs)
-    ap.add_argument("--threads", type=int, default=Settings.threads)
-    ap.add_argument("--max-steps", type=int)
-    ap.add_argument("--init", help="start from these weights (fresh optimiser)")
-    ap.add_argument("--lr", type=float, default=Settings.lr)
-    args = ap.parse_args(argv)
+def add_arguments(parser) -> None:
+    """`face train photo` options (train/options.py adds the shared ones)."""
+    add_common(parser, data="photo-profile dataset (`face synth --profile photo`; the train split is cached into "
+               "--cache first)", default_minutes=Settings.max_minutes, threads=Settings.threads)
+    parser.add_argument("--cache", help="cached train views (default: OUT/cache; records already there are kept)")
+    parser.add_argument("--epochs", type=count, default=Settings.epochs)
+    parser.add_argument("--init", help="start from these weights (fresh optimiser)")
+    parser.add_argument("--lr", type=float, default=Settings.lr)
+
+
+def run(args) -> int:
+    """Cache the dataset's views, then train (or ship) from parsed options."""
+    from .photo_data import cache_split
+
     if run_ship(args, ship, "photo"):
         return 0
-    if args.data:
-        from .photo_data import cache_split
-
-        cache_split(Path(args.data), Path(args.cache))
-    train(Path(args.cache), Path(args.out), Settings(epochs=args.epochs, threads=args.threads, lr=args.lr),
-          args.resume, args.max_steps, init=Path(args.init) if args.init else None)
+    out = out_folder(args)
+    data = data_folders(args, "the photo-profile dataset folder")[0]
+    cache = Path(args.cache) if args.cache else out / "cache"
+    cache_split(data, cache)
+    s = Settings(epochs=args.epochs, threads=args.threads, lr=args.lr, max_minutes=args.minutes)
+    print(train(cache, out, s, args.resume, args.max_steps, init=Path(args.init) if args.init else None))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return standalone(__doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

@@ -7,13 +7,13 @@ mean-shape template, and the per-landmark median over all views is snapped back 
 over views (mm) says how consistently the detector puts that point on the same anatomy; landmarks of the face
 oval (silhouette points that slide with pose) and unstable ones get weight 0 in the fitting's landmark term.
 
-    python -m face_addon.train.photo_embedding --cache /work/data/photo/cache/train --out face_addon/models
+    face train photo_embedding --data /work/data/photo/cache/train --out face_addon/models
+    (--data: the cached train views `face train photo` writes to its --cache; `python -m
+    face_addon.train.photo_embedding` takes the same options without Blender)
 """
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,7 @@ from ..core.photo.camera import CROP
 from ..core.photo.facekit_photo import EMBEDDING_FILE
 from ..core.geometry.raster import rasterize
 from ..core.geometry.surface_distance import SurfaceQuery, barycentric
+from .options import add_common, count, data_folders, out_folder, standalone
 
 MAX_SPREAD_MM = 6.0
 
@@ -57,17 +58,21 @@ def embed(records: list[Path], oval: np.ndarray, log=print) -> dict[str, np.ndar
             "spread_mm": spread.astype(np.float32), "hit_rate": hit.astype(np.float32)}
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cache", required=True, help="cached train views (train/photo_data.py)")
-    ap.add_argument("--out", required=True, help="folder for mediapipe_facekit.npz (+ .json card)")
-    ap.add_argument("--max-views", type=int, default=600)
-    args = ap.parse_args(argv)
+def add_arguments(parser) -> None:
+    """`face train photo_embedding` options (train/options.py adds the shared ones; a measurement: no budget)."""
+    add_common(parser, data="cached train views (`face train photo` writes them to its --cache)",
+               default_minutes=None, threads=None, ship=False)
+    parser.add_argument("--max-views", type=count, default=600)
+
+
+def run(args) -> int:
+    """Measure the embedding and write OUT/mediapipe_facekit.npz with its card (.json)."""
     from ..core.photo.mediapipe_assets import load_connections
 
-    records = sorted(Path(args.cache).glob("*.npz"))[: args.max_views]
+    cache = data_folders(args, "the cached train views folder")[0]
+    out = out_folder(args)
+    records = sorted(cache.glob("*.npz"))[: args.max_views]
     emb = embed(records, np.unique(load_connections()["face_oval"]))
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     np.savez(out / EMBEDDING_FILE, **emb)
     seeds = sorted({int(r.stem.split("_")[0]) for r in records})
@@ -75,9 +80,14 @@ def main(argv: list[str] | None = None) -> int:
         "what": "MediaPipe 468 landmarks -> FaceKit template (triangle, barycentric), measured on renders",
         "views": len(records), "train_seeds": [seeds[0], seeds[-1]] if seeds else [],
         "median_spread_mm": float(np.median(emb["spread_mm"])), "weighted": int(emb["weight"].sum()),
-        "max_spread_mm": MAX_SPREAD_MM, "command": "python -m face_addon.train.photo_embedding " + " ".join(sys.argv[1:] if argv is None else argv)},
+        "max_spread_mm": MAX_SPREAD_MM,
+        "command": f"python -m face_addon train photo_embedding --data {cache} --out {out} --max-views {args.max_views}"},
         indent=1))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return standalone(__doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

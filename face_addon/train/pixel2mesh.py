@@ -1,8 +1,9 @@
 """Train Pixel2Mesh-face on cached synthetic portraits, checkpointed and resumable.
 
-    nice python -m face_addon.train.pixel2mesh --data /work/data/photo/train --cache /work/data/photo/p2m/train \
+    nice face train pixel2mesh --data /work/data/photo/train --cache /work/data/photo/p2m/train \
         --out out/p2m [--no-adaptive-unpool] [--uniform-sampling] --resume
-    python -m face_addon.train.pixel2mesh --ship out/p2m          # -> face_addon/models/pixel2mesh_face.pt
+    face train pixel2mesh --ship out/p2m          # -> face_addon/models/pixel2mesh_face.pt
+    (`python -m face_addon.train.pixel2mesh` takes the same options without Blender)
 
 Losses (paper §3.2, P2M's definitions, all in crop space): l = l_C + λ1·l_n + λ2·l_lap + λ3·l_mov + λ4·l_loc
 with λ = 1.6e-4, 0.5, 0.033, 0.1.
@@ -20,15 +21,15 @@ trained CNN (the paper starts from a pre-trained face backbone, VGGFace2).
 """
 from __future__ import annotations
 
-import argparse
 import json
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .budget import Budget
 from .checkpoints import load_checkpoint, photometric_jitter, run_ship, save_checkpoint
+from .options import add_common, count, data_folders, out_folder, standalone
 
 CHAMFER_WEIGHTS = (0.5, 1.0, 1.0, 1.0)
 LAMBDA = {"normal": 1.6e-4, "laplace": 0.5, "move": 0.033, "edge": 0.1}
@@ -46,7 +47,7 @@ class Settings:
     weighted_sampling: bool = True
     threads: int = 2
     seed: int = 0
-    max_hours: float = 10.0
+    max_minutes: float = 600.0
 
 
 class Records:
@@ -165,7 +166,7 @@ def build_net(s: Settings, init_encoder: Path | None, log=print, init: Path | No
 def train(cache: Path, out: Path, s: Settings, resume: bool = True, max_steps: int | None = None,
           init_encoder: Path | None = None, snapshots: tuple[int, ...] = (), log=print,
           init: Path | None = None) -> Path:
-    """Train until `steps`/`max_hours`/`max_steps`; checkpoints to out/checkpoint.pt, exports out/WEIGHTS_NAME
+    """Train until `steps`/`max_minutes`/`max_steps`; checkpoints to out/checkpoint.pt, exports out/WEIGHTS_NAME
     (and out/step_N.pt at each step in `snapshots`, for comparisons at equal training)."""
     import torch
 
@@ -202,11 +203,9 @@ def train(cache: Path, out: Path, s: Settings, resume: bool = True, max_steps: i
         save_checkpoint(ckpt, net, opt, sched, state)
         export(net, s, info(), avg, rec, out / WEIGHTS_NAME)
 
-    t_start = t_save = time.perf_counter()
+    budget = Budget(s.max_minutes, max_steps, 120.0, state["seconds"])
     net.train()
-    while state["step"] < s.steps and (max_steps is None or state["step"] < max_steps):
-        if state["seconds"] + time.perf_counter() - t_start > s.max_hours * 3600:
-            break
+    while state["step"] < s.steps and not budget.done(state["step"]):
         idx = rng.choice(len(rec), size=min(s.batch, len(rec)), replace=False)
         flips = rng.random(len(idx)) < 0.5
         x = _images(rec, idx, flips, rng)
@@ -224,11 +223,10 @@ def train(cache: Path, out: Path, s: Settings, resume: bool = True, max_steps: i
             log(f"step {state['step']}/{s.steps} " + " ".join(f"{k} {float(v):.5f}" for k, v in terms.items()))
         if state["step"] in snapshots:
             export(net, s, info(), avg, rec, out / f"step_{state['step']}.pt")
-        if time.perf_counter() - t_save > 120:
-            state["seconds"] += time.perf_counter() - t_start
-            t_start = t_save = time.perf_counter()
+        state["seconds"] = budget.seconds
+        if budget.checkpoint_due():
             save()
-    state["seconds"] += time.perf_counter() - t_start
+    state["seconds"] = budget.seconds
     save()
     return out / WEIGHTS_NAME
 
@@ -279,51 +277,54 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
         "average_crop": meta.get("average_crop"), "face_size_m": meta.get("face_size_m"),
         "held_out": {k: bench[k] for k in ("test_n", "tau_mm", "cd", "f1_tau", "f1_2tau", "time_s", "commit")
                      if k in bench},
-        "command": (f"python -m face_addon.train.pixel2mesh --data /work/data/photo/train --cache "
+        "command": (f"python -m face_addon train pixel2mesh --data /work/data/photo/train --cache "
                     f"/work/data/photo/p2m/train --out {run_dir} --init-encoder face_addon/models/photo_regressor.pt "
                     + " ".join(f"--{k.replace('_', '-')} {st[k]}" for k in ("steps", "batch", "lr", "hidden", "n_res",
                                                                             "threads") if k in st)
-                    + f"; python -m face_addon.train.pixel2mesh --ship {run_dir}"),
+                    + f"; python -m face_addon train pixel2mesh --ship {run_dir}"),
         "ablations": "the same command with --no-adaptive-unpool or --uniform-sampling (run concurrently, same "
                      "steps); scored side by side in tests/bench/results/pixel2mesh.md"}
     (models_dir / "pixel2mesh_face.json").write_text(json.dumps(card, indent=1) + "\n")
     return models_dir / WEIGHTS_NAME
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cache", help="cached train views (face_addon.train.pixel2mesh_data)")
-    ap.add_argument("--data", help="photo-profile dataset to cache first (train split)")
-    ap.add_argument("--out", help="run folder (checkpoint.pt, pixel2mesh_face.pt)")
-    ap.add_argument("--ship", metavar="RUN_DIR", help="copy RUN_DIR/pixel2mesh_face.pt into face_addon/models")
-    ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--steps", type=int, default=Settings.steps)
-    ap.add_argument("--batch", type=int, default=Settings.batch)
-    ap.add_argument("--lr", type=float, default=Settings.lr)
-    ap.add_argument("--hidden", type=int, default=Settings.hidden)
-    ap.add_argument("--n-res", type=int, default=Settings.n_res)
-    ap.add_argument("--threads", type=int, default=Settings.threads)
-    ap.add_argument("--max-hours", type=float, default=Settings.max_hours)
-    ap.add_argument("--max-steps", type=int)
-    ap.add_argument("--no-adaptive-unpool", action="store_true", help="ablation: new vertices at edge midpoints")
-    ap.add_argument("--uniform-sampling", action="store_true", help="ablation: uniform ground-truth points")
-    ap.add_argument("--init-encoder", help="photo_regressor.pt whose CNN initialises the encoder")
-    ap.add_argument("--init", help="start from this run's pixel2mesh_face.pt (fresh optimiser and schedule)")
-    ap.add_argument("--snapshot", type=int, action="append", default=[], help="also export weights at this step")
-    args = ap.parse_args(argv)
+def add_arguments(parser) -> None:
+    """`face train pixel2mesh` options (train/options.py adds the shared ones)."""
+    add_common(parser, data="photo-profile dataset (`face synth --profile photo`; the train split is cached into "
+               "--cache first)", default_minutes=Settings.max_minutes, threads=Settings.threads)
+    parser.add_argument("--cache", help="cached train views (default: OUT/cache; records already there are kept)")
+    parser.add_argument("--steps", type=count, default=Settings.steps, help="length of the learning-rate schedule")
+    parser.add_argument("--batch", type=count, default=Settings.batch)
+    parser.add_argument("--lr", type=float, default=Settings.lr)
+    parser.add_argument("--hidden", type=count, default=Settings.hidden)
+    parser.add_argument("--n-res", type=count, default=Settings.n_res)
+    parser.add_argument("--no-adaptive-unpool", action="store_true", help="ablation: new vertices at edge midpoints")
+    parser.add_argument("--uniform-sampling", action="store_true", help="ablation: uniform ground-truth points")
+    parser.add_argument("--init-encoder", help="photo_regressor.pt whose CNN initialises the encoder")
+    parser.add_argument("--init", help="start from this run's pixel2mesh_face.pt (fresh optimiser and schedule)")
+    parser.add_argument("--snapshot", type=count, action="append", default=[], help="also export weights at this step")
+
+
+def run(args) -> int:
+    """Cache the dataset's views, then train (or ship) from parsed options."""
+    from .pixel2mesh_data import cache_split
+
     if run_ship(args, ship, "pixel2mesh"):
         return 0
-    if args.data:
-        from .pixel2mesh_data import cache_split
-
-        cache_split(Path(args.data), Path(args.cache))
+    out = out_folder(args)
+    data = data_folders(args, "the photo-profile dataset folder")[0]
+    cache = Path(args.cache) if args.cache else out / "cache"
+    cache_split(data, cache)
     s = Settings(lr=args.lr, batch=args.batch, steps=args.steps, hidden=args.hidden, n_res=args.n_res,
                  adaptive_unpool=not args.no_adaptive_unpool, weighted_sampling=not args.uniform_sampling,
-                 threads=args.threads, max_hours=args.max_hours)
-    train(Path(args.cache), Path(args.out), s, args.resume, args.max_steps,
-          Path(args.init_encoder) if args.init_encoder else None, tuple(args.snapshot),
-          init=Path(args.init) if args.init else None)
+                 threads=args.threads, max_minutes=args.minutes)
+    print(train(cache, out, s, args.resume, args.max_steps, Path(args.init_encoder) if args.init_encoder else None,
+                tuple(args.snapshot), init=Path(args.init) if args.init else None))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return standalone(__doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,17 @@
 """Train the Segment Skin network (Pixels2Points) on synthetic scans (no bpy), checkpointed and resumable.
 
-    python -m face_addon.train.skin --out out/skin_p2p --features sigma30,hks,color,img_mu,img_var --cache out/skin_cache
-    python -m face_addon.train.skin --out out/skin_p2p_mu --features sigma30,hks,color,img_mu --name skin_p2p_mu
-    python -m face_addon.train.skin --out out/skin_p2p_novis --features ...,img_mu,img_var --lifting all --name ...
-    nice -n 15 python -m face_addon.train.skin --out out/skin_3d --features sigma30,hks,color --max-minutes 45
-    nice -n 15 python -m face_addon.train.skin --out out/skin_geom --features sigma30,hks --max-minutes 45
-    nice -n 15 python -m face_addon.train.skin --out out/skin_mlp --features sigma30,hks,color --arch mlp
-    python -m face_addon.train.skin --out /tmp/skin --smoke          # CI preset: FaceKit heads, < 20 s
-    python -m face_addon.train.skin --ship out/skin_3d               # → face_addon/models/skin_3d.pt + .json
+    face train skin --out out/skin_p2p --data DATA --features sigma30,hks,color,img_mu,img_var --cache out/skin_cache \
+        --views out/skin_views --image-encoder out/skin_image/skin_image.pt
+    face train skin --out out/skin_p2p_novis --data DATA --features ...,img_mu,img_var --lifting all --name ...
+    nice -n 15 face train skin --out out/skin_3d --data DATA --features sigma30,hks,color --minutes 45
+    nice -n 15 face train skin --out out/skin_geom --data DATA --features sigma30,hks --minutes 45
+    nice -n 15 face train skin --out out/skin_mlp --data DATA --features sigma30,hks,color --arch mlp
+    face train skin --out /tmp/skin --smoke          # CI preset: FaceKit heads, < 20 s
+    face train skin --ship out/skin_3d               # → face_addon/models/skin_3d.pt + .json
+    (`face` is `python -m face_addon` or `blender -b -c face`; `python -m face_addon.train.skin` takes the same
+    options without Blender)
 
-Data: the train-split folders given with --data, re-scanned every epoch (samples that arrive while training
+Data: the train-split folders given with --data (required), re-scanned every epoch (samples that arrive while training
 are used). Each scan is cached once (`--cache`, shared between runs: different variants read the same files)
 as its reduced mesh (≤ --max-vertices, 10k by default: the eigen solve dominates the cost), operators, σ, HKS,
 colour and the skin label, all averaged over the scan vertices each reduced vertex represents. Caching new
@@ -31,12 +33,11 @@ gain/tint/gamma jitter. No rotation: every input feature and DiffusionNet itself
 
 Settings: DiffusionNet's segmentation defaults (4 blocks, dropout 0.5, Adam lr 1e-3, k = 128 eigenpairs) except the
 width, 64 instead of 128: a step costs 4× less on the CPU, which buys more passes over the data in a fixed time
-budget (0.45 MB of weights). The learning rate drops ÷10 for the last 20 % of --max-minutes; one scan per step. Inputs are standardised with the mean/std of the
+budget (0.45 MB of weights). The learning rate drops ÷10 for the last 20 % of --minutes; one scan per step. Inputs are standardised with the mean/std of the
 first cached scans (stored in the weights).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
@@ -48,10 +49,11 @@ import numpy as np
 from ..core.dataset import complete_seeds, load_sample, split_of
 from ..core.geometry.spectral import Operators, cached_operators
 from ..core.pipelines import segment_skin as ss
-from .checkpoints import run_ship
+from .budget import Budget
+from .checkpoints import load_checkpoint, run_ship, save_checkpoint
 from .landmarks import _ranges
+from .options import add_common, count, data_folders, out_folder, standalone
 
-DEFAULT_DATA = ("/work/data/synth/train_lm",)
 VARIANT_NAMES = {("diffusion_net", True): "skin_3d", ("diffusion_net", False): "skin_geom",
                  ("mlp", True): "skin_mlp", ("mlp", False): "skin_mlp_geom"}
 RAW_FEATURES = ("sigma30", "hks", "color", "img_mu", "img_var")
@@ -60,7 +62,7 @@ LIFTINGS = ("visibility", "all")
 
 @dataclass
 class Settings:
-    data: tuple[str, ...] = DEFAULT_DATA
+    data: tuple[str, ...] = ()
     features: tuple[str, ...] = ("sigma30", "hks", "color")
     arch: str = "diffusion_net"   # diffusion_net | mlp (ablation: no communication between vertices)
     width: int = 64
@@ -78,8 +80,8 @@ class Settings:
     color_jitter: bool = True
     seed: int = 0
     threads: int = 1
-    views: str = "out/skin_views"           # rendered views per scan (synth.skin_views), for image features
-    image_encoder: str = "out/skin_image/skin_image.pt"  # the encoder whose features are lifted
+    views: str | None = None                # rendered views per scan (synth.skin_views), for image features
+    image_encoder: str | None = None        # the encoder whose features are lifted (train.skin_image)
     lifting: str = "visibility"             # visibility-aware weights, or "all" views a vertex projects into
     run_name: str | None = None
     extra: dict = field(default_factory=dict)
@@ -318,13 +320,9 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
     state = {"step": 0, "epoch": 0, "seconds": 0.0, "seeds": [], "losses": [], "stats": None}
     ckpt = out / "checkpoint.pt"
     if resume and ckpt.exists():
-        blob = torch.load(ckpt, weights_only=True)
-        net.load_state_dict(blob["model"])
-        opt.load_state_dict(blob["opt"])
-        state = blob["state"]
+        state = load_checkpoint(ckpt, net, opt, None)
         rng = np.random.default_rng([s.seed, state["step"]])
         log(f"resumed at step {state['step']} (epoch {state['epoch']})")
-    seconds0 = state["seconds"]
     files = available(None)
     while len(files) < s.min_samples:
         log(f"waiting for data: {len(files)} < {s.min_samples} samples")
@@ -341,17 +339,13 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
                 "last_loss": state["losses"][-1] if state["losses"] else None}
 
     def save() -> None:
-        tmp = ckpt.with_suffix(".tmp")
-        torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "state": state}, tmp)
-        tmp.replace(ckpt)
+        save_checkpoint(ckpt, net, opt, None, state)
         export(net, arch, s, state["stats"], info(), out / f"{s.name}.pt")
         (out / "progress.json").write_text(json.dumps({**info(), "losses": state["losses"][-200:]}, indent=1))
 
-    limit_s = s.max_minutes * 60
-    t_ckpt = time.time()
+    budget = Budget(s.max_minutes, max_steps, s.checkpoint_s, state["seconds"])
     net.train()
     while state["epoch"] < s.epochs:
-        elapsed = seconds0 + time.time() - t_start
         files = available(0.5 * (time.time() - t_start) + 30) if state["epoch"] else files
         state["seeds"] = sorted(set(state["seeds"]) | {f.stem for f in files})
         running, correct = [], []
@@ -367,7 +361,7 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
             target = torch.from_numpy(d["skin"].astype(np.float32))
             weight = torch.from_numpy(d["weight"].astype(np.float32))
             for group in opt.param_groups:
-                group["lr"] = s.lr * (0.1 if elapsed > 0.8 * limit_s else 1.0)
+                group["lr"] = s.lr * (0.1 if budget.fraction > 0.8 else 1.0)
             logits = net(x, dops)
             loss = soft_cross_entropy(logits, target, weight)
             opt.zero_grad()
@@ -377,15 +371,13 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
             running.append(float(loss.detach()))
             pred = logits.detach().argmax(1).numpy() == 1
             correct.append(float((weight.numpy() * (pred == (d["skin"] >= 0.5))).sum() / weight.numpy().sum()))
-            elapsed = seconds0 + time.time() - t_start
-            state["seconds"] = elapsed
-            done = (max_steps and state["step"] >= max_steps) or elapsed > limit_s
-            if time.time() - t_ckpt > s.checkpoint_s or done:
+            state["seconds"] = budget.seconds
+            done = budget.done(state["step"])
+            if budget.checkpoint_due() or done:
                 state["losses"].append(round(float(np.mean(running[-20:])), 5))
                 save()
-                t_ckpt = time.time()
                 log(f"step {state['step']} epoch {state['epoch']} loss {np.mean(running[-20:]):.4f} "
-                    f"acc {np.mean(correct[-20:]):.3f} ({len(files)} scans, {elapsed / 60:.1f} min, "
+                    f"acc {np.mean(correct[-20:]):.3f} ({len(files)} scans, {state['seconds'] / 60:.1f} min, "
                     f"caching {caching['seconds'] / 60:.1f} min)")
             if done:
                 return out / f"{s.name}.pt"
@@ -458,60 +450,68 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
                     if k in bench},
         "miou": (bench.get("miou") or {}).get(row) if row else None,
         "d_surface_mm": (bench.get("d_surface_mm") or {}).get(row) if row else None,
-        "reproduce": [f"nice -n 15 python -m face_addon.train.skin --out {run_dir} --features "
-                      f"{','.join(meta['features'])} --arch {meta['arch']['type']} --max-minutes "
-                      f"{st['max_minutes']} --cache out/skin_cache --resume"
+        "reproduce": [f"nice -n 15 python -m face_addon train skin --out {run_dir} --data "
+                      f"{' '.join(st['data'])} --features {','.join(meta['features'])} --arch {meta['arch']['type']} "
+                      f"--minutes {st['max_minutes']} --cache out/skin_cache --resume"
                       + (f" --lifting {meta['lifting']} --views {st['views']} --image-encoder {st['image_encoder']}"
                          if images else ""),
-                      f"python -m face_addon.train.skin --ship {run_dir}",
+                      f"python -m face_addon train skin --ship {run_dir}",
                       "nice -n 15 python tests/bench/bench_skin.py"],
     }
     (models_dir / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
     return models_dir / f"{name}.pt"
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", help="run folder (checkpoint.pt, <name>.pt, progress.json)")
-    ap.add_argument("--ship", metavar="RUN_DIR", help="copy RUN_DIR's weights into face_addon/models with a card")
-    ap.add_argument("--data", nargs="*", default=list(DEFAULT_DATA))
-    ap.add_argument("--cache", help="cached scans, shareable between runs (default: OUT/cache)")
-    ap.add_argument("--features", default="sigma30,hks,color",
-                    help="comma list out of sigma30,hks,color,img_mu,img_var (img_*: lifted view features)")
-    ap.add_argument("--views", default="out/skin_views", help="rendered views per scan (synth.skin_views)")
-    ap.add_argument("--image-encoder", default="out/skin_image/skin_image.pt", help="encoder lifted (img_*)")
-    ap.add_argument("--lifting", choices=LIFTINGS, default="visibility",
-                    help="per-view weights: visibility-aware, or every view a vertex projects into (ablation)")
-    ap.add_argument("--name", help="weights file stem (default: from the features)")
-    ap.add_argument("--arch", choices=("diffusion_net", "mlp"), default="diffusion_net")
-    ap.add_argument("--max-vertices", type=int, default=10_000, help="reduced mesh size for training")
-    ap.add_argument("--max-minutes", type=float, default=45.0)
-    ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--max-steps", type=int, help="stop at this step (to compare variants at equal steps)")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--smoke", action="store_true", help="CI preset: FaceKit heads, tiny net, 3 steps (< 20 s)")
-    a = ap.parse_args(argv)
-    if run_ship(a, ship, "skin"):
+def add_arguments(parser) -> None:
+    """`face train skin` options (train/options.py adds the shared ones)."""
+    add_common(parser, data="synthetic scan dataset folder(s) (`face synth --profile scan`; the train split is used)",
+               many_data=True, default_minutes=Settings.max_minutes, smoke="FaceKit heads, a tiny net, 3 steps (< 20 s)")
+    parser.add_argument("--cache", help="cached scans, shareable between runs (default: OUT/cache)")
+    parser.add_argument("--features", default="sigma30,hks,color",
+                        help="comma list out of sigma30,hks,color,img_mu,img_var (img_*: lifted view features)")
+    parser.add_argument("--views", help="img_* features: rendered views per scan (synth.skin_views)")
+    parser.add_argument("--image-encoder", help="img_* features: the encoder whose features are lifted "
+                        "(face train skin_image)")
+    parser.add_argument("--lifting", choices=LIFTINGS, default="visibility",
+                        help="per-view weights: visibility-aware, or every view a vertex projects into (ablation)")
+    parser.add_argument("--name", help="weights file stem (default: from the features)")
+    parser.add_argument("--arch", choices=("diffusion_net", "mlp"), default="diffusion_net")
+    parser.add_argument("--max-vertices", type=count, default=Settings.max_vertices,
+                        help="reduced mesh size for training")
+
+
+def run(args) -> int:
+    """Train (or ship) from parsed options; prints the weights' path."""
+    from ..core.errors import UsageError
+
+    if run_ship(args, ship, "skin"):
         return 0
-    if not a.out:
-        ap.error("--out is required")
-    out = Path(a.out)
-    features = tuple(f for f in a.features.split(",") if f)
+    out = out_folder(args)
+    features = tuple(f for f in args.features.split(",") if f)
     if not features or set(features) - set(RAW_FEATURES):
-        ap.error(f"--features must be a comma list out of {','.join(RAW_FEATURES)}")
-    if a.smoke:
-        s = smoke_settings(features=features, arch=a.arch, threads=a.threads)
+        raise UsageError(f"--features must be a comma list out of {','.join(RAW_FEATURES)}")
+    if args.smoke:
+        s = smoke_settings(features=features, arch=args.arch, threads=args.threads, max_minutes=args.minutes)
         cache = out / "cache"
         (cache / "ops").mkdir(parents=True, exist_ok=True)
         files = smoke_samples(cache, s)
-        path = train(out, s, resume=False, max_steps=3, cache=cache, sample_source=lambda: files)
+        path = train(out, s, resume=args.resume, max_steps=args.max_steps or 3, cache=cache,
+                     sample_source=lambda: files)
     else:
-        s = Settings(data=tuple(a.data), features=features, arch=a.arch, max_vertices=a.max_vertices,
-                     max_minutes=a.max_minutes, threads=a.threads, views=a.views, image_encoder=a.image_encoder,
-                     lifting=a.lifting, run_name=a.name)
-        path = train(out, s, resume=a.resume, cache=Path(a.cache) if a.cache else None, max_steps=a.max_steps)
+        data = data_folders(args, "the synthetic scan dataset folder(s) to train on")
+        s = Settings(data=tuple(str(d) for d in data), features=features, arch=args.arch,
+                     max_vertices=args.max_vertices, max_minutes=args.minutes, threads=args.threads, views=args.views,
+                     image_encoder=args.image_encoder, lifting=args.lifting, run_name=args.name)
+        if s.uses_images and not (args.views and args.image_encoder):
+            raise UsageError("img_* features need --views DIR and --image-encoder FILE")
+        path = train(out, s, resume=args.resume, cache=Path(args.cache) if args.cache else None,
+                     max_steps=args.max_steps)
     print(f"weights: {path}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return standalone(__doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

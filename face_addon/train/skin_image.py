@@ -1,30 +1,31 @@
 """Train Segment Skin's image encoder (per-pixel classes on the scan renders), checkpointed and resumable.
 
-    python -m face_addon.train.skin_image --views out/skin_views --out out/skin_image --max-minutes 20
-    python -m face_addon.train.skin_image --out /tmp/si --smoke           # CI preset, < 10 s
-    python -m face_addon.train.skin_image --ship out/skin_image          # → face_addon/models/skin_image.pt
-    python -m face_addon.train.skin_image --views ... --backbone dinov2 --dinov2-checkpoint dinov2_vits14.pth
+    face train skin_image --data out/skin_views --out out/skin_image --minutes 20
+    face train skin_image --out /tmp/si --smoke           # CI preset, < 10 s
+    face train skin_image --ship out/skin_image          # → face_addon/models/skin_image.pt
+    face train skin_image --data ... --backbone dinov2 --dinov2-checkpoint dinov2_vits14.pth
+    (`python -m face_addon.train.skin_image` takes the same options without Blender)
 
 Data: the train-split scans rendered by `synth.skin_views` (13 views each, 160 px, class-id images), re-read at
 every checkpoint (scans rendered meanwhile join). Loss:
 per-pixel cross-entropy over the 16 dataset classes (core.dataset.CLASS_NAMES). Augmentation: horizontal flip
 (left/right eye and eyebrow classes swapped), brightness, per-channel gain and gamma, 112 px random crops. Adam, lr 2e-3 dropping
-÷10 for the last 20 % of --max-minutes, batch 16 views. A DINOv2 backbone stays frozen (only the 1×1 neck and
+÷10 for the last 20 % of --minutes, batch 16 views. A DINOv2 backbone stays frozen (only the 1×1 neck and
 classifier train, as the paper keeps DINOv2 frozen) and its weights are not stored in our file: the file
 records the checkpoint's path instead.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..core.dataset import CLASS_IDS, CLASS_NAMES, split_of
-from .checkpoints import run_ship
+from .budget import Budget
+from .checkpoints import load_checkpoint, run_ship, save_checkpoint
+from .options import add_common, data_folders, out_folder, standalone
 
 WEIGHTS_KIND = "skin_image_encoder"
 WEIGHTS_VERSIONS = (1,)
@@ -35,7 +36,7 @@ for _a, _b in (("left_eye", "right_eye"), ("left_eyebrow", "right_eyebrow")):
 
 @dataclass
 class Settings:
-    views: str = "out/skin_views"
+    views: str | None = None      # the rendered views folder (synth.skin_views)
     backbone: str = "unet"
     dinov2_checkpoint: str | None = None
     width: int = 16
@@ -132,14 +133,10 @@ def train(out: Path, s: Settings, resume: bool = True, log=print, data=None) -> 
     state = {"step": 0, "seconds": 0.0, "losses": [], "accuracy": []}
     ckpt = out / "checkpoint.pt"
     if resume and ckpt.exists():
-        blob = torch.load(ckpt, weights_only=True)
-        model.load_state_dict(blob["model"], strict=False)
-        opt.load_state_dict(blob["opt"])
-        state = blob["state"]
+        state = load_checkpoint(ckpt, model, opt, None, strict=False)  # a frozen backbone is not stored
         log(f"resumed at step {state['step']}")
     rng = np.random.default_rng([s.seed, state["step"]])
-    t_start, seconds0, t_ckpt = time.time(), state["seconds"], time.time()
-    limit_s = s.max_minutes * 60
+    budget = Budget(s.max_minutes, s.max_steps, s.checkpoint_s, state["seconds"])
     run_loss, run_acc = [], []
 
     def info() -> dict:
@@ -149,24 +146,18 @@ def train(out: Path, s: Settings, resume: bool = True, log=print, data=None) -> 
                 "last_pixel_accuracy": state["accuracy"][-1] if state["accuracy"] else None}
 
     def save() -> None:
-        tmp = ckpt.with_suffix(".tmp")
-        torch.save({"model": trainable_state(model, s), "opt": opt.state_dict(), "state": state}, tmp)
-        tmp.replace(ckpt)
+        save_checkpoint(ckpt, model, opt, None, state, model_state=trainable_state(model, s))
         export(model, s, info(), out / "skin_image.pt")
         (out / "progress.json").write_text(json.dumps(info(), indent=1))
 
     model.train()
     if s.backbone == "dinov2":
         model.backbone.eval()
-    while True:
-        elapsed = seconds0 + time.time() - t_start
-        done = elapsed > limit_s or (s.max_steps is not None and state["step"] >= s.max_steps)
-        if done:
-            break
+    while not budget.done(state["step"]):
         idx = rng.choice(len(images), min(s.batch, len(images)), replace=False)
         x, y = augment(images[idx], labels[idx], rng, s.crop)
         for g in opt.param_groups:
-            g["lr"] = s.lr * (0.1 if elapsed > 0.8 * limit_s else 1.0)
+            g["lr"] = s.lr * (0.1 if budget.fraction > 0.8 else 1.0)
         _, logits = model(torch.from_numpy(x))
         target = torch.from_numpy(y)
         loss = F.cross_entropy(logits, target)
@@ -174,16 +165,15 @@ def train(out: Path, s: Settings, resume: bool = True, log=print, data=None) -> 
         loss.backward()
         opt.step()
         state["step"] += 1
-        state["seconds"] = seconds0 + time.time() - t_start
+        state["seconds"] = budget.seconds
         run_loss.append(float(loss.detach()))
         run_acc.append(float((logits.detach().argmax(1) == target).float().mean()))
-        if time.time() - t_ckpt > s.checkpoint_s:
+        if budget.checkpoint_due():
             if data is None:  # scans rendered while training joins the data
                 images, labels, seeds = load_train_views(Path(s.views))
             state["losses"].append(round(float(np.mean(run_loss[-50:])), 5))
             state["accuracy"].append(round(float(np.mean(run_acc[-50:])), 5))
             save()
-            t_ckpt = time.time()
             log(f"step {state['step']} loss {state['losses'][-1]:.4f} pixel acc {state['accuracy'][-1]:.3f} "
                 f"({state['seconds'] / 60:.1f} min)")
     if run_loss:
@@ -227,38 +217,41 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
                     "test_n": bench_d.get("test_n")},
         "reproduce": ["python -m face_addon.synth.skin_views --data /work/data/synth/train_lm --out out/skin_views "
                       "--jitter",
-                      f"python -m face_addon.train.skin_image --views out/skin_views --out {run_dir} --max-minutes "
+                      f"python -m face_addon train skin_image --data out/skin_views --out {run_dir} --minutes "
                       f"{meta['settings']['max_minutes']}",
-                      f"python -m face_addon.train.skin_image --ship {run_dir}"],
+                      f"python -m face_addon train skin_image --ship {run_dir}"],
     }
     (models_dir / "skin_image.json").write_text(json.dumps(card, indent=1) + "\n")
     return models_dir / "skin_image.pt"
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", help="run folder")
-    ap.add_argument("--ship", metavar="RUN_DIR")
-    ap.add_argument("--views", default="out/skin_views")
-    ap.add_argument("--backbone", choices=("unet", "dinov2"), default="unet")
-    ap.add_argument("--dinov2-checkpoint")
-    ap.add_argument("--max-minutes", type=float, default=20.0)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--smoke", action="store_true", help="CI preset: random blobs, 5 steps")
-    a = ap.parse_args(argv)
-    if run_ship(a, ship, "skin"):
+def add_arguments(parser) -> None:
+    """`face train skin_image` options (train/options.py adds the shared ones)."""
+    add_common(parser, data="rendered views of train-split scans (`python -m face_addon.synth.skin_views`)",
+               default_minutes=Settings.max_minutes, smoke="random colour blobs, 5 steps (< 10 s)")
+    parser.add_argument("--backbone", choices=("unet", "dinov2"), default="unet")
+    parser.add_argument("--dinov2-checkpoint", help="--backbone dinov2: the DINOv2 weights file (kept frozen)")
+
+
+def run(args) -> int:
+    """Train (or ship) from parsed options; prints the weights' path."""
+    if run_ship(args, ship, "skin"):
         return 0
-    if not a.out:
-        ap.error("--out is required")
-    if a.smoke:
-        s = Settings(width=4, feature_channels=4, batch=4, crop=32, max_steps=5, checkpoint_s=1e9)
-        train(Path(a.out), s, resume=False, data=smoke_data())
+    out = out_folder(args)
+    if args.smoke:
+        s = Settings(width=4, feature_channels=4, batch=4, crop=32, max_steps=args.max_steps or 5, checkpoint_s=1e9,
+                     max_minutes=args.minutes)
+        print(train(out, s, resume=args.resume, data=smoke_data()))
         return 0
-    s = Settings(views=a.views, backbone=a.backbone, dinov2_checkpoint=a.dinov2_checkpoint,
-                 max_minutes=a.max_minutes, threads=a.threads)
-    print(train(Path(a.out), s, resume=a.resume))
+    views = data_folders(args, "the rendered views folder")[0]
+    s = Settings(views=str(views), backbone=args.backbone, dinov2_checkpoint=args.dinov2_checkpoint,
+                 max_minutes=args.minutes, max_steps=args.max_steps, threads=args.threads)
+    print(train(out, s, resume=args.resume))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return standalone(__doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

@@ -53,14 +53,6 @@ def _read_scan(obj: bpy.types.Object):
     return with_surface_colors(mesh if source is not None else replace(mesh, colors=None)), warnings, source_name
 
 
-def _upright(mesh, progress):
-    """`face_upright` for the worker thread (rendered views need the face upright)."""
-    from ...core.pipelines.segment_skin import face_upright
-
-    progress(0.0, "finding the face")
-    return face_upright(mesh)
-
-
 def write_skin_colors(obj: bpy.types.Object, probability: np.ndarray) -> None:
     """Create or replace the point colour attribute `Skin Probability` (blue = non-skin … orange = skin) and show
     it in the viewport (Solid shading ▸ Color ▸ Attribute)."""
@@ -108,7 +100,7 @@ class FACE_OT_segment_skin(PipelineOperator, bpy.types.Operator):
 
     def steps(self, context):
         from ...core.models import skin_model
-        from ...core.pipelines.segment_skin import segment_skin
+        from ...core.pipelines.segment_skin import face_upright, segment_skin
         from ..model_files import models_dir
 
         obj = context.active_object
@@ -118,7 +110,7 @@ class FACE_OT_segment_skin(PipelineOperator, bpy.types.Operator):
         mesh, warnings, source_name = _read_scan(obj)
         if self.views == "RENDER" and mesh.n_faces:
             # rendered views and the networks see the scan in its face's own frame (vertex order is kept)
-            mesh, note = yield Offload(lambda progress, cancel: _upright(mesh, progress), (0.0, 0.1))
+            mesh, note = yield Offload(lambda progress, cancel: face_upright(mesh), (0.0, 0.1), "finding the face")
             warnings += [note] if note else []
         views = self._views(context, mesh, warnings) if reads_views else None
         settings = dict(weights=weights, max_vertices=self.max_vertices, threshold=self.threshold, views=views,
