@@ -49,12 +49,10 @@ def shrink(image: np.ndarray, size: int) -> np.ndarray:
     return out[0].numpy().transpose(1, 2, 0)
 
 
-def neutralise_backdrop(image: np.ndarray, tolerance: float = BACKDROP_TOLERANCE) -> np.ndarray:
-    """A photo with its plain studio backdrop painted in the renders' background grey: the backdrop is the
-    median colour of the image border, and every pixel within `tolerance` of it that is connected to the
-    border. The encoder only ever saw that grey around a subject; a light studio wall read as skin-free
-    context costs it most of its skin IoU on real photos (docs/skin.md). Cluttered backgrounds are left alone
-    (too little of the border matches)."""
+def backdrop_mask(image: np.ndarray, tolerance: float = BACKDROP_TOLERANCE) -> np.ndarray | None:
+    """(h, w) bool: a photo's plain studio backdrop — the median colour of the image border, and every pixel
+    within `tolerance` of it that is connected to the border —, or None for a cluttered background (too little of
+    the border matches)."""
     from scipy import ndimage
 
     h, w = image.shape[:2]
@@ -68,7 +66,16 @@ def neutralise_backdrop(image: np.ndarray, tolerance: float = BACKDROP_TOLERANCE
     edge[:b], edge[-b:], edge[:, :b], edge[:, -b:] = True, True, True, True
     touching = np.unique(labels[edge & similar])
     backdrop = np.isin(labels, touching[touching > 0])
-    if backdrop[edge].mean() < 0.5:  # no plain backdrop to speak of
+    return backdrop if backdrop[edge].mean() >= 0.5 else None
+
+
+def neutralise_backdrop(image: np.ndarray, tolerance: float = BACKDROP_TOLERANCE) -> np.ndarray:
+    """A photo with its plain studio backdrop (`backdrop_mask`) painted in the renders' background grey. The
+    encoder's synthetic training views only have that grey around a subject; a light studio wall read as
+    skin-free context cost the renders-only encoder most of its skin IoU on real photos (docs/skin.md).
+    Cluttered backgrounds are left alone."""
+    backdrop = backdrop_mask(image, tolerance)
+    if backdrop is None:
         return image
     out = image.copy()
     out[backdrop] = TRAINING_BACKGROUND

@@ -1,0 +1,97 @@
+"""The London part masks as training targets for Segment Skin's image encoder (issue 19): one half of the people.
+
+The Face Research Lab London Set (DeBruine & Jones 2017, CC BY 4.0, doi:10.6084/m9.figshare.5047666.v5) lives in
+`../shared/real/photos/london` and is never part of the project. Its masks (`partmasks/NNN_03_parts.png`,
+polygon-filled from the human FRL-189 template) do not use our 16 classes: label 0 is background, hair *and*
+clothes together, the face-skin label holds what we split into skin and head, the neck stops 3 cm under the jaw.
+So each mask label becomes a *set* of our classes (`ALLOWED`), and the encoder is trained to put its probability
+mass inside the set (`set_cross_entropy`): the mask says "head surface" or "not head surface" without forcing a
+class our renders would name differently, and the 16 classes keep their meaning. Below the lowest neck row label
+0 is ignored (the masks call the lower neck background, we call it skin), as in the benchmark.
+
+Only even-numbered people are loaded for training (`TRAIN_PARITY`); the odd ones are the held-out benchmark.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..core.dataset import CLASS_IDS, CLASS_NAMES
+
+#: people whose number has this parity are training data; the others are held out (tests/bench/real_skin.py)
+TRAIN_PARITY = 0
+#: mask value for pixels that carry no target (all classes allowed, so the loss there is 0)
+IGNORE = 255
+#: side (px) the photos are cached at; training crops and shrinks from there
+CACHE_SIZE = 240
+
+_HEAD_SKIN = ("skin", "head")
+_NOT_HEAD = ("background", "hair", "facial_hair", "cloth", "accessory")
+_MASK_CLASSES = {
+    0: _NOT_HEAD,
+    1: _HEAD_SKIN,                                  # face skin up to the hairline
+    2: ("left_eyebrow", "right_eyebrow"), 3: ("left_eyebrow", "right_eyebrow"),
+    4: ("left_eye", "right_eye", "eyeball"), 5: ("left_eye", "right_eye", "eyeball"),
+    6: ("nose", "skin"),
+    7: ("up_lip", "down_lip", "mouth_interior"),
+    8: _HEAD_SKIN, 9: _HEAD_SKIN,                   # ears
+    10: _HEAD_SKIN,                                 # neck
+}
+
+
+def allowed_table() -> np.ndarray:
+    """(256, n_classes) bool: the classes each mask value allows; unknown values and IGNORE allow every class."""
+    table = np.ones((256, len(CLASS_NAMES)), bool)
+    for label, names in _MASK_CLASSES.items():
+        table[label] = False
+        table[label, [CLASS_IDS[n] for n in names]] = True
+    return table
+
+
+ALLOWED = allowed_table()
+
+
+def set_cross_entropy(logits, allowed):
+    """Mean over pixels of −log Σ_{c ∈ allowed} p_c: (B, C, H, W) logits, (B, H, W, C) or (B, C, H, W) bool mask.
+    Zero where every class is allowed."""
+    import torch
+
+    if allowed.shape[1] != logits.shape[1]:
+        allowed = allowed.permute(0, 3, 1, 2)
+    inside = torch.logsumexp(logits.masked_fill(~allowed, -1e4), dim=1)
+    return (torch.logsumexp(logits, dim=1) - inside).mean()
+
+
+def mask_targets(labels: np.ndarray) -> np.ndarray:
+    """(H, W) uint8 London mask → mask values with label 0 under the lowest neck row set to IGNORE."""
+    out = labels.astype(np.uint8).copy()
+    rows = np.nonzero((labels == 10).any(1))[0]
+    if len(rows):
+        below = np.zeros_like(out, bool)
+        below[rows.max() + 1:] = True
+        out[below & (labels == 0)] = IGNORE
+    return out
+
+
+def load_london_masks(root: Path, parity: int = TRAIN_PARITY, size: int = CACHE_SIZE
+                      ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(images uint8 (N, size, size, 3), mask values uint8 (N, size, size), ids) of the neutral photos of the
+    people whose number has `parity`. FileNotFoundError when the set is absent."""
+    from PIL import Image
+
+    base = Path(root) / "photos" / "london"
+    paths = sorted((base / "partmasks").glob("*_parts.png"))
+    if not paths:
+        raise FileNotFoundError(f"no London part masks under {base} (see shared/real/README.md)")
+    images, masks, ids = [], [], []
+    for path in paths:
+        pid = int(path.name[:3])
+        if pid % 2 != parity:
+            continue
+        photo = Image.open(base / "neutral" / f"{pid:03d}_03.jpg").convert("RGB")
+        images.append(np.asarray(photo.resize((size, size), Image.BOX)))
+        labels = np.asarray(Image.open(path))
+        masks.append(mask_targets(np.asarray(Image.fromarray(labels).resize((size, size), Image.NEAREST))))
+        ids.append(f"{pid:03d}")
+    return np.stack(images), np.stack(masks), ids

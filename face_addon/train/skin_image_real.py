@@ -1,0 +1,207 @@
+"""Fine-tune Segment Skin's image encoder for real appearance (issue 19), keeping what its features mean.
+
+    python -m face_addon.train.skin_image_real --views /work/data/synth/skin_views_train \
+        --london ../shared/real --out out/skin_image_real --max-minutes 22
+
+Starts from the shipped encoder (models/skin_image.pt, trained on our renders only) and trains on two sources at
+once, per step:
+
+- synthetic renders (the train-split views of `synth.skin_views`): cross-entropy over the 16 classes, half the
+  views strongly augmented (`train.appearance`: darker skin tones, random backgrounds, white balance, blur, JPEG,
+  noise), and a *feature-keeping* loss: the 16 feature channels on every view pulled towards what the shipped
+  encoder computes on the lightly augmented copy of the same view (per-channel MSE over the channel's variance).
+  The 3D network skin_p2p was trained on those channels lifted onto scans (img_mu / img_var), so they must keep
+  their meaning; this loss keeps them, and teaches that appearance changes should not move them;
+- the London photos of even-numbered people (`train.london_skin`, CC BY 4.0; the odd ones are the held-out
+  benchmark): the set cross-entropy of the part masks, half of them with the backdrop painted in the renders'
+  grey (as inference does with photos), some with a random background, all strongly augmented.
+
+Adam from the shipped weights, lr dropping ÷10 for the last 20 % of --max-minutes; checkpointed and resumable.
+The result is exported like `train.skin_image` (same weights kind and meta) and shipped with its `--ship`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..core.dataset import CLASS_IDS, HEAD_CLASSES
+from .appearance import augment_appearance, random_background
+from .london_skin import ALLOWED, load_london_masks, set_cross_entropy
+from .skin_image import FLIP_CLASSES, Settings, augment, export, load_train_views, make_model
+
+#: London mask values that are the subject's skin (darkened by the tone shift)
+LONDON_SKIN = np.isin(np.arange(256), [1, 6, 8, 9, 10])
+P_STRONG_SYNTH = 0.5
+P_BACKDROP_GREY, P_BACKDROP_RANDOM = 0.5, 0.25
+
+
+@dataclass
+class FineTune:
+    views: str = "/work/data/synth/skin_views_train"
+    london: str = "../shared/real"
+    batch_synth: int = 8
+    batch_london: int = 8
+    crop: int = 112
+    lr: float = 5e-4
+    feature_weight: float = 1.0
+    london_weight: float = 1.0
+    max_minutes: float = 22.0
+    checkpoint_s: float = 120.0
+    seed: int = 0
+    threads: int = 1
+
+
+def synth_batch(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, crop: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(teacher input (B, 3, c, c): the light augmentation of `train.skin_image`, student input: half of the
+    views strongly augmented on top of it, int64 labels (B, c, c))."""
+    light, y = augment(images, labels, rng, crop)
+    strong = light.copy()
+    for i in range(len(strong)):
+        if rng.random() < P_STRONG_SYNTH:
+            img = strong[i].transpose(1, 2, 0)
+            out = augment_appearance(img, np.isin(y[i], HEAD_CLASSES), y[i] == CLASS_IDS["background"], rng)
+            strong[i] = out.transpose(2, 0, 1)
+    return light, strong, y
+
+
+def london_batch(images: np.ndarray, masks: np.ndarray, backdrops: list, rng: np.random.Generator, crop: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(images (B, 3, c, c) float, allowed classes (B, c, c, C) bool) from random square crops (⅓ to all of the
+    cached photo, so the face's size in the view varies as between photos and renders), flipped by chance."""
+    import torch
+    from torch.nn import functional as F
+
+    from ..core.pipelines.skin_image import TRAINING_BACKGROUND
+
+    xs, ms = [], []
+    size = images.shape[1]
+    for i in range(len(images)):
+        img = images[i].astype(np.float64) / 255.0
+        mask = masks[i]
+        backdrop = backdrops[i]
+        if backdrop is not None:
+            r = rng.random()
+            if r < P_BACKDROP_GREY:
+                img = np.where(backdrop[..., None], TRAINING_BACKGROUND, img)
+            elif r < P_BACKDROP_GREY + P_BACKDROP_RANDOM:
+                img = np.where(backdrop[..., None], random_background(size, size, rng), img)
+        img = augment_appearance(img, LONDON_SKIN[mask], None, rng)
+        c = int(rng.integers(size // 3 * 2, size + 1))
+        y0, x0 = (int(v) for v in rng.integers(0, size - c + 1, 2))
+        img, mask = img[y0:y0 + c, x0:x0 + c], mask[y0:y0 + c, x0:x0 + c]
+        if rng.random() < 0.5:
+            img, mask = img[:, ::-1], mask[:, ::-1]
+        t = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1), dtype=np.float32))[None]
+        xs.append(F.interpolate(t, size=(crop, crop), mode="area")[0].numpy())
+        idx = (np.arange(crop) * c / crop).astype(int)
+        ms.append(ALLOWED[mask[idx][:, idx]])
+    return np.stack(xs), np.stack(ms)
+
+
+def train(out: Path, ft: FineTune, teacher_path: Path, resume: bool = True, log=print) -> Path:
+    """Fine-tune until max_minutes; checkpoints out/checkpoint.pt, exports out/skin_image.pt."""
+    import torch
+    from torch.nn import functional as F
+
+    from ..core.pipelines.skin_image import backdrop_mask, load_image_encoder
+
+    torch.set_num_threads(ft.threads)
+    torch.manual_seed(ft.seed)
+    out.mkdir(parents=True, exist_ok=True)
+    images, labels, seeds = load_train_views(Path(ft.views))
+    l_images, l_masks, l_ids = load_london_masks(Path(ft.london))
+    backdrops = [backdrop_mask(im.astype(np.float64) / 255.0) for im in l_images]
+    teacher, t_meta = load_image_encoder(teacher_path)
+    s = Settings(**{k: v for k, v in t_meta["settings"].items() if k in Settings.__dataclass_fields__})
+    model = make_model(s)
+    model.load_state_dict(teacher.state_dict())
+    opt = torch.optim.Adam(model.parameters(), lr=ft.lr)
+    state = {"step": 0, "seconds": 0.0, "log": []}
+    ckpt = out / "checkpoint.pt"
+    if resume and ckpt.exists():
+        blob = torch.load(ckpt, weights_only=True)
+        model.load_state_dict(blob["model"])
+        opt.load_state_dict(blob["opt"])
+        state = blob["state"]
+        log(f"resumed at step {state['step']}")
+    rng = np.random.default_rng([ft.seed, state["step"]])
+    with torch.no_grad():  # per-channel scale of the teacher's features, for the feature-keeping loss
+        x, _ = augment(images[rng.choice(len(images), 32, replace=False)], labels[:32], rng, ft.crop)
+        f_var = teacher.features(torch.from_numpy(x)).var(dim=(0, 2, 3)).clamp_min(1e-4)[None, :, None, None]
+    t_start, seconds0, t_ckpt = time.time(), state["seconds"], time.time()
+    limit_s = ft.max_minutes * 60
+    running: list[tuple[float, float, float]] = []
+
+    def info() -> dict:
+        return {"fine_tuned_from": f"{Path(teacher_path).name} ({t_meta.get('training', {}).get('steps')} steps on "
+                                   "our renders)", "fine_tune": asdict(ft), "steps": state["step"],
+                "train_seconds": round(state["seconds"], 1), "n_train_scans": len(seeds),
+                "n_train_views": int(len(images)), "train_seeds": f"{seeds[0]}..{seeds[-1]}",
+                "london_ids": f"{len(l_ids)} even ids {l_ids[0]}..{l_ids[-1]}", "log": state["log"][-5:]}
+
+    def save() -> None:
+        tmp = ckpt.with_suffix(".tmp")
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": state}, tmp)
+        tmp.replace(ckpt)
+        export(model, s, info(), out / "skin_image.pt")
+        (out / "progress.json").write_text(json.dumps(info(), indent=1))
+
+    model.train()
+    while seconds0 + time.time() - t_start < limit_s:
+        elapsed = seconds0 + time.time() - t_start
+        for g in opt.param_groups:
+            g["lr"] = ft.lr * (0.1 if elapsed > 0.8 * limit_s else 1.0)
+        idx = rng.choice(len(images), ft.batch_synth, replace=False)
+        light, strong, y = synth_batch(images[idx], labels[idx], rng, ft.crop)
+        with torch.no_grad():
+            f_teacher = teacher.features(torch.from_numpy(light))
+        f_s, logits_s = model(torch.from_numpy(strong))
+        loss_ce = F.cross_entropy(logits_s, torch.from_numpy(y))
+        loss_f = ((f_s - f_teacher) ** 2 / f_var).mean()
+        jdx = rng.choice(len(l_images), ft.batch_london, replace=False)
+        xl, allowed = london_batch(l_images[jdx], l_masks[jdx], [backdrops[j] for j in jdx], rng, ft.crop)
+        _, logits_l = model(torch.from_numpy(xl))
+        loss_l = set_cross_entropy(logits_l, torch.from_numpy(allowed))
+        loss = loss_ce + ft.feature_weight * loss_f + ft.london_weight * loss_l
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        state["step"] += 1
+        state["seconds"] = seconds0 + time.time() - t_start
+        running.append((loss_ce.item(), loss_f.item(), loss_l.item()))
+        if time.time() - t_ckpt > ft.checkpoint_s:
+            m = np.mean(running[-50:], axis=0).round(4).tolist()
+            state["log"].append({"step": state["step"], "ce_synth": m[0], "feature": m[1], "london_set_ce": m[2]})
+            save()
+            t_ckpt = time.time()
+            log(f"step {state['step']} synth CE {m[0]:.4f} feature {m[1]:.4f} London {m[2]:.4f} "
+                f"({state['seconds'] / 60:.1f} min)")
+    save()
+    return out / "skin_image.pt"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ..core.pipelines.skin_image import IMAGE_WEIGHTS
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True, help="run folder")
+    ap.add_argument("--views", default=FineTune.views)
+    ap.add_argument("--london", default=FineTune.london, help="the real-data root (holding photos/london)")
+    ap.add_argument("--teacher", default=str(IMAGE_WEIGHTS), help="the encoder to start from and keep features of")
+    ap.add_argument("--max-minutes", type=float, default=FineTune.max_minutes)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--resume", action="store_true")
+    a = ap.parse_args(argv)
+    ft = FineTune(views=a.views, london=a.london, max_minutes=a.max_minutes, threads=a.threads)
+    print(train(Path(a.out), ft, Path(a.teacher), resume=a.resume))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

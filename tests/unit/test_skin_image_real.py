@@ -1,0 +1,62 @@
+"""The image encoder's real-appearance fine-tuning (issue 19): London mask targets, the set loss, the appearance
+augmentation and the photo backdrop, on small made-up arrays (the London set itself is never needed here)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from face_addon.core.dataset import CLASS_IDS, CLASS_NAMES, HEAD_CLASSES
+from face_addon.core.pipelines.skin_image import TRAINING_BACKGROUND, backdrop_mask, neutralise_backdrop
+from face_addon.train.appearance import augment_appearance, tone_shift
+from face_addon.train.london_skin import ALLOWED, IGNORE, mask_targets, set_cross_entropy
+
+
+def test_every_london_label_allows_only_one_side_of_the_head_surface():
+    head = np.isin(np.arange(len(CLASS_NAMES)), HEAD_CLASSES)
+    assert not (ALLOWED[0] & head).any()                      # background, hair and clothes: never head surface
+    for label in (1, 2, 3, 6, 8, 9, 10):                      # skin, brows, nose, ears, neck: only head surface
+        assert ALLOWED[label].any() and not (ALLOWED[label] & ~head).any(), label
+    assert ALLOWED[7, CLASS_IDS["up_lip"]] and ALLOWED[4, CLASS_IDS["eyeball"]]
+    assert ALLOWED[IGNORE].all()
+
+
+def test_lower_neck_background_is_ignored():
+    labels = np.zeros((6, 4), np.uint8)
+    labels[2:4, 1:3] = 10
+    t = mask_targets(labels)
+    assert (t[4:] == IGNORE).all() and (t[:4] == np.where(labels[:4] == 10, 10, 0)).all()
+
+
+def test_set_cross_entropy_is_zero_inside_the_set_and_large_outside():
+    allowed = torch.from_numpy(ALLOWED[np.full((1, 2, 2), 1, np.uint8)])  # face skin everywhere
+    logits = torch.full((1, len(CLASS_NAMES), 2, 2), -10.0)
+    logits[:, CLASS_IDS["head"]] = 10.0
+    assert float(set_cross_entropy(logits, allowed)) < 1e-6
+    logits[:, CLASS_IDS["head"]] = -10.0
+    logits[:, CLASS_IDS["hair"]] = 10.0
+    assert float(set_cross_entropy(logits, allowed)) > 10
+    ignored = torch.from_numpy(ALLOWED[np.full((1, 2, 2), IGNORE, np.uint8)])
+    assert float(set_cross_entropy(logits, ignored)) < 1e-6
+
+
+def test_appearance_augmentation_darkens_skin_keeps_range_and_shape():
+    rng = np.random.default_rng(0)
+    img = np.full((32, 32, 3), 0.7)
+    skin = np.zeros((32, 32), bool)
+    skin[8:24, 8:24] = True
+    dark = tone_shift(img, skin, rng)
+    assert (dark[skin] < img[skin]).all() and (dark[~skin] == img[~skin]).all()
+    assert dark[skin][:, 2].mean() < dark[skin][:, 0].mean()  # browner: blue falls fastest
+    for _ in range(20):
+        out = augment_appearance(img, skin, ~skin, rng)
+        assert out.shape == img.shape and out.dtype == np.float32 and 0 <= out.min() and out.max() <= 1
+
+
+def test_backdrop_mask_finds_a_plain_wall_and_not_clutter():
+    img = np.full((60, 60, 3), 0.9)
+    img[15:60, 20:40] = (0.6, 0.4, 0.3)  # a subject touching the bottom edge
+    mask = backdrop_mask(img)
+    assert mask is not None and mask[0, 0] and not mask[30, 30]
+    assert (neutralise_backdrop(img)[0, 0] == TRAINING_BACKGROUND).all()
+    clutter = np.random.default_rng(1).uniform(0, 1, (60, 60, 3))
+    assert backdrop_mask(clutter) is None and (neutralise_backdrop(clutter) == clutter).all()
