@@ -21,10 +21,12 @@ from ..core.progress import Cancel, Progress, within
 @dataclass(frozen=True)
 class Offload:
     """Pipeline work for the worker thread: `work(progress, cancel)` on numpy data, never bpy. `span` is its
-    share (start, end) of the operator's progress bar."""
+    share (start, end) of the operator's progress bar; `stage` is shown from its start (for work that reports
+    no stages of its own)."""
 
     work: Callable[[Progress, Cancel], Any]
     span: tuple[float, float] = (0.0, 1.0)
+    stage: str = ""
 
 
 #: what `PipelineOperator.steps` returns: yields Offloads, receives their results, returns the operator's status
@@ -74,6 +76,8 @@ class StepRunner:
         except StopIteration as stop:
             self.result = stop.value
             return True
+        if offload.stage:
+            self._report(offload.span[0], offload.stage)
         if self._threaded:
             self._worker = threading.Thread(target=self._run, args=(offload,), name="face_addon pipeline", daemon=True)
             self._worker.start()

@@ -130,6 +130,18 @@ def test_runner_inline_runs_work_between_main_thread_parts():
     assert seen == [(0.75, "half")]  # the work's 0.5 inside its span (0.5, 1.0)
 
 
+def test_runner_shows_an_offloads_stage_from_its_start():
+    from face_addon.blender.step_runner import Offload, StepRunner
+
+    def steps():
+        yield Offload(lambda progress, cancel: None, (0.2, 0.4), "thinking")
+        return {"FINISHED"}
+
+    seen = []
+    StepRunner(steps(), threaded=False, progress=lambda f, s: seen.append((f, s))).run_to_end()
+    assert seen == [(0.2, "thinking")]
+
+
 def test_runner_raises_work_errors_at_the_yield():
     from face_addon.blender.step_runner import StepRunner
 

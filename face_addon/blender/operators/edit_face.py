@@ -5,11 +5,12 @@ import bpy
 
 from ..edit_mesh import basis_positions, mesh_faces
 from ..edit_props import SLIDER_RANGE
-from ..operator_base import FaceOperator, poll_active_mesh
+from ..operator_base import PipelineOperator, poll_active_mesh
+from ..step_runner import Offload
 from ..writers import write_shape_keys
 
 
-class FACE_OT_edit_face(FaceOperator, bpy.types.Operator):
+class FACE_OT_edit_face(PipelineOperator, bpy.types.Operator):
     """Add one slider (and shape key) per face-part controller, computed at the current face"""
 
     bl_idname = "face.edit_face"
@@ -19,12 +20,14 @@ class FACE_OT_edit_face(FaceOperator, bpy.types.Operator):
     def poll(cls, context):
         return poll_active_mesh(cls, context)
 
-    def run(self, context):
+    def steps(self, context):
         from ...core.pipelines.edit_face import MODEL_FILE, controller_keys
         from ..model_files import model_file
 
         obj = context.active_object
-        result = controller_keys(basis_positions(obj), mesh_faces(obj), str(model_file(context, MODEL_FILE)))
+        basis, faces, model = basis_positions(obj), mesh_faces(obj), str(model_file(context, MODEL_FILE))
+        result = yield Offload(lambda progress, cancel: controller_keys(basis, faces, model), stage="computing the "
+                               "controllers' shape keys")
         settings = obj.face_edit
         old = {c.name: c.value for c in settings.controllers}
         labels = {c.name: c.label for c in result.controllers}
