@@ -1,6 +1,6 @@
 """An OpenCV pinhole camera (K, R, t, W×H) as a Blender camera object, and back to photo pixels.
 
-Conventions (see `core.photo.camera`): model space = Blender object/world space (metres, +Z up); the OpenCV
+Conventions (`core.geometry.camera`): model space = Blender object/world space (metres, +Z up); the OpenCV
 camera has +x right, +y down, +z forward, x_cam = R·x + t; pixel centres are integers, (0, 0) is the centre
 of the top-left pixel. A Blender camera looks along its local −Z with +Y up, so its local axes are the
 OpenCV ones times diag(1, −1, −1):
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.geometry.camera import blender_camera_to_world, opencv_world_to_camera
+
 SENSOR_MM = 36.0
-#: OpenCV camera axes -> Blender camera axes (and back: it is its own inverse)
-CV_TO_BLENDER_CAMERA = np.diag([1.0, -1.0, -1.0])
 
 
 @dataclass(frozen=True)
@@ -48,12 +48,11 @@ def blender_camera(rotation: np.ndarray, translation: np.ndarray, K: np.ndarray,
     K = np.asarray(K, np.float64)
     if abs(K[0, 0] - K[1, 1]) > 1e-6 * K[0, 0] or abs(K[0, 1]) > 1e-9:
         raise ValueError("only square pixels without skew are supported (fx == fy, K[0, 1] == 0)")
-    m = np.eye(4)
-    m[:3, :3] = R.T @ CV_TO_BLENDER_CAMERA
-    m[:3, 3] = -R.T @ t
+    w2c = np.eye(4)
+    w2c[:3, :3], w2c[:3, 3] = R, t
     side = float(max(width, height))
     return BlenderCamera(
-        matrix_world=m, lens=float(K[0, 0] / side * sensor),
+        matrix_world=blender_camera_to_world(w2c), lens=float(K[0, 0] / side * sensor),
         sensor_fit="HORIZONTAL" if width >= height else "VERTICAL", sensor_size=sensor,
         shift_x=float(-(K[0, 2] - (width / 2 - 0.5)) / side), shift_y=float((K[1, 2] - (height / 2 - 0.5)) / side),
         width=int(width), height=int(height))
@@ -66,13 +65,9 @@ def opencv_camera(cam: BlenderCamera) -> tuple[np.ndarray, np.ndarray]:
     f = cam.lens / cam.sensor_size * side
     cx = cam.width / 2 - 0.5 - cam.shift_x * side
     cy = cam.height / 2 - 0.5 + cam.shift_y * side
-    r_bl = np.asarray(cam.matrix_world, np.float64)[:3, :3]
-    r_bl = r_bl / np.linalg.norm(r_bl, axis=0)  # drop any object scale
-    R = (r_bl @ CV_TO_BLENDER_CAMERA).T
-    w2c = np.eye(4)
-    w2c[:3, :3] = R
-    w2c[:3, 3] = -R @ np.asarray(cam.matrix_world, np.float64)[:3, 3]
-    return np.array([[f, 0, cx], [0, f, cy], [0, 0, 1.0]]), w2c
+    c2w = np.array(cam.matrix_world, np.float64)
+    c2w[:3, :3] /= np.linalg.norm(c2w[:3, :3], axis=0)  # drop any object scale
+    return np.array([[f, 0, cx], [0, f, cy], [0, 0, 1.0]]), opencv_world_to_camera(c2w)
 
 
 def read_camera(cam_obj, width: int, height: int) -> BlenderCamera:

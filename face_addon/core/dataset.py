@@ -125,26 +125,36 @@ def write_index(root: Path | str) -> list[int]:
 
 # ------------------------------------------------------------------------------------------------ PLY (binary)
 
-def write_ply(path: Path | str, vertices: np.ndarray, faces: np.ndarray, colors: np.ndarray | None = None) -> None:
-    """Binary little-endian PLY: float32 xyz, optional uchar rgb (sRGB bytes or floats in [0, 1]), int32 tris."""
+def write_ply(path: Path | str, vertices: np.ndarray, faces: np.ndarray | None, colors: np.ndarray | None = None,
+              scalars: dict[str, np.ndarray] | None = None, comment: str = "face_addon synth") -> Path:
+    """Binary little-endian PLY (the add-on's one PLY writer): float32 xyz, optional uchar rgb (sRGB bytes or
+    floats in [0, 1]), optional float32 per-vertex `scalars` by name (e.g. MeshLab's `quality`), int32 triangles
+    (None: a point cloud). Written atomically; returns the path."""
     v = np.asarray(vertices, np.float32).reshape(-1, 3)
-    f = np.asarray(faces, np.int32).reshape(-1, 3)
+    f = np.zeros((0, 3), np.int32) if faces is None else np.asarray(faces, np.int32).reshape(-1, 3)
+    scalars = {k: np.asarray(s, np.float32).ravel() for k, s in (scalars or {}).items()}
+    for name, s in scalars.items():
+        if len(s) != len(v):
+            raise ValueError(f"{len(s)} values of '{name}' for {len(v)} vertices")
     fields = [("x", "<f4"), ("y", "<f4"), ("z", "<f4")]
     if colors is not None:
         c = np.asarray(colors)
         if c.dtype != np.uint8:
             c = (np.clip(c, 0, 1) * 255).round().astype(np.uint8)
         fields += [("red", "u1"), ("green", "u1"), ("blue", "u1")]
+    fields += [(name, "<f4") for name in scalars]
     vert = np.empty(len(v), fields)
     vert["x"], vert["y"], vert["z"] = v.T
     if colors is not None:
         vert["red"], vert["green"], vert["blue"] = c[:, :3].T
+    for name, s in scalars.items():
+        vert[name] = s
     face = np.empty(len(f), [("n", "u1"), ("i", "<i4", (3,))])
     face["n"], face["i"] = 3, f
     props = "".join(f"property {'float' if t == '<f4' else 'uchar'} {n}\n" for n, t in fields)
-    header = (f"ply\nformat binary_little_endian 1.0\ncomment face_addon synth\nelement vertex {len(v)}\n{props}"
+    header = (f"ply\nformat binary_little_endian 1.0\ncomment {comment}\nelement vertex {len(v)}\n{props}"
               f"element face {len(f)}\nproperty list uchar int vertex_indices\nend_header\n")
-    write_bytes_atomic(path, header.encode("ascii") + vert.tobytes() + face.tobytes())
+    return write_bytes_atomic(path, header.encode("ascii") + vert.tobytes() + face.tobytes())
 
 
 def read_ply(path: Path | str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

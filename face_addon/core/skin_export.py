@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic_write import write_bytes_atomic
+from .dataset import write_ply
 
 SKIN_SRGB = np.array([255, 173, 110], np.float64)     # p = 1
 NON_SKIN_SRGB = np.array([60, 118, 203], np.float64)  # p = 0
@@ -25,21 +25,6 @@ def probability_colors(probability: np.ndarray) -> np.ndarray:
 
 def write_skin_ply(path: Path | str, vertices: np.ndarray, faces: np.ndarray | None, probability: np.ndarray) -> Path:
     """Binary little-endian PLY with colours and `quality` = skin probability (see the module doc)."""
-    path = Path(path)
-    v = np.asarray(vertices, np.float32).reshape(-1, 3)
     p = np.asarray(probability, np.float32).ravel()
-    if len(p) != len(v):
-        raise ValueError(f"{len(p)} probabilities for {len(v)} vertices")
-    vert = np.empty(len(v), [("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("red", "u1"), ("green", "u1"),
-                             ("blue", "u1"), ("quality", "<f4")])
-    vert["x"], vert["y"], vert["z"] = v.T
-    vert["red"], vert["green"], vert["blue"] = probability_colors(p).T
-    vert["quality"] = p
-    f = np.zeros((0, 3), np.int32) if faces is None else np.asarray(faces, np.int32).reshape(-1, 3)
-    face = np.empty(len(f), [("n", "u1"), ("i", "<i4", (3,))])
-    face["n"], face["i"] = 3, f
-    header = ("ply\nformat binary_little_endian 1.0\ncomment face_addon skin segmentation: quality = skin "
-              f"probability\nelement vertex {len(v)}\nproperty float x\nproperty float y\nproperty float z\n"
-              "property uchar red\nproperty uchar green\nproperty uchar blue\nproperty float quality\n"
-              f"element face {len(f)}\nproperty list uchar int vertex_indices\nend_header\n")
-    return write_bytes_atomic(path, header.encode("ascii") + vert.tobytes() + face.tobytes())
+    return write_ply(path, vertices, faces, probability_colors(p), {"quality": p},
+                     comment="face_addon skin segmentation: quality = skin probability")

@@ -11,10 +11,8 @@ at RIG_DISTANCE from RIG_TARGET, 50 mm lens on a 36 mm wide sensor, square image
 This is a face rig: the back of the head is seen by no camera (as in most photogrammetry booths), so scans
 have holes there. Jitter per sample: position +-1 cm, look-at point +-1 cm, roll +-1 deg, focal length +-2 %.
 
-Conventions written to cameras.json (OpenCV): x_cam = R·x_world + t with `world_to_camera` = [[R, t], [0, 1]];
-camera +x right, +y down, +z forward (into the scene); pixel (u, v) = (fx·x/z + cx, fy·y/z + cy) with (0, 0)
-the centre of the top-left pixel, so for a W x H image the principal point is (W/2 - 0.5, H/2 - 0.5).
-World = Blender world (metres, +Z up, the face looks along -Y).
+Conventions written to cameras.json: OpenCV, as core/geometry/camera.py states them (x_cam = R·x_world + t,
++y down, +z forward, pixel (0, 0) = centre of the top-left pixel; world = Blender world).
 """
 from __future__ import annotations
 
@@ -22,8 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-RIG = [(30, a) for a in (-50, 0, 50)] + [(5, a) for a in (-100, -60, -30, 0, 30, 60, 100)] + \
-      [(-25, a) for a in (-40, 0, 40)]
+from ..core.geometry.camera import (RIG, blender_camera_to_world, intrinsics, look_at_world_to_camera,
+                                    opencv_world_to_camera, view_direction)
+
 RIG_DISTANCE = 0.75
 RIG_TARGET = np.array([0.0, -0.01, -0.03])
 LENS_MM, SENSOR_MM = 50.0, 36.0
@@ -40,13 +39,12 @@ class Camera:
 
     @property
     def K(self) -> np.ndarray:
-        f = self.lens_mm / SENSOR_MM * self.width
-        return np.array([[f, 0, self.width / 2 - 0.5], [0, f, self.height / 2 - 0.5], [0, 0, 1.0]])
+        return intrinsics(self.lens_mm / SENSOR_MM * self.width, self.width, self.height)
 
     @property
     def world_to_camera(self) -> np.ndarray:
         """OpenCV extrinsics: flip Blender's camera (+y up, looking -z) to (+y down, looking +z)."""
-        return np.diag([1.0, -1.0, -1.0, 1.0]) @ np.linalg.inv(self.cam_to_world_blender)
+        return opencv_world_to_camera(self.cam_to_world_blender)
 
     @property
     def center(self) -> np.ndarray:
@@ -68,15 +66,9 @@ class Camera:
 
 def look_at(eye: np.ndarray, target: np.ndarray, roll_deg: float = 0.0) -> np.ndarray:
     """Blender camera-to-world matrix looking from eye at target with world +Z up, rolled about the view axis."""
-    back = eye - target
-    back /= np.linalg.norm(back)  # camera +Z points away from the target
-    right = np.cross([0, 0, 1.0], back)
-    right /= np.linalg.norm(right)
-    up = np.cross(back, right)
-    r = np.deg2rad(roll_deg)
-    right, up = np.cos(r) * right + np.sin(r) * up, -np.sin(r) * right + np.cos(r) * up
-    m = np.eye(4)
-    m[:3, 0], m[:3, 1], m[:3, 2], m[:3, 3] = right, up, back, eye
+    m = blender_camera_to_world(look_at_world_to_camera(eye, target))
+    c, s = np.cos(np.deg2rad(roll_deg)), np.sin(np.deg2rad(roll_deg))
+    m[:3, :2] = m[:3, :2] @ np.array([[c, -s], [s, c]])  # right, up turned about the view axis
     return m
 
 
@@ -85,11 +77,10 @@ def photo_cameras(resolution: int, rng: np.random.Generator, n_views: int = 1) -
     35-85 mm lenses at a distance that makes the head fill 35-70 % of the frame, off-centre by up to 12 %."""
     cams = []
     for _ in range(n_views):
-        e, a = np.deg2rad(rng.uniform(-15, 20)), np.deg2rad(rng.uniform(-40, 40))
+        d = view_direction(rng.uniform(-15, 20), rng.uniform(-40, 40))
         lens = rng.uniform(35, 85)
         fill = rng.uniform(0.35, 0.7)  # head height (~0.25 m) as a fraction of the frame
         dist = 0.25 / fill * lens / SENSOR_MM
-        d = np.array([np.sin(a) * np.cos(e), -np.cos(a) * np.cos(e), np.sin(e)])
         face_centre = RIG_TARGET + np.array([0.0, -0.04, 0.0])
         eye = face_centre + d * dist
         # aim beside the face so it lands off-centre in the frame
@@ -105,9 +96,7 @@ def rig_cameras(resolution: int, rng: np.random.Generator | None = None, n_views
     """The rig's first n_views cameras (all 13 by default), jittered with `rng` when given."""
     cams = []
     for elev, az in RIG[:n_views]:
-        e, a = np.deg2rad(elev), np.deg2rad(az)
-        d = np.array([np.sin(a) * np.cos(e), -np.cos(a) * np.cos(e), np.sin(e)])
-        eye = RIG_TARGET + d * RIG_DISTANCE
+        eye = RIG_TARGET + view_direction(elev, az) * RIG_DISTANCE
         target = RIG_TARGET.copy()
         roll, lens = 0.0, LENS_MM
         if rng is not None:

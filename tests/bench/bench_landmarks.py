@@ -35,6 +35,7 @@ from face_addon.core import ibug68  # noqa: E402
 from face_addon.core.dataset import complete_seeds, load_sample, split_of  # noqa: E402
 from face_addon.core.geometry.pca_align import standardize  # noqa: E402
 from face_addon.core.geometry.poisson_disk import poisson_disk_mesh  # noqa: E402
+from face_addon.core.geometry.similarity import umeyama  # noqa: E402
 from face_addon.core.pipelines import detect_landmarks as dl  # noqa: E402
 from face_addon.train.landmarks import rotation  # noqa: E402
 
@@ -47,17 +48,6 @@ def perturbation(seed: int) -> tuple[np.ndarray, float]:
     rng = np.random.default_rng([seed, 7])
     rot = rotation(np.deg2rad(rng.uniform(-30, 30, 3)))
     return rot, (1000.0 if seed % 3 == 0 else 1.0)
-
-
-def umeyama(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Similarity (s, R, t) minimising |s R src + t - dst|^2."""
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    a, b = src - mu_s, dst - mu_d
-    u, sv, vt = np.linalg.svd(b.T @ a / len(src))
-    d = np.diag([1, 1, np.sign(np.linalg.det(u @ vt))])
-    r = u @ d @ vt
-    s = np.trace(np.diag(sv) @ d) / ((a ** 2).sum() / len(src))
-    return s, r, mu_d - s * r @ mu_s
 
 
 class IcpBaseline:

@@ -202,7 +202,8 @@ def baked(mesh, folder: Path):
 
 def picture_tile(upright, probability: np.ndarray, size: int = 200, azimuths=(0, 60)) -> np.ndarray:
     """Front and side renders (core rasteriser, Lambert-shaded) of the upright mesh coloured by probability."""
-    from face_addon.core.geometry.multiview import look_at_world_to_camera, ViewCamera, RIG_FOCAL
+    from face_addon.core.geometry.camera import RIG_FOCAL, intrinsics, look_at_world_to_camera
+    from face_addon.core.geometry.multiview import ViewCamera
     from face_addon.core.geometry.raster import rasterize
     from face_addon.core.skin_export import probability_colors
 
@@ -211,7 +212,7 @@ def picture_tile(upright, probability: np.ndarray, size: int = 200, azimuths=(0,
     lo, hi = v.min(0), v.max(0)
     centre, radius = (lo + hi) / 2, float((hi - lo).max()) / 2 * 1.05
     dist = radius / np.sin(np.arctan(0.5 / RIG_FOCAL))
-    k = np.array([[RIG_FOCAL * size, 0, size / 2 - 0.5], [0, RIG_FOCAL * size, size / 2 - 0.5], [0, 0, 1]])
+    k = intrinsics(RIG_FOCAL * size, size, size)
     fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
     fn /= np.maximum(np.linalg.norm(fn, axis=1, keepdims=True), 1e-12)
     out = []

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import trimesh
 
+from face_addon.core.geometry.camera import look_at_world_to_camera
 from face_addon.core.geometry.multiview import (
-    ViewCamera, label_image, lift_features, look_at_world_to_camera, read_cameras_json,
-    sample_bilinear, scan_rig, visibility)
+    ViewCamera, label_image, lift_features, read_cameras_json, sample_bilinear, scan_rig, visibility)
 
 
 @pytest.fixture(scope="module")

@@ -19,13 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .camera import RIG, RIG_FOCAL, intrinsics, look_at_world_to_camera, view_direction
 from .raster import rasterize
 
-#: (elevation, azimuth) in degrees of the capture rig (azimuth 0 = in front of the face, + towards +x)
-RIG = [(30, a) for a in (-50, 0, 50)] + [(5, a) for a in (-100, -60, -30, 0, 30, 60, 100)] + \
-      [(-25, a) for a in (-40, 0, 40)]
-#: focal length in units of the image width (a 50 mm lens on a 36 mm sensor)
-RIG_FOCAL = 50.0 / 36.0
 #: relative depth slack of the visibility test (≈ 5 mm at the rig's distance)
 VISIBILITY_TOLERANCE = 0.006
 
@@ -86,20 +82,6 @@ def read_cameras_json(path: Path | str) -> list[ViewCamera]:
         raise ValueError(f"{path}: not a readable cameras.json ({exc})") from None
 
 
-def look_at_world_to_camera(eye: np.ndarray, target: np.ndarray, up=(0.0, 0.0, 1.0)) -> np.ndarray:
-    """OpenCV world→camera matrix of a camera at `eye` looking at `target` with `up` (default world +Z) up."""
-    fwd = np.asarray(target, np.float64) - eye
-    fwd /= np.linalg.norm(fwd)
-    right = np.cross(fwd, np.asarray(up, np.float64))
-    right /= max(np.linalg.norm(right), 1e-12)
-    down = np.cross(fwd, right)
-    r = np.stack([right, down, fwd])
-    m = np.eye(4)
-    m[:3, :3] = r
-    m[:3, 3] = -r @ eye
-    return m
-
-
 def scan_rig(vertices: np.ndarray, resolution: int = 160, margin: float = 1.05) -> list[ViewCamera]:
     """The 13-view rig around a scan: aimed at the centre of its bounding box, at the distance where a sphere
     of half the box's largest side (× margin) just fits the square image (the box's corners, usually
@@ -110,14 +92,9 @@ def scan_rig(vertices: np.ndarray, resolution: int = 160, margin: float = 1.05) 
     radius = float((hi - lo).max()) / 2 * margin
     half_fov = np.arctan(0.5 / RIG_FOCAL)
     dist = radius / np.sin(half_fov)
-    f = RIG_FOCAL * resolution
-    k = np.array([[f, 0, resolution / 2 - 0.5], [0, f, resolution / 2 - 0.5], [0, 0, 1.0]])
-    cams = []
-    for elev, az in RIG:
-        e, a = np.deg2rad(elev), np.deg2rad(az)
-        d = np.array([np.sin(a) * np.cos(e), -np.cos(a) * np.cos(e), np.sin(e)])
-        cams.append(ViewCamera(k.copy(), look_at_world_to_camera(centre + d * dist, centre), resolution, resolution))
-    return cams
+    k = intrinsics(RIG_FOCAL * resolution, resolution, resolution)
+    return [ViewCamera(k.copy(), look_at_world_to_camera(centre + view_direction(*ev) * dist, centre), resolution,
+                       resolution) for ev in RIG]
 
 
 def visibility(vertices: np.ndarray, faces: np.ndarray, cam: ViewCamera,

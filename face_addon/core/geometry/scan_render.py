@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .multiview import ViewCamera, look_at_world_to_camera
+from .camera import intrinsics, look_at_world_to_camera
+from .multiview import ViewCamera
 from .normals import vertex_normals
 from .raster import Raster, rasterize
 
@@ -99,8 +100,8 @@ def concavity(vertices: np.ndarray, faces: np.ndarray, normals: np.ndarray) -> n
 
 def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray, focal_px: float, size: int) -> ViewCamera:
     """A square pinhole camera at `eye` looking at `target` with `up` pointing up in the picture."""
-    k = np.array([[focal_px, 0, (size - 1) / 2], [0, focal_px, (size - 1) / 2], [0, 0, 1]])
-    return ViewCamera(k, look_at_world_to_camera(np.asarray(eye, np.float64), target, up), size, size)
+    w2c = look_at_world_to_camera(np.asarray(eye, np.float64), target, up)
+    return ViewCamera(intrinsics(focal_px, size, size), w2c, size, size)
 
 
 def _shade(normal_cam: np.ndarray, shading: str) -> np.ndarray:

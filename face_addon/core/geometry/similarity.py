@@ -17,7 +17,7 @@ def umeyama(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None = None
     d = np.ones(3)
     d[2] = np.sign(np.linalg.det(u @ vt)) or 1.0
     rot = (u * d) @ vt
-    scale = float((sig * d).sum() / (w @ (a ** 2).sum(axis=1)))
+    scale = float((sig * d).sum() / max(w @ (a ** 2).sum(axis=1), 1e-300))  # all points in one place: scale 0
     return scale, rot, mu_d - scale * rot @ mu_s
 
 

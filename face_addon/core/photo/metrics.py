@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..dataset import CLASS_IDS
+from ..geometry.similarity import umeyama
 from .facekit_photo import PARTS, PhotoFaceKit
 
 #: true-label classes that hide the face in the photo; those pixels count for neither mask
@@ -25,14 +26,8 @@ def part_iou(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
 
 def similarity_align(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """src (n, 3) moved by the least-squares similarity (Umeyama) that best maps it onto dst."""
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    a, b = src - mu_s, dst - mu_d
-    u, s, vt = np.linalg.svd(b.T @ a)
-    d = np.sign(np.linalg.det(u @ vt))
-    corr = np.diag([1.0, 1.0, d])
-    rot = u @ corr @ vt
-    scale = (s * np.diag(corr)).sum() / (a ** 2).sum()
-    return scale * a @ rot.T + mu_d
+    s, rot, t = umeyama(src, dst)
+    return s * src @ rot.T + t
 
 
 def region_errors_mm(model: PhotoFaceKit, pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:

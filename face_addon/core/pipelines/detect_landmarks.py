@@ -34,6 +34,7 @@ from ..capabilities import MODELS_DIR
 from ..geometry.knn_graph import estimate_normals, knn_graph
 from ..geometry.pca_align import Standardization, standardize
 from ..geometry.poisson_disk import poisson_disk_mesh, poisson_disk_subset
+from ..geometry.similarity import umeyama
 from ..mesh import Mesh, MeshError, guess_unit_scale
 from ..progress import Cancel, Progress, reporter, within
 
@@ -161,13 +162,8 @@ def mse_over_mesh(original_std: np.ndarray, points: np.ndarray, heat: np.ndarray
 def shape_residual(landmarks_std: np.ndarray, prototype: np.ndarray) -> float:
     """RMS distance after the best similarity transform of the landmarks onto the prototype (standardised units,
     prototype scale): a 'does this look like a face' measure independent of the heatmap values."""
-    a = landmarks_std - landmarks_std.mean(0)
-    b = prototype - prototype.mean(0)
-    u, s, vt = np.linalg.svd(a.T @ b)
-    d = np.sign(np.linalg.det(u @ vt))
-    rot = u @ np.diag([1, 1, d]) @ vt
-    scale = (s * [1, 1, d]).sum() / max((a ** 2).sum(), 1e-12)
-    return float(np.sqrt(((scale * a @ rot - b) ** 2).sum(1).mean()))
+    s, rot, t = umeyama(landmarks_std, prototype)
+    return float(np.sqrt(((s * landmarks_std @ rot.T + t - prototype) ** 2).sum(1).mean()))
 
 
 _MODEL_CACHE: dict = {}

@@ -44,6 +44,7 @@ import numpy as np
 from ..capabilities import MODELS_DIR
 from ..facekit import load_facekit
 from ..geometry.multiview import ViewCamera
+from ..geometry.camera import view_direction
 from ..geometry.scan_render import ScanSurface, ScanView, back_project, coarse_copy, look_at, render
 from ..geometry.similarity import umeyama
 
@@ -187,8 +188,7 @@ def frontal_camera(frame: FaceFrame, size: int, yaw_deg: float = 0.0, pitch_deg:
                    distance_m: float = CAMERA_DISTANCE_M, fill: float = FACE_FILL) -> ViewCamera:
     """A perspective camera looking at the face from (yaw, pitch) degrees off its forward direction (yaw
     positive towards the subject's left, pitch positive from above), the face `fill` of the picture wide."""
-    ya, pa = np.radians(yaw_deg), np.radians(pitch_deg)
-    d_canon = np.array([np.sin(ya) * np.cos(pa), -np.cos(ya) * np.cos(pa), np.sin(pa)])
+    d_canon = view_direction(pitch_deg, yaw_deg)
     centre_canon = canonical_points()[0].mean(0)
     target = frame.from_canonical(centre_canon)
     eye = target + frame.scale * distance_m * (frame.rotation @ d_canon)
