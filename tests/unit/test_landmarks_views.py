@@ -87,6 +87,29 @@ def test_consensus_drops_outliers_and_occluded_views():
     assert conf[0] == 1.0 and conf[1] == pytest.approx(np.exp(-0.5)) and conf[2] < 0.01
 
 
+def test_head_on_points_follow_their_most_head_on_views():
+    """Three frontal views agree on a biased point, one side view sees it head-on: a plain point follows the
+    frontal majority, a head-on point the side view."""
+    cam = ViewCamera(np.array([[100.0, 0, 50], [0, 100, 50], [0, 0, 1]]), np.eye(4), 100, 100)
+    view = ScanView(np.zeros((100, 100, 3)), np.full((100, 100), np.inf), cam, None)
+    truth = np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    obs = np.stack([truth + [0.01, 0, 0]] * 3 + [truth])
+    cos = np.array([[0.5, 0.5]] * 3 + [[1.0, 1.0]])
+    pts, _, used = lv.consensus(obs, cos, [view] * 4, scale=1.0, head_on=np.array([False, True]))
+    assert np.allclose(pts[0], truth[0] + [0.01, 0, 0], atol=1e-9) and used[0] == 3
+    assert np.linalg.norm(pts[1] - truth[1]) < 1e-3
+
+
+def test_scan_map_keeps_the_calibration_but_for_nose_and_eyes():
+    from face_addon.core.photo.ibug_map import load_weights, table_weights
+
+    w = lv.scan_weights()
+    rows = list(lv.TABLE_ROWS)
+    others = [i for i in range(68) if i not in rows]
+    assert np.allclose(w.sum(1), 1.0)
+    assert np.array_equal(w[rows], table_weights()[rows]) and np.array_equal(w[others], load_weights()[others])
+
+
 @pytest.fixture(scope="module")
 def artec():
     root = real_root()

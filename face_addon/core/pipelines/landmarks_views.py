@@ -5,16 +5,18 @@
 1. A camera rig around the face's forward direction (`face_orientation`): frontal, ±pitch and yaws out to
    ±75° on each side, as a scanner's cameras would stand, each a calibrated pinhole render (`scan_render.render`) in the texture or
    vertex colours when the scan has them, else in a shading that brings out geometry (Lambert light from the
-   upper left; measured against the alternatives in docs/landmarks.md).
+   upper left, darkened in concavities; measured against the alternatives in docs/landmarks.md).
 2. The 468-point face mesh per view. Its region of interest comes from the face frame (FaceKit's mean face
    projected into the view, MediaPipe's landmarks-to-ROI tracking step) rather than from the detector, so
    oblique views that the detector misses still count. The 68 iBUG points are mapped in each picture from the
-   468 with `photo.ibug_map.mediapipe_to_ibug68`, i.e. where people click them in a photo. (Mapping the fused
-   3D 468 points instead was measured too: no better, docs/landmarks.md.)
+   468 with `photo.ibug_map.mediapipe_to_ibug68` and `scan_weights`: the map calibrated on people's clicks in
+   photos, except for the nose and eyes, which keep the index table (TABLE_ROWS). (Combining the fused 3D 468
+   points instead, per view or after fusion, was measured too: no better, docs/landmarks.md.)
 3. Every 2D point is back-projected through the view's z-buffer onto the scan (`scan_render.back_project`).
 4. Per point, a robust consensus over the views: observations on grazing surface (cos < COS_MIN), occluded in
    that view (the first consensus lies behind the view's depth buffer) or far from the per-coordinate median
-   are dropped; the rest are averaged (weighted by cos²) and the result is snapped to the surface.
+   are dropped; the rest are averaged (weighted by cos², the eye points by a high power of cos around a
+   weighted median: HEAD_ON_POINTS) and the result is snapped to the surface.
 5. The nose tip (30) is moved to the most prominent surface point along the face's forward direction within
    NOSE_TIP_RADIUS_MM: the tip is a geometric point a photo model can only place up to the nose's length.
 6. Confidence per point from the agreement of the views: exp(-½ (rms spread / SPREAD_MM)²), lowered when fewer
@@ -22,11 +24,11 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..geometry.scan_render import ScanSurface, ScanView, back_project, coarse_copy
+from ..geometry.scan_render import ScanSurface, ScanView, back_project, coarse_copy, concavity
 from ..geometry.similarity import umeyama
 from ..geometry.surface_distance import SurfaceQuery
 from ..progress import Progress
@@ -38,10 +40,20 @@ from .face_orientation import FACE_FILL, FACE_SIZE_M, FaceFrame, frontal_view
 RIG = ((0.0, 0.0), (-25.0, 0.0), (25.0, 0.0), (0.0, 20.0), (0.0, -15.0),
        (-45.0, 0.0), (45.0, 0.0), (-60.0, 0.0), (60.0, 0.0), (-75.0, 0.0), (75.0, 0.0))
 VIEW_SIZE = 224
-SHADING = "lambert"
+SHADING = "cavity"         # Lambert darkened in concavities (docs/landmarks.md: selection 5.03 -> 4.84 mm)
 COS_MIN = 0.25             # drop observations on surface seen more obliquely than ~75°
 OCCLUSION_MM = 3.0         # a consensus point more than this behind a view's depth buffer is hidden there
 OUTLIER_MM = 4.0           # observations farther than max(this, 3 × median deviation) from the median are dropped
+#: points read from the views that see them most head-on: weights cos^HEAD_ON_POWER (others cos², the inverse
+#: variance of a pixel error stretched by 1/cos on the surface) and a weighted median as the robust centre. The
+#: eye corners sit in the orbit's slope: frontal views read the outer corner ~12 mm off, the side views on its
+#: side ~5 mm (per-view errors, docs/landmarks.md), and the frontal majority outvoted them in the plain median
+HEAD_ON_POINTS = tuple(range(36, 48))
+HEAD_ON_POWER = 16.0
+#: iBUG rows the scan map takes from the index table, not the photo calibration (`scan_weights`): the nose
+#: base, whose calibrated 2D blend straddles the depth step between nose and lip, and the eyes, calibrated on
+#: open eyes in photos (scans: closed or untextured eyes); all 15 Artec scans 5.86 -> 5.17 mm (lambert)
+TABLE_ROWS = tuple(range(27, 48))
 SPREAD_MM = 2.5            # spread at which the confidence is exp(-1/2)
 MIN_VIEWS = 3
 MIN_PRESENCE = 0.5
@@ -77,12 +89,17 @@ def read_view(surface: ScanSurface, frame: FaceFrame, yaw: float, pitch: float, 
     return view, (mesh.points[:, :2] if mesh.score >= MIN_PRESENCE else None)
 
 
-def consensus(obs: np.ndarray, cos: np.ndarray, views: list[ScanView], scale: float
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def consensus(obs: np.ndarray, cos: np.ndarray, views: list[ScanView], scale: float,
+              head_on: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Robust per-point fusion of observations (V, K, 3) with ray cosines (V, K) -> (points (K, 3), rms spread
-    (K,) in scan units, views used (K,)). See the module doc, step 4."""
+    (K,) in scan units, views used (K,)). See the module doc, step 4; `head_on` (K,) bool marks points read
+    from their most head-on views (HEAD_ON_POWER)."""
     valid = np.isfinite(obs).all(-1) & (cos >= COS_MIN)
+    power = np.where(head_on, HEAD_ON_POWER, 2.0) if head_on is not None else np.full(obs.shape[1], 2.0)
+    weights = np.where(valid, cos ** power, 0.0)
     med = _median(obs, valid)
+    if head_on is not None and head_on.any():
+        med[head_on] = _weighted_median(obs[:, head_on], weights[:, head_on])
     for i, view in enumerate(views):  # occlusion: the median must not lie behind this view's surface
         uv, z = view.camera.project(np.nan_to_num(med))
         h, w = view.depth.shape
@@ -93,7 +110,7 @@ def consensus(obs: np.ndarray, cos: np.ndarray, views: list[ScanView], scale: fl
     dev_med = _median(dev[..., None], valid)[:, 0]
     limit = np.maximum(OUTLIER_MM * 1e-3 * scale, 3.0 * np.nan_to_num(dev_med))
     valid &= dev <= limit
-    wts = np.where(valid, cos ** 2, 0.0)
+    wts = np.where(valid, weights, 0.0)
     total = wts.sum(0)
     ok = total > 0
     fused = np.where(ok[:, None], (np.nan_to_num(obs) * wts[..., None]).sum(0) / np.maximum(total, 1e-12)[:, None],
@@ -101,6 +118,21 @@ def consensus(obs: np.ndarray, cos: np.ndarray, views: list[ScanView], scale: fl
     spread = np.sqrt((np.where(valid, np.linalg.norm(obs - fused, axis=-1), 0.0) ** 2).sum(0)
                      / np.maximum(valid.sum(0), 1))
     return fused, np.where(ok, spread, np.inf), valid.sum(0)
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Per-point, per-coordinate weighted median of (V, K, D) values with weights (V, K) (0: not valid) -> (K, D),
+    NaN where no weight is positive."""
+    out = np.full(values.shape[1:], np.nan)
+    for d in range(values.shape[2]):
+        x = np.where(weights > 0, np.nan_to_num(values[..., d]), np.inf)
+        order = np.argsort(x, axis=0)
+        xs, ws = np.take_along_axis(x, order, 0), np.take_along_axis(weights, order, 0)
+        cum = np.cumsum(ws, 0)
+        pick = np.argmax(cum >= 0.5 * cum[-1], axis=0)
+        out[:, d] = np.take_along_axis(xs, pick[None], 0)[0]
+    out[~(weights > 0).any(0)] = np.nan
+    return out
 
 
 def _median(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -139,17 +171,37 @@ def most_prominent(vertices: np.ndarray, centre: np.ndarray, forward: np.ndarray
     return vertices[near[np.argmax(vertices[near] @ forward)]] if len(near) else centre
 
 
+def scan_weights() -> np.ndarray:
+    """The 468 -> 68 map for rendered scans: the photo-calibrated map (`ibug_map.load_weights`) with the
+    TABLE_ROWS of the index table."""
+    from ..photo.ibug_map import load_weights, table_weights
+
+    w = load_weights().copy()
+    w[list(TABLE_ROWS)] = table_weights()[list(TABLE_ROWS)]
+    return w
+
+
+def with_cavity(surface: ScanSurface) -> ScanSurface:
+    """`surface` with its concavity, which the cavity shading needs (computed once, when missing)."""
+    if surface.concavity is not None:
+        return surface
+    return replace(surface, concavity=concavity(surface.vertices, surface.faces, surface.normals))
+
+
 def landmarks_from_views(surface: ScanSurface, frame: FaceFrame, rig=RIG, shading: str = SHADING,
                          size: int = VIEW_SIZE, query: SurfaceQuery | None = None,
                          ibug_weights: np.ndarray | None = None, progress: Progress | None = None
                          ) -> ViewLandmarks | None:
     """68 iBUG landmarks (+ the 468 mesh points) of the scan from the view rig; None when no view reads a face.
-    `ibug_weights`: the 468 -> 68 map (default: `ibug_map.load_weights()`, the calibrated one when shipped).
+    `ibug_weights`: the 468 -> 68 map (default: `scan_weights()`).
     `progress(fraction, stage)` is called before each view (core/progress.py: where a run can be cancelled)."""
     from ..photo.ibug_map import mediapipe_to_ibug68
 
     pixel = FACE_SIZE_M * frame.scale / (FACE_FILL * size)  # size of a pixel on the face, scan units
     shown = coarse_copy(surface, cell_size=RENDER_CELL_PX * pixel)
+    if shading == "cavity":
+        shown = with_cavity(shown)
+    weights = scan_weights() if ibug_weights is None else ibug_weights
     views, obs68, cos68, obs468, cos468 = [], [], [], [], []
     for i, (yaw, pitch) in enumerate(rig):
         if progress is not None:
@@ -157,7 +209,7 @@ def landmarks_from_views(surface: ScanSurface, frame: FaceFrame, rig=RIG, shadin
         view, xy = read_view(shown, frame, yaw, pitch, shading, size)
         if xy is None:
             continue
-        p68, c68 = back_project(view, shown, mediapipe_to_ibug68(xy, ibug_weights))
+        p68, c68 = back_project(view, shown, mediapipe_to_ibug68(xy, weights))
         p468, c468 = back_project(view, shown, xy)
         views.append(view)
         obs68.append(p68)
@@ -166,7 +218,8 @@ def landmarks_from_views(surface: ScanSurface, frame: FaceFrame, rig=RIG, shadin
         cos468.append(c468)
     if not views:
         return None
-    raw, spread, used = consensus(np.stack(obs68), np.stack(cos68), views, frame.scale)
+    head_on = np.isin(np.arange(len(weights)), HEAD_ON_POINTS)
+    raw, spread, used = consensus(np.stack(obs68), np.stack(cos68), views, frame.scale, head_on)
     pts468, _, _ = consensus(np.stack(obs468), np.stack(cos468), views, frame.scale)
     found = np.isfinite(raw).all(1)
     if found.sum() < 20:
