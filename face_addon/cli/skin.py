@@ -11,10 +11,11 @@ from .args import check_outputs, choice_or_folder, finite_float, int_range
 from .summary import write_summary
 
 
-def _views(option: str, mesh, use_views: bool):
+def _views(option: str, mesh, use_views: bool, weights: str | None):
     """SkinViews from --views: 'render' (Cycles renders of the scan; needs bpy; an untextured mesh is rendered and
     read in a neutral skin tone), 'none', or a folder with cameras.json + NN.png photos (the dataset's format:
-    OpenCV cameras in the scan's frame and units)."""
+    OpenCV cameras in the scan's frame and units); None when the model that runs takes no views
+    (core.models.skin_model, the rule the operator and the pipeline follow)."""
     from pathlib import Path
 
     import numpy as np
@@ -22,14 +23,12 @@ def _views(option: str, mesh, use_views: bool):
     from ..core.dataset import read_png
     from ..core.geometry.multiview import read_cameras_json, scan_rig
     from ..core.mesh import MeshError
-    from ..core.pipelines.segment_skin import IMAGE_MODEL_WEIGHTS
+    from ..core.models import skin_model
     from ..core.pipelines.skin_image import SkinViews
 
-    if option == "none" or not use_views:
+    if option == "none" or not use_views or not skin_model(True, True, weights=weights).uses_views:
         return None
     if option == "render":
-        if not IMAGE_MODEL_WEIGHTS.is_file():
-            return None
         from ..blender.scan_views import render_views
 
         cams = scan_rig(mesh.vertices)
@@ -64,7 +63,7 @@ def _cmd_segment(args: argparse.Namespace) -> int:
     if args.views == "render" and not args.no_colors and faces is not None:
         work, note = face_upright(mesh)
         load_warnings += [note] if note else []
-    views = _views(args.views, work, not args.no_colors and (colors is not None or faces is not None))
+    views = _views(args.views, work, not args.no_colors and (colors is not None or faces is not None), args.weights)
     result = segment_skin(work.vertices, faces, colors, weights=args.weights, max_vertices=args.max_vertices,
                           threshold=args.threshold, views=views)
     t = result.timings
