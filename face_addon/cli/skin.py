@@ -97,6 +97,7 @@ def _network_vertices(text: str) -> int:
 
 def add_subcommands(subparsers) -> None:
     from ..core.memory_budget import max_network_vertices
+    from ..core.pipelines.segment_skin import MAX_VERTICES
 
     p = subparsers.add_parser("segment", help="skin segmentation of a head scan (Pixels2Points)")
     p.add_argument("input", help="scan mesh or point cloud (.obj/.ply/.stl/.off/.glb/.gltf; UV textures from "
@@ -105,7 +106,7 @@ def add_subcommands(subparsers) -> None:
     p.add_argument("--json", help="optional summary .json (skin fraction, model, timings, warnings)")
     p.add_argument("--weights", help="skin_*.pt to use instead of the shipped model")
     cap = max_network_vertices()
-    p.add_argument("--max-vertices", type=_network_vertices, default=min(10_000, cap),
+    p.add_argument("--max-vertices", type=_network_vertices, default=min(MAX_VERTICES, cap),
                    help=f"network mesh size, 1000-{cap} with the memory available now (fewer is faster)")
     p.add_argument("--threshold", type=finite_float(0.0, 1.0), default=0.5,
                    help="skin probability (0-1) from which a vertex is skin")

@@ -31,6 +31,17 @@ def load_checkpoint(path: Path, net, opt, sched, strict: bool = True) -> dict:
     return blob["state"]
 
 
+def seed_ranges(seeds: list[int]) -> list[list[int]]:
+    """Sorted seeds compressed to [first, last] runs: the training data a checkpoint or weights file records."""
+    runs: list[list[int]] = []
+    for x in seeds:
+        if runs and x == runs[-1][1] + 1:
+            runs[-1][1] = x
+        else:
+            runs.append([x, x])
+    return runs
+
+
 def photometric_jitter(x, rng):
     """Per-image gain, tint and gamma on (B, 3, H, W) images in [0, 1]; geometry targets stay exact."""
     import torch

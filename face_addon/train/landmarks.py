@@ -32,7 +32,7 @@ from ..core.geometry.pca_align import standardize
 from ..core.geometry.poisson_disk import poisson_disk_subset, sample_surface, triangle_normals
 from ..core.pipelines import detect_landmarks as dl
 from .budget import Budget
-from .checkpoints import load_checkpoint, run_ship, save_checkpoint
+from .checkpoints import load_checkpoint, run_ship, save_checkpoint, seed_ranges
 from .distributed import Dist
 from .options import add_common, count, data_folders, out_folder, standalone
 
@@ -235,7 +235,7 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
         save_checkpoint(ckpt, net, opt, None, state)
         info = {"steps": state["step"], "epochs": state["epoch"], "samples_seen": state["seen"],
                 "train_seconds": round(state["seconds"], 1), "n_train_samples": len(state["seeds"]),
-                "train_seeds": _ranges(sorted(int(x) for x in state["seeds"] if x.isdigit())),
+                "train_seeds": seed_ranges(sorted(int(x) for x in state["seeds"] if x.isdigit())),
                 "last_loss": state["losses"][-1] if state["losses"] else None}
         export(net, s, info, out / "landmarks.pt")
         snaps = out / "snapshots"  # for ablations at equal step counts
@@ -298,17 +298,6 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
 def current_lr(s: Settings, step: int) -> float:
     """Constant Adam rate with one optional drop: a budget far below the paper's 500 epochs ends at a lower rate."""
     return s.lr * (LR_DROP if s.lr_drop_step and step >= s.lr_drop_step else 1.0)
-
-
-def _ranges(seeds: list[int]) -> list[list[int]]:
-    """Compress sorted seeds to [first, last] runs."""
-    runs: list[list[int]] = []
-    for x in seeds:
-        if runs and x == runs[-1][1] + 1:
-            runs[-1][1] = x
-        else:
-            runs.append([x, x])
-    return runs
 
 
 def smoke_samples(cache: Path, n: int = 6) -> list[Path]:

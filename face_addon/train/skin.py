@@ -50,8 +50,7 @@ from ..core.dataset import complete_seeds, load_sample, split_of
 from ..core.geometry.spectral import Operators, cached_operators
 from ..core.pipelines import segment_skin as ss
 from .budget import Budget
-from .checkpoints import load_checkpoint, run_ship, save_checkpoint
-from .landmarks import _ranges
+from .checkpoints import load_checkpoint, run_ship, save_checkpoint, seed_ranges
 from .options import add_common, count, data_folders, out_folder, standalone
 
 VARIANT_NAMES = {("diffusion_net", True): "skin_3d", ("diffusion_net", False): "skin_geom",
@@ -69,7 +68,7 @@ class Settings:
     n_blocks: int = 4
     dropout: float = 0.5
     lr: float = 1e-3
-    max_vertices: int = 10_000
+    max_vertices: int = ss.MAX_VERTICES
     k_eig: int = ss.K_EIG
     epochs: int = 1000
     max_minutes: float = 45.0
@@ -335,7 +334,7 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
     def info() -> dict:
         seeds = sorted(int(x) for x in state["seeds"] if x.isdigit())
         return {"steps": state["step"], "epochs": state["epoch"], "train_seconds": round(state["seconds"], 1),
-                "n_train_samples": len(state["seeds"]), "train_seeds": _ranges(seeds),
+                "n_train_samples": len(state["seeds"]), "train_seeds": seed_ranges(seeds),
                 "last_loss": state["losses"][-1] if state["losses"] else None}
 
     def save() -> None:

@@ -199,6 +199,20 @@ def _cases() -> list[Case]:
         Case("demo_samples_nan", ("demo", "--out", "{o}/demo", "--samples", "nan"), USAGE, "samples",
              ("{o}/demo",)),
         Case("demo_out_is_file", ("demo", "--out", "{c}/not_a_folder"), USAGE, "is a file"),
+        # -- train (options, and one CI preset on generated data)
+        Case("train_no_model", ("train",), USAGE, "required"),
+        Case("train_unknown_model", ("train", "gpt"), USAGE, "invalid choice"),
+        Case("train_no_data", ("train", "landmarks", "--out", "{o}/run"), USAGE, "--data DIR is required",
+             ("{o}/run",)),
+        Case("train_data_missing", ("train", "skin", "--out", "{o}/run", "--data", "{c}/missing_ds"), USAGE,
+             "no such folder", ("{o}/run",)),
+        Case("train_max_hours", ("train", "landmarks", "--out", "{o}/run", "--smoke", "--max-hours", "1"), USAGE,
+             "unrecognized", ("{o}/run",)),
+        Case("train_minutes_nan", ("train", "skin", "--out", "{o}/run", "--smoke", "--minutes", "nan"), USAGE,
+             "minutes", ("{o}/run",)),
+        Case("train_no_out", ("train", "skin_image", "--smoke"), USAGE, "--out"),
+        Case("train_smoke", ("train", "skin_image", "--out", "{o}/run", "--smoke"), OK, "skin_image.pt",
+             ("{o}/run/skin_image.pt",)),
     ]
     return cases
 

@@ -10,7 +10,8 @@ from robust_runner import run_case
 def test_enough_cases():
     commands = {c.argv[0] for c in CASES if c.argv}
     assert len(CASES) >= 60
-    assert {"info", "check", "edit", "landmarks", "segment", "register", "reconstruct", "synth", "demo"} <= commands
+    assert {"info", "check", "edit", "landmarks", "segment", "register", "reconstruct", "synth", "demo",
+            "train"} <= commands
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
