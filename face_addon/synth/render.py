@@ -12,6 +12,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
+from ..blender.photo_camera import apply_camera, blender_camera
 from ..core.color import srgb_to_linear
 from ..core.dataset import read_png, write_png
 from ..core.geometry.normals import vertex_normals
@@ -21,16 +22,12 @@ from .scene import _STATE, use_label_materials
 
 
 def _camera_object(cam: Camera) -> bpy.types.Object:
-    from mathutils import Matrix
-
-    data = bpy.data.cameras.new("synth camera")
-    data.lens = cam.lens_mm
-    data.sensor_width = 36.0
-    data.sensor_fit = "HORIZONTAL"
-    data.clip_start, data.clip_end = 0.05, 20.0
-    obj = bpy.data.objects.new("synth camera", data)
+    """A Blender camera that sees what `cam` (OpenCV K, world→camera) sees: blender/photo_camera's conversion."""
+    obj = bpy.data.objects.new("synth camera", bpy.data.cameras.new("synth camera"))
     bpy.context.scene.collection.objects.link(obj)
-    obj.matrix_world = Matrix(cam.cam_to_world_blender.tolist())
+    m = cam.world_to_camera
+    apply_camera(obj, blender_camera(m[:3, :3], m[:3, 3], cam.K, cam.width, cam.height))
+    obj.data.clip_start, obj.data.clip_end = 0.05, 20.0
     return obj
 
 
