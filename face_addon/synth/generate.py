@@ -36,7 +36,8 @@ class SynthConfig:
     profile: str = "scan"
     views: int = 13
     resolution: int = 512
-    samples: int = 16
+    samples: int = 4          # Cycles samples per RGB view; with `denoise` as close to a 16-spp render as two
+    denoise: bool = True      # 16-spp renders are to each other, at a quarter of the time (docs/scale.md)
     target_vertices: int = 150_000
     strand_children: int = 6
 
@@ -113,7 +114,7 @@ def generate_sample(seed: int, root: Path, cfg: SynthConfig) -> Path:
 
             clear_scene()
             lighting = build_scene(parts, strands, s.skin, seed, children=cfg.strand_children)
-            render_views(cams, writer.tmp / "views", cfg.samples, seed)
+            render_views(cams, writer.tmp / "views", cfg.samples, seed, cfg.denoise)
             colors = bake_colors(scan.vertices, scan.faces, cams, writer.tmp / "views",
                                  1.5 * scan.info["voxel_mm"] * 1e-3, scan.colors)
             clear_scene()
@@ -156,7 +157,7 @@ def generate_photo_sample(seed: int, root: Path, cfg: SynthConfig) -> Path:
     try:
         clear_scene()
         lighting = build_scene(parts, strands, s.skin, seed, children=cfg.strand_children)
-        render_views(cams, writer.tmp / "views", cfg.samples, seed)
+        render_views(cams, writer.tmp / "views", cfg.samples, seed, cfg.denoise)
         clear_scene()
         t_render = time.perf_counter()
         writer.ply("head.ply", s.head_template_v, fk.faces)

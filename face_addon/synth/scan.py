@@ -96,9 +96,11 @@ def visible_mask(v: np.ndarray, n: np.ndarray, cam: Camera, pixel_m: float, max_
     zbuf = np.full(w * h, np.inf)
     np.minimum.at(zbuf, idx[inside], z[inside])
     zbuf = minimum_filter(zbuf.reshape(h, w), size=3, mode="nearest").ravel()
-    to_cam = cam.center - v
-    facing = (to_cam * n).sum(1) / np.linalg.norm(to_cam, axis=1) > np.cos(np.deg2rad(max_angle_deg))
-    return inside & facing & (z <= zbuf[idx] + 3 * pixel_m)
+    seen = np.flatnonzero(inside & (z <= zbuf[idx] + 3 * pixel_m))  # the angle test only where the depth passes
+    to_cam = cam.center - v[seen]
+    out = np.zeros(len(v), bool)
+    out[seen] = (to_cam * n[seen]).sum(1) / np.linalg.norm(to_cam, axis=1) > np.cos(np.deg2rad(max_angle_deg))
+    return out
 
 
 def visible_counts(v: np.ndarray, n: np.ndarray, cams: list[Camera], pixel_m: float) -> np.ndarray:

@@ -44,19 +44,19 @@ def main() -> None:
 
     _time("scan", 1)  # warm-up: imports, FaceKit load and subdivision
     s_scan, t_scan = _time("scan", args.scan)
-    s_full, t_full = _time("full", args.full, views=13, resolution=512, samples=16)
+    s_full, t_full = _time("full", args.full)
     data = Path(args.data)
     sizes = {name: len(complete_seeds(data / name)) for name in ("train", "test", "test_full")}
     result = {"s_per_sample_scan": round(s_scan, 2), "s_per_sample_full": round(s_full, 2),
               "scan_times_s": [round(t, 2) for t in t_scan], "full_times_s": [round(t, 2) for t in t_full],
-              "full_settings": "13 views, 512x512, 16 spp Cycles CPU, strands x6 children",
+              "full_settings": "13 views, 512x512, 4 spp Cycles CPU + OpenImageDenoise, strands x6 children",
               "scan_settings": "target 150k vertices, no renders",
               "train_n": sizes["train"], "test_n": sizes["test"], "test_full_n": sizes["test_full"],
               "train_seeds": "0-999999 (generated from 0 upwards)", "test_seeds": "1000000-1000249",
               "test_full_seeds": "1000000-1000029", "data_dir": str(data)}
     table = (f"| profile | s / sample | samples timed |\n|---|---|---|\n"
              f"| scan (150k-vertex scan + labels) | {s_scan:.1f} | {len(t_scan)} |\n"
-             f"| full (13 views 512 px 16 spp + scan + baked colours) | {s_full:.1f} | {len(t_full)} |\n\n"
+             f"| full (13 views 512 px 4 spp + OIDN + scan + baked colours) | {s_full:.1f} | {len(t_full)} |\n\n"
              f"Generated sets ({data}, not in git): train {sizes['train']} (scan profile, seeds 0+), test "
              f"{sizes['test']} (scan, seeds 1000000+), test_full {sizes['test_full']} (full, seeds 1000000+).")
     write_results("synth", result, table, "tests/bench/bench_synth.py")
