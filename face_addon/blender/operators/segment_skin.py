@@ -101,6 +101,7 @@ class FACE_OT_segment_skin(PipelineOperator, bpy.types.Operator):
     def steps(self, context):
         from ...core.models import skin_model
         from ...core.pipelines.segment_skin import face_upright, segment_skin
+        from ...core.progress import reporter
         from ..model_files import models_dir
 
         obj = context.active_object
@@ -110,11 +111,13 @@ class FACE_OT_segment_skin(PipelineOperator, bpy.types.Operator):
         mesh, warnings, source_name = _read_scan(obj)
         if self.views == "RENDER" and mesh.n_faces:
             # rendered views and the networks see the scan in its face's own frame (vertex order is kept)
-            mesh, note = yield Offload(lambda progress, cancel: face_upright(mesh), (0.0, 0.1), "finding the face")
+            mesh, note = yield Offload(lambda progress, cancel: face_upright(mesh, reporter(progress, cancel)),
+                                       (0.0, 0.1), "finding the face")
             warnings += [note] if note else []
         views = self._views(context, mesh, warnings) if reads_views else None
         settings = dict(weights=weights, max_vertices=self.max_vertices, threshold=self.threshold, views=views,
-                        cache_dir=Path(bpy.app.tempdir or tempfile.gettempdir()) / "face_addon_operators")
+                        cache_dir=Path(bpy.app.tempdir or tempfile.gettempdir()) / "face_addon_operators",
+                        models_dir=models_dir(context))
         result = yield Offload(lambda progress, cancel: segment_skin(
             mesh.vertices, mesh.faces if mesh.n_faces else None, mesh.colors, progress=progress, cancel=cancel,
             **settings), (0.1, 1.0))

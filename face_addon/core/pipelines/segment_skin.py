@@ -259,12 +259,12 @@ def predict(net, meta: dict, shape: SkinShape) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------------ pipeline
 
-def _choose_model(colors01: np.ndarray | None, has_views: bool, model, weights, warnings: list[str]):
+def _choose_model(colors01: np.ndarray | None, has_views: bool, model, weights, models_dir, warnings: list[str]):
     """(net, meta): the given model, else the given file, else `core.models.skin_model`'s choice for the input."""
     if model is not None:
         return model
     if weights is None:
-        choice = skin_model(colors01 is not None, has_views)
+        choice = skin_model(colors01 is not None, has_views, models_dir)
         warnings += choice.warnings
         weights = choice.path
     return load_skin_model(weights)
@@ -300,16 +300,17 @@ def sigma_outside_training(shape: SkinShape, meta: dict) -> np.ndarray:
     return np.clip((np.abs(z) - SIGMA_TRUSTED) / SIGMA_BLEND, 0.0, 1.0)
 
 
-def face_upright(mesh: Mesh) -> tuple[Mesh, str | None]:
+def face_upright(mesh: Mesh, progress: Progress | None = None) -> tuple[Mesh, str | None]:
     """(the scan in its face's own frame — metres, +Z up, the face looking along −Y, origin between the ears:
     what the rendered views' rig assumes — , a warning or None). The frame comes from the face found in renders
     of the scan (`face_orientation.find_face_frame`), so a +Y-up file, a lying scan and an upright one give the
     same views, and scans in arbitrary units get their size from the face (metric units snap to m/cm/mm).
     Per-vertex results need no mapping back: the vertices keep their order. Without a face found, the scan is
-    returned unchanged with a warning."""
+    returned unchanged with a warning. `progress` goes to the face search (core/progress.py)."""
     from .face_orientation import find_face_frame
 
-    frame = find_face_frame(mesh.vertices, mesh.faces, mesh.colors, mesh.uv, mesh.texture) if mesh.n_faces else None
+    frame = (find_face_frame(mesh.vertices, mesh.faces, mesh.colors, mesh.uv, mesh.texture, progress=progress)
+             if mesh.n_faces else None)
     if frame is None:
         return mesh, ("no face was found in renders of the scan, so its views assume it is upright "
                       "(+Z up, face towards -Y)")
@@ -320,7 +321,8 @@ def face_upright(mesh: Mesh) -> tuple[Mesh, str | None]:
 def segment_skin(vertices: np.ndarray, faces: np.ndarray | None = None, colors: np.ndarray | None = None,
                  model=None, *, weights: Path | str | None = None, max_vertices: int = MAX_VERTICES,
                  threshold: float = 0.5, cache_dir: Path | str | None = None, views=None,
-                 progress: Progress | None = None, cancel: Cancel | None = None) -> SkinResult:
+                 models_dir: Path | str | None = None, progress: Progress | None = None,
+                 cancel: Cancel | None = None) -> SkinResult:
     """Skin probability per vertex of a head scan: a mesh (faces (m, 3)) or a point cloud (faces None/empty) in
     any unit and pose, with optional per-vertex colours (linear RGB floats in [0, 1], or 0-255 integers).
 
@@ -329,7 +331,8 @@ def segment_skin(vertices: np.ndarray, faces: np.ndarray | None = None, colors: 
     colours. Without views the colour model runs when colours are given (and vary), the geometry-only model
     otherwise (with a warning).
     `model` = (net, meta) from `load_skin_model`, or `weights` (a file), overrides that choice; a model that
-    needs colours then requires them. Raises MeshError for unusable input (empty, NaN, too few vertices), and
+    needs colours then requires them; `models_dir` (a user's model folder) replaces shipped files of the same name
+    (core.models.resolve). Raises MeshError for unusable input (empty, NaN, too few vertices), and
     Cancelled at the next stage boundary once `cancel()` is true (core/progress.py).
     """
     t0 = time.perf_counter()
@@ -346,10 +349,10 @@ def segment_skin(vertices: np.ndarray, faces: np.ndarray | None = None, colors: 
         colors01 = None
     # an untextured scan with views: the image model (shipped or given) reads it in a neutral skin tone
     neutral = (colors01 is None and colors is None and views is not None
-               and (model is not None or weights is not None or available(SKIN_IMAGE_MODEL)))
+               and (model is not None or weights is not None or available(SKIN_IMAGE_MODEL, models_dir)))
     if neutral:
         colors01 = normalize_colors(np.tile(NEUTRAL_SKIN_ALBEDO, (mesh.n_vertices, 1)), mesh.n_vertices)
-    net, meta = _choose_model(colors01, views is not None, model, weights, warnings)
+    net, meta = _choose_model(colors01, views is not None, model, weights, models_dir, warnings)
     names = tuple(meta["features"])
     if neutral and set(IMAGE_FEATURES) & set(names):
         warnings.append("the scan has no colours: the image model read it in a neutral skin tone (its views are "
