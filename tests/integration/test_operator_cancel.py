@@ -117,3 +117,32 @@ def test_executed_operators_stay_synchronous(scene, skin_weights):
     obj = colored_sphere("Scan")
     assert bpy.ops.face.segment_skin("INVOKE_DEFAULT", weights=skin_weights, views="NONE") == {"FINISHED"}
     assert obj.vertex_groups.get("Skin") is not None
+
+
+def _cancel_at(op, stage: str) -> set[str]:
+    """Tick until the worker reports `stage`, press Esc, tick to the end; the operator's status."""
+    _wait_for_stage(op, stage)
+    op.modal(bpy.context, ESC)
+    return _tick_to_end(op)
+
+
+def test_detect_landmarks_cancelled_leaves_no_empties(scene, modal_operator):
+    from face_addon.core.capabilities import capability
+
+    if not capability("landmarks").ready():
+        pytest.skip(f"landmarks: {capability('landmarks').status()}")
+    bpy.ops.mesh.primitive_uv_sphere_add(segments=64, ring_count=32, radius=0.1)
+    before = scene_state()
+    assert bpy.ops.face.detect_landmarks(method="sgcn") == {"RUNNING_MODAL"}
+    assert _cancel_at(modal_operator[0], "finding the face") == {"CANCELLED"}
+    assert scene_state() == before
+
+
+def test_reconstruct_photo_cancelled_adds_nothing(scene, modal_operator):
+    from blender_helpers import skimage_photo
+
+    photo = skimage_photo("astronaut.png")
+    before = scene_state()
+    assert bpy.ops.face.reconstruct_photo(filepath=str(photo), method="FIT") == {"RUNNING_MODAL"}
+    assert _cancel_at(modal_operator[0], "detecting faces") == {"CANCELLED"}
+    assert scene_state() == before  # no head, camera, material or image of the photo

@@ -90,6 +90,18 @@ def test_detect_landmarks_raises_cancelled():
         detect_landmarks(v, f, cancel=cancel)
 
 
+def test_the_face_search_is_cancellable():
+    """The face search (find_face_frame) runs for seconds inside Detect Landmarks and Segment Skin's face_upright."""
+    from face_addon.core.mesh import Mesh
+    from face_addon.core.pipelines.segment_skin import face_upright
+
+    v, f = _sphere()
+    cancel = CancelAfter(1)
+    with pytest.raises(Cancelled, match="finding the face"):
+        face_upright(Mesh(v, f), reporter(None, cancel))
+    assert cancel.polls == 1
+
+
 def test_photo_pipelines_raise_cancelled():
     from face_addon.core.pipelines.pixel2mesh_photo import WEIGHTS_FILE, reconstruct_pixel2mesh
     from face_addon.core.pipelines.reconstruct_photo import reconstruct_photo

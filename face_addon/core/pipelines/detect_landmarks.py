@@ -303,7 +303,8 @@ def detect_landmarks(vertices: np.ndarray, faces: np.ndarray | None = None, weig
         raise MeshError(f"{mesh.n_vertices} points are too few to find a face (need at least 100).")
     report(0.05, "finding the face")
     surface = None if mesh.is_point_cloud else ScanSurface.of(mesh.vertices, mesh.faces, colors, uv, texture)
-    frame = None if surface is None else find_face_frame(mesh.vertices, mesh.faces, surface=surface)
+    frame = (None if surface is None
+             else find_face_frame(mesh.vertices, mesh.faces, surface=surface, progress=within(report, 0.05, 0.4)))
     t1 = time.perf_counter()
     found = None
     if frame is not None and method in ("views", "fusion"):

@@ -47,6 +47,7 @@ from ..geometry.multiview import ViewCamera
 from ..geometry.camera import view_direction
 from ..geometry.scan_render import ScanSurface, ScanView, back_project, coarse_copy, look_at, render
 from ..geometry.similarity import umeyama
+from ..progress import Progress
 
 SEARCH_SIZE = 160            # pixels of the search renders (the detector reads 128)
 FRONT_SIZE = 256             # pixels of the refinement render
@@ -315,16 +316,22 @@ def settle_frame(vertices: np.ndarray, frame: FaceFrame, iterations: int = SETTL
 
 def find_face_frame(vertices: np.ndarray, faces: np.ndarray, colors: np.ndarray | None = None,
                     uv: np.ndarray | None = None, texture: np.ndarray | None = None,
-                    surface: ScanSurface | None = None) -> FaceFrame | None:
+                    surface: ScanSurface | None = None, progress: Progress | None = None) -> FaceFrame | None:
     """The face frame of a triangle mesh in any orientation and unit (module doc), or None when no view shows a
-    face the canonical face fits. Pass `surface` to reuse one already built."""
+    face the canonical face fits. Pass `surface` to reuse one already built. `progress(fraction, stage)` is
+    called before each search pass and candidate view (core/progress.py: where a run can be cancelled)."""
     surface = surface or ScanSurface.of(vertices, faces, colors, uv, texture)
     if len(surface.faces) == 0:
         return None
     coarse = coarse_copy(surface, SEARCH_CELLS)
     best = None
-    for roll, search in ((0.0, "whole"), (45.0, "whole"), (0.0, "tiles")):  # later passes only while no frame
+    passes = ((0.0, "whole"), (45.0, "whole"), (0.0, "tiles"))
+    for i, (roll, search) in enumerate(passes):  # later passes only while no frame
+        if progress is not None:
+            progress(i / len(passes), "finding the face")
         for start in _candidates(surface, coarse, roll, search):
+            if progress is not None:
+                progress((i + 0.5) / len(passes), "finding the face")
             if start.score < SEARCH_MIN_PRESENCE:
                 continue
             frame = refine_frame(surface, start)
