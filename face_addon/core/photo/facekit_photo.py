@@ -9,9 +9,9 @@ from typing import Callable, TypeVar
 
 import numpy as np
 
-from ..capabilities import MODELS_DIR
 from ..dataset import CLASS_IDS
 from ..facekit import FaceKit, load_facekit
+from ..models import available, resolve
 
 #: the 3DDFA-V3 part set P, in CLASS_IDS order
 PARTS = ("skin", "left_eye", "right_eye", "left_eyebrow", "right_eyebrow", "nose", "up_lip", "down_lip")
@@ -70,10 +70,9 @@ def load_photo_facekit(models_dir: Path | None = None) -> PhotoFaceKit:
     fk = load_facekit()
     rng = np.random.default_rng(0)
     a_id, a_exp = fk.sample_prior(rng, 20000)
-    emb_path = Path(models_dir or MODELS_DIR) / EMBEDDING_FILE
     embedding = {}
-    if emb_path.is_file():
-        with np.load(emb_path) as z:
+    if available(EMBEDDING_FILE, models_dir):  # the model folder's file, else the shipped one (core.models)
+        with np.load(resolve(EMBEDDING_FILE, models_dir)) as z:
             embedding = {k: z[k] for k in z.files}
     return PhotoFaceKit(
         fk=fk, part_vertices={p: np.asarray(fk.parts[p]) for p in PARTS},

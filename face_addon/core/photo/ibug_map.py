@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..capabilities import MODELS_DIR
+from ..models import available, resolve
 
 N_MEDIAPIPE = 468
 N_IBUG = 68
@@ -62,10 +62,9 @@ def check_weights(w: np.ndarray) -> np.ndarray:
 @lru_cache(maxsize=4)
 def load_weights(models_dir: Path | None = None) -> np.ndarray:
     """The shipped calibrated (68, 468) map, or `table_weights()` when no calibration ships."""
-    path = Path(models_dir or MODELS_DIR) / WEIGHTS_FILE
-    if not path.is_file():
+    if not available(WEIGHTS_FILE, models_dir):  # the model folder's file, else the shipped one (core.models)
         return table_weights()
-    with np.load(path) as z:
+    with np.load(resolve(WEIGHTS_FILE, models_dir)) as z:
         return check_weights(z["weights"])
 
 
