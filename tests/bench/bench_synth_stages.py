@@ -1,10 +1,12 @@
 """The generator's seconds per stage before and after a change, interleaved on the same seeds, and the outputs
 of the two compared (labels, scan, images), so a speed-up is only taken with its cost in the data stated.
 
-    .venv/bin/python tests/bench/bench_synth_stages.py --before REF [--profile scan|full] [--seeds 1900001 ...]
-        [--save NAME]   (NAME: write tests/bench/results/NAME.json/.md)
+    .venv/bin/python tests/bench/bench_synth_stages.py --before REF [--after REF] [--profile scan|full]
+        [--seeds 1900001 ...] [--save NAME] [--scale]
+    --save NAME: write tests/bench/results/NAME.json/.md; --scale: also set s_per_sample_<profile> and the stage
+    times in results/scale.json (the generator numbers of issue 22; its other keys are kept)
 
-REF (a commit) is exported with `git archive` into a temp folder (this checkout's built assets linked in). For
+REF (a commit; --after defaults to the working tree) is exported with `git archive` into a temp folder (this checkout's built assets linked in). For
 each seed one process runs REF and one the working tree, alternating, so both see the same machine load (the
 load average is recorded before every run). Each process loads FaceKit first (not timed), then times
 `generate_sample` and its stages by wrapping module functions by name (a stage a version lacks is left out).
@@ -131,6 +133,8 @@ def compare(a: Path, b: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--before", help="commit to compare against")
+    ap.add_argument("--after", help="commit to measure (default: the working tree)")
+    ap.add_argument("--scale", action="store_true", help="merge the result into results/scale.json")
     ap.add_argument("--profile", default="scan", choices=("scan", "full"))
     ap.add_argument("--seeds", type=int, nargs="+", default=[1900001, 1900002, 1900003])
     ap.add_argument("--save", help="results name (tests/bench/results/NAME.json/.md)")
@@ -141,7 +145,8 @@ def main() -> None:
         return
     if not args.before:
         ap.error("--before REF is required")
-    versions = {"before": export(args.before), "after": REPO}
+    sys.path.insert(0, str(REPO))  # the parent compares outputs with this checkout's readers (workers: PYTHONPATH)
+    versions = {"before": export(args.before), "after": export(args.after) if args.after else REPO}
     work = Path(tempfile.mkdtemp(prefix="synth_stages_"))
     runs: dict[str, list[dict]] = {"before": [], "after": []}
     checks, loads = {}, []
@@ -173,6 +178,24 @@ def main() -> None:
                                   "stage_s": mean, "runs": runs, "checks": {str(k): v for k, v in checks.items()},
                                   "load_average": loads}, table,
                       f"tests/bench/bench_synth_stages.py --before {args.before} --profile {args.profile}")
+    if args.scale:
+        merge_scale(args.profile, mean, loads, args)
+
+
+def merge_scale(profile: str, mean: dict, loads: list[float], args) -> None:
+    """Set s_per_sample_<profile> (after) and the per-stage seconds before/after in results/scale.json."""
+    from common import RESULTS
+
+    path = RESULTS / "scale.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data[f"s_per_sample_{profile}"] = round(mean["after"]["total"], 2)
+    data[f"s_per_sample_{profile}_source"] = (
+        f"tests/bench/bench_synth_stages.py --profile {profile} --seeds {' '.join(map(str, args.seeds))} (mean "
+        f"generate_sample seconds, FaceKit loaded; load average {min(loads):.1f}-{max(loads):.1f} on 2 cores)")
+    data.setdefault("generator_stages_s", {})[profile] = {
+        "before_commit": args.before, "seeds": args.seeds, "load_average": [min(loads), max(loads)],
+        **{k: {s: round(v, 2) for s, v in st.items()} for k, st in mean.items()}}
+    path.write_text(json.dumps(data, indent=2) + "\n")
 
 
 if __name__ == "__main__":
