@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.dataset import complete_seeds, load_sample, split_of
+from ..core.dataset import load_sample
 from ..core.geometry.pca_align import standardize
 from ..core.geometry.poisson_disk import poisson_disk_subset, sample_surface, triangle_normals
 from ..core.pipelines import detect_landmarks as dl
@@ -35,6 +35,7 @@ from .budget import Budget
 from .checkpoints import load_checkpoint, run_ship, save_checkpoint, seed_ranges
 from .distributed import Dist
 from .options import add_common, count, data_folders, out_folder, standalone
+from .samples import train_seeds
 
 N_CANDIDATES = 32000
 LR_DROP = 0.3
@@ -163,10 +164,6 @@ def compute_prototype(files: list[Path]) -> np.ndarray:
         st = standardize(d["points"], d["normals"])
         out.append(st.apply(d["landmarks"]))
     return np.mean(out, axis=0)
-
-
-def train_seeds(roots: list[Path]) -> list[tuple[Path, int]]:
-    return [(r, seed) for r in roots for seed in complete_seeds(r) if split_of(seed) == "train"]
 
 
 # ------------------------------------------------------------------------------------------------ training

@@ -11,15 +11,9 @@
     (`face` is `python -m face_addon` or `blender -b -c face`; `python -m face_addon.train.skin` takes the same
     options without Blender)
 
-Data: the train-split folders given with --data (required), re-scanned every epoch (samples that arrive while training
-are used). Each scan is cached once (`--cache`, shared between runs: different variants read the same files)
-as its reduced mesh (≤ --max-vertices, 10k by default: the eigen solve dominates the cost), operators, σ, HKS,
-colour and the skin label, all averaged over the scan vertices each reduced vertex represents. Caching new
-scans takes at most half of the wall time, so training starts at once and the data grows as it goes.
-
-Image features (img_mu, img_var): the views of each scan (synth.skin_views, jittered rig) are encoded by
---image-encoder (train.skin_image) and μ̄, σ̄² lifted onto the cached reduced vertices, once per scan and encoder
-(`<cache>/lift_<encoder hash>/`, both weightings: visibility-aware and all views); scans without views are left out.
+Data: the train-split folders given with --data (required), re-scanned every epoch (samples that arrive while
+training are used), cached and lifted by train/skin_data.py. Caching new scans takes at most half of the wall
+time, so training starts at once and the data grows as it goes.
 
 Loss: cross-entropy per reduced vertex against the soft label (fraction of its scan vertices that are skin),
 weighted by how many scan vertices it represents: the sum approximates the per-scan-vertex cross-entropy, so
@@ -33,30 +27,27 @@ gain/tint/gamma jitter. No rotation: every input feature and DiffusionNet itself
 
 Settings: DiffusionNet's segmentation defaults (4 blocks, dropout 0.5, Adam lr 1e-3, k = 128 eigenpairs) except the
 width, 64 instead of 128: a step costs 4× less on the CPU, which buys more passes over the data in a fixed time
-budget (0.45 MB of weights). The learning rate drops ÷10 for the last 20 % of --minutes; one scan per step. Inputs are standardised with the mean/std of the
-first cached scans (stored in the weights).
+budget (0.45 MB of weights). The learning rate drops ÷10 for the last 20 % of --minutes; one scan per step.
+Inputs are standardised with the mean/std of the first cached scans (stored in the weights).
 """
 from __future__ import annotations
 
 import json
-import os
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..core.dataset import complete_seeds, load_sample, split_of
-from ..core.geometry.spectral import Operators, cached_operators
 from ..core.pipelines import segment_skin as ss
 from .budget import Budget
 from .checkpoints import load_checkpoint, run_ship, save_checkpoint, seed_ranges
 from .options import add_common, count, data_folders, out_folder, standalone
+from .skin_data import LIFTINGS, Lifting, ScanPool, cache_arrays, feature_stats, jitter_color, raw_features, scaled
 
 VARIANT_NAMES = {("diffusion_net", True): "skin_3d", ("diffusion_net", False): "skin_geom",
                  ("mlp", True): "skin_mlp", ("mlp", False): "skin_mlp_geom"}
 RAW_FEATURES = ("sigma30", "hks", "color", "img_mu", "img_var")
-LIFTINGS = ("visibility", "all")
 
 
 @dataclass
@@ -96,119 +87,6 @@ class Settings:
         if self.uses_images:
             return "skin_p2p"
         return VARIANT_NAMES[(self.arch, "color" in self.features)]
-
-
-# ------------------------------------------------------------------------------------------------ data
-
-def cache_arrays(vertices: np.ndarray, faces: np.ndarray, colors: np.ndarray | None, skin: np.ndarray,
-                 max_vertices: int, k_eig: int, ops_dir: Path) -> dict[str, np.ndarray]:
-    """The reduced scan with its raw features and soft labels (operators go to ops_dir via cached_operators)."""
-    shape = ss.prepare_shape(np.asarray(vertices, np.float64), faces,
-                             None if colors is None else ss.normalize_colors(colors, len(vertices)), max_vertices, k_eig,
-                             ops_dir)
-    dec = shape.decimation
-    color = shape.color if shape.color is not None else np.full((dec.n_vertices, 3), 0.5)
-    return dict(vertices=dec.vertices, faces=dec.faces, sigma=shape.sigma, hks=shape.hks,
-                color=color.astype(np.float32), skin=dec.from_original(skin.astype(np.float64)).astype(np.float32),
-                weight=dec.cluster_sizes().astype(np.float32), sigma_k=np.int64(shape.sigma_k))
-
-
-def cache_sample(root: Path, seed: int, cache: Path, s: Settings) -> Path | None:
-    """Cache one dataset scan (None when another process is caching it right now)."""
-    path = cache / f"{seed:07d}.npz"
-    if path.exists():
-        return path
-    lock = cache / f".{seed:07d}.lock"
-    try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-        if time.time() - lock.stat().st_mtime < 600:
-            return None
-        lock.unlink(missing_ok=True)  # a stale lock of a killed run
-        return None
-    os.close(fd)
-    try:
-        smp = load_sample(root, seed, head=False, cameras=False)
-        arrays = cache_arrays(smp.scan_vertices, smp.scan_faces, smp.scan_colors, smp.skin, s.max_vertices,
-                              s.k_eig, cache / "ops")
-        tmp = cache / f".{seed:07d}.tmp.npz"
-        np.savez(tmp, **arrays)
-        tmp.replace(path)
-    finally:
-        lock.unlink(missing_ok=True)
-    return path
-
-
-def load_cached(path: Path, k_eig: int, ops_dir: Path) -> tuple[dict[str, np.ndarray], Operators]:
-    with np.load(path, allow_pickle=False) as z:
-        d = {k: z[k] for k in z.files}
-    return d, cached_operators(d["vertices"], d["faces"], ops_dir, k_eig)
-
-
-def raw_features(d: dict[str, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
-    return ss.feature_matrix(names, d["sigma"], d["hks"], d["color"].astype(np.float64), d.get("img_mu"),
-                             d.get("img_var"))
-
-
-def lift_sample(cached: Path, views_dir: Path, encoder, lift_dir: Path) -> Path | None:
-    """Lift the encoder's view features onto a cached reduced scan, both weightings (None without views)."""
-    from ..core.pipelines.skin_image import SkinViews, encode_views, lifted_image_features
-    from ..core.view_cache import load_views
-
-    path = lift_dir / cached.name
-    if path.exists():
-        return path
-    views_file = views_dir / cached.name
-    if not views_file.exists():
-        return None
-    images, _, cams = load_views(views_file)
-    with np.load(cached, allow_pickle=False) as z:
-        v, f = z["vertices"], z["faces"]
-    feats, skin2d = encode_views(encoder, SkinViews(images, cams))
-    out = {}
-    for lifting in LIFTINGS:
-        out[f"mu_{lifting}"], out[f"var_{lifting}"] = lifted_image_features(v, f, feats, cams, lifting == "visibility")
-    tmp = lift_dir / f".{cached.stem}.{os.getpid()}.tmp.npz"
-    np.savez(tmp, **out)
-    tmp.replace(path)
-    return path
-
-
-def with_lifted(d: dict[str, np.ndarray], lift_file: Path, lifting: str) -> dict[str, np.ndarray]:
-    with np.load(lift_file, allow_pickle=False) as z:
-        d["img_mu"], d["img_var"] = z[f"mu_{lifting}"], z[f"var_{lifting}"]
-    return d
-
-
-def scaled(ops: Operators, s: float) -> Operators:
-    """The operators of the same shape scaled by s (exact: no recomputation)."""
-    return replace(ops, mass=ops.mass * s ** 2, evals=ops.evals / s ** 2, evecs=ops.evecs / s,
-                   grad_x=ops.grad_x / s, grad_y=ops.grad_y / s)
-
-
-def jitter_color(color: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Per-scan gain, tint and gamma on the sRGB-encoded colours in [0, 1] (lighting/calibration differences between scans)."""
-    gain = rng.uniform(0.8, 1.2) * rng.uniform(0.93, 1.07, 3)
-    return np.clip(np.clip(color, 1e-4, 1.0) ** rng.uniform(0.8, 1.25) * gain, 0.0, 1.0)
-
-
-def feature_stats(files: list[Path], names: tuple[str, ...], load=None) -> dict[str, list[float]]:
-    """Mean and std of every input column of `names` over the given cached scans (vertex-count weighted).
-    `load` (path → feature dict) adds the lifted image features."""
-    cols = []
-    for f in files:
-        if load is not None:
-            d = load(f)
-        else:
-            with np.load(f, allow_pickle=False) as z:
-                d = {k: z[k] for k in ("sigma", "hks", "color")}
-        cols.append(raw_features(d, names))
-    x = np.concatenate(cols)
-    return {"mean": x.mean(0).tolist(), "std": np.maximum(x.std(0), 1e-6).tolist()}
-
-
-def train_seeds(roots: list[Path]) -> list[tuple[Path, int]]:
-    return [(r, seed) for r in roots for seed in complete_seeds(r) if split_of(seed) == "train"]
 
 
 # ------------------------------------------------------------------------------------------------ training
@@ -251,7 +129,8 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
           cache: Path | None = None, sample_source=None) -> Path:
     """Train until `epochs`/`max_minutes`/`max_steps`; checkpoints to out/checkpoint.pt, exports out/<name>.pt.
 
-    `sample_source` (tests/smoke): a callable returning cached npz paths instead of the data folders."""
+    `sample_source` (tests/smoke): a callable returning cached npz paths instead of the data folders
+    (train/skin_data.ScanPool reads, caches and lifts the scans)."""
     import torch
 
     from ..core.nets.diffusion_net import DiffusionOperators
@@ -260,75 +139,25 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
     torch.manual_seed(s.seed)
     out.mkdir(parents=True, exist_ok=True)
     cache = cache or out / "cache"
-    ops_dir = cache / "ops"
-    ops_dir.mkdir(parents=True, exist_ok=True)
-    roots = [Path(r) for r in s.data]
-    rng = np.random.default_rng(s.seed)
     t_start = time.time()
-    caching = {"seconds": 0.0}
-
-    def available(budget_s: float | None) -> list[Path]:
-        """Cached scans; caches new ones while caching stays under half the wall time (budget_s None: at least
-        min_samples)."""
-        if sample_source is not None:
-            return lifted(sample_source())
-        pending = train_seeds(roots)
-        files = [cache / f"{sd:07d}.npz" for _, sd in pending if (cache / f"{sd:07d}.npz").exists()]
-        todo = [(r, sd) for r, sd in pending if not (cache / f"{sd:07d}.npz").exists()]
-        for i in rng.permutation(len(todo)):
-            if budget_s is None and len(files) >= s.min_samples:
-                break
-            if budget_s is not None and caching["seconds"] > budget_s:
-                break
-            t0 = time.time()
-            try:
-                got = cache_sample(*todo[i], cache, s)
-            except Exception as exc:  # noqa: BLE001 - a broken sample is skipped, not fatal
-                log(f"skip {todo[i]}: {exc}")
-                got = None
-            caching["seconds"] += time.time() - t0
-            if got is not None:
-                files.append(got)
-        return lifted(sorted(files))
-
-    def lifted(files: list[Path]) -> list[Path]:
-        """With image features: only the scans that have views, each lifted once."""
-        if lift_dir is None:
-            return files
-        return [f for f in files if lift_sample(f, Path(s.views), encoder, lift_dir) is not None]
-
-    encoder = lift_dir = None
+    lifting = None
     if s.uses_images:
-        import hashlib
-
-        from ..core.pipelines.skin_image import load_image_encoder
-
-        encoder = load_image_encoder(s.image_encoder)
-        s.extra["image_channels"] = int(encoder[1]["feature_channels"])
-        tag = hashlib.sha1(Path(s.image_encoder).read_bytes()).hexdigest()[:10]
-        lift_dir = cache / f"lift_{tag}"
-        lift_dir.mkdir(parents=True, exist_ok=True)
-
-    def load_features(f: Path) -> dict[str, np.ndarray]:
-        with np.load(f, allow_pickle=False) as z:
-            d = {k: z[k] for k in ("sigma", "hks", "color")}
-        return with_lifted(d, lift_dir / f.name, s.lifting) if lift_dir is not None else d
-
+        lifting = Lifting(s.image_encoder, s.views, cache, s.lifting)
+        s.extra["image_channels"] = lifting.channels
     net, arch = make_network(s)
     opt = torch.optim.Adam(net.parameters(), lr=s.lr)
     state = {"step": 0, "epoch": 0, "seconds": 0.0, "seeds": [], "losses": [], "stats": None}
     ckpt = out / "checkpoint.pt"
+    rng = np.random.default_rng(s.seed)
     if resume and ckpt.exists():
         state = load_checkpoint(ckpt, net, opt, None)
         rng = np.random.default_rng([s.seed, state["step"]])
         log(f"resumed at step {state['step']} (epoch {state['epoch']})")
-    files = available(None)
-    while len(files) < s.min_samples:
-        log(f"waiting for data: {len(files)} < {s.min_samples} samples")
-        time.sleep(30)
-        files = available(None)
+    pool = ScanPool([Path(r) for r in s.data], cache, s.max_vertices, s.k_eig, rng, log, lifting,
+                    None if sample_source is None else sample_source())
+    files = pool.wait_for(s.min_samples)
     if state["stats"] is None:
-        state["stats"] = feature_stats(files[:s.stats_samples], s.features, load_features)
+        state["stats"] = feature_stats(files[:s.stats_samples], s.features, pool.features)
     mean, std = (np.asarray(state["stats"][k], np.float32) for k in ("mean", "std"))
 
     def info() -> dict:
@@ -345,13 +174,11 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
     budget = Budget(s.max_minutes, max_steps, s.checkpoint_s, state["seconds"])
     net.train()
     while state["epoch"] < s.epochs:
-        files = available(0.5 * (time.time() - t_start) + 30) if state["epoch"] else files
+        files = pool.files(allowance_s=0.5 * (time.time() - t_start) + 30) if state["epoch"] else files
         state["seeds"] = sorted(set(state["seeds"]) | {f.stem for f in files})
         running, correct = [], []
         for i in rng.permutation(len(files)):
-            d, ops = load_cached(files[i], s.k_eig, ops_dir)
-            if lift_dir is not None:
-                d = with_lifted(d, lift_dir / files[i].name, s.lifting)
+            d, ops = pool.example(files[i])
             scale = rng.uniform(1 - s.scale_jitter, 1 + s.scale_jitter)
             if "color" in s.features and s.color_jitter:
                 d["color"] = jitter_color(d["color"].astype(np.float64), rng)
@@ -377,7 +204,7 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
                 save()
                 log(f"step {state['step']} epoch {state['epoch']} loss {np.mean(running[-20:]):.4f} "
                     f"acc {np.mean(correct[-20:]):.3f} ({len(files)} scans, {state['seconds'] / 60:.1f} min, "
-                    f"caching {caching['seconds'] / 60:.1f} min)")
+                    f"caching {pool.caching_s / 60:.1f} min)")
             if done:
                 return out / f"{s.name}.pt"
         state["epoch"] += 1
