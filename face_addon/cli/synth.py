@@ -1,6 +1,6 @@
 """`face synth ...`: generate (default), verify and preview synthetic datasets.
 
-    face synth --out DIR --count N --seed S [--shard K/N] [--views 13] [--res 512] [--samples 4]
+    face synth --out DIR --count N --seed S [--shard K/N] [--views 13] [--res 512] [--samples N]
                [--profile scan|full] [--target-verts 150000] [--ray ADDRESS|auto [--retries 2]]
     face synth verify DIR        completeness + label sanity; exit 1 when a sample is broken
     face synth preview DIR [--png FILE] [--n 16]
@@ -89,8 +89,9 @@ def add_subcommands(subparsers) -> None:
     p.add_argument("--shard", type=_shard, default=(0, 1), help="K/N: make only samples i with i %% N == K")
     p.add_argument("--views", type=int_range(1, len(RIG)), default=len(RIG), help=f"rig views to use (1-{len(RIG)})")
     p.add_argument("--res", type=int_range(64, 4096), default=512, help="render resolution (square, 64-4096)")
-    p.add_argument("--samples", type=int_range(1, 4096), default=4,
-                   help="Cycles samples per RGB view, denoised with OpenImageDenoise (1-4096)")
+    p.add_argument("--samples", type=int_range(1, 4096), default=None,
+                   help="Cycles samples per RGB view (1-4096; default: full 4, denoised with OpenImageDenoise; "
+                        "photo 16)")
     p.add_argument("--profile", choices=("scan", "full", "photo"), default="full",
                    help="scan: geometry + labels only (seconds); full: also renders and baked colours; "
                         "photo: --views random portrait renders, no scan")

@@ -36,14 +36,21 @@ class SynthConfig:
     profile: str = "scan"
     views: int = 13
     resolution: int = 512
-    samples: int = 4          # Cycles samples per RGB view; with `denoise` as close to a 16-spp render as two
-    denoise: bool = True      # 16-spp renders are to each other, at a quarter of the time (docs/scale.md)
+    # Cycles samples per RGB view and OpenImageDenoise on them; None: full 4 spp denoised (closer to a 16-spp
+    # render than a second 16-spp render is, at a quarter of the time: docs/scale.md), photo 16 spp raw (its
+    # data sets were made so)
+    samples: int | None = None
+    denoise: bool | None = None
     target_vertices: int = 150_000
     strand_children: int = 6
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
             raise ValueError(f"profile must be one of {PROFILES}, not {self.profile!r}")
+        if self.samples is None:
+            self.samples = 4 if self.profile == "full" else 16
+        if self.denoise is None:
+            self.denoise = self.profile == "full"
         if not 1 <= self.views <= len(RIG):
             raise ValueError(f"views must be 1..{len(RIG)}")
 

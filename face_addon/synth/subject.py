@@ -15,7 +15,7 @@ from ..core.facekit import FaceKit
 from ..core.geometry.normals import vertex_normals
 from .shapes import cap_boundary
 
-GENERATOR_VERSION = "1.1"  # 1.1: RGB views at 4 spp + OpenImageDenoise (1.0: 16 spp, no denoising); scans unchanged
+GENERATOR_VERSION = "1.1"  # 1.1: full profile RGB views at 4 spp + OpenImageDenoise (1.0: 16 spp raw); scans, photo unchanged
 
 
 def stream(seed: int, name: str) -> np.random.Generator:
