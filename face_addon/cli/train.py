@@ -40,6 +40,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         options = parser.parse_args(args.options)
     except SystemExit as exc:  # --help (0) or a usage error (2, one line already printed)
         return int(exc.code or 0)
+    args.command = f"train {args.model}"  # errors from the run read "face train <model>: error: ..."
     return module.run(options)
 
 

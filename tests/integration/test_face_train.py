@@ -60,6 +60,7 @@ def test_missing_data_is_one_line_and_exit_2(tmp_path, capsys, model):
     assert main(["train", model, "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--data DIR is required" in err and "Traceback" not in err
+    assert err.startswith(f"face train {model}: error:")
     assert not out.exists()  # refused before any work
 
 
