@@ -77,6 +77,7 @@ def render_views(mesh: Mesh, cameras: list[ViewCamera], samples: int = 2) -> np.
     w, h = cameras[0].width, cameras[0].height
     if any((c.width, c.height) != (w, h) for c in cameras):
         raise ValueError("all views must have the same image size")
+    had_render_result = any(im.type == "RENDER_RESULT" for im in bpy.data.images)
     scene = bpy.data.scenes.new("FaceAddon Scan Views")
     created: list = []
     try:
@@ -143,6 +144,9 @@ def render_views(mesh: Mesh, cameras: list[ViewCamera], samples: int = 2) -> np.
             elif isinstance(item, bpy.types.World):
                 bpy.data.worlds.remove(item)
         bpy.data.scenes.remove(scene)
+        if not had_render_result:  # bpy.ops.render.render made it: leave the file as it was
+            for image in [im for im in bpy.data.images if im.type == "RENDER_RESULT"]:
+                bpy.data.images.remove(image)
 
 
 def camera_photo_views(scene: bpy.types.Scene) -> tuple[np.ndarray, list[ViewCamera]] | None:

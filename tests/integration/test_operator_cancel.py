@@ -146,3 +146,16 @@ def test_reconstruct_photo_cancelled_adds_nothing(scene, modal_operator):
     assert bpy.ops.face.reconstruct_photo(filepath=str(photo), method="FIT") == {"RUNNING_MODAL"}
     assert _cancel_at(modal_operator[0], "detecting faces") == {"CANCELLED"}
     assert scene_state() == before  # no head, camera, material or image of the photo
+
+
+def test_segment_skin_cancelled_after_rendering_its_views_leaves_no_render_data(scene, modal_operator):
+    """The rendered views path adds a temporary scene, world, material, texture and Blender's render result."""
+    from face_addon.core.models import SKIN_IMAGE_MODEL, available
+
+    if not available(SKIN_IMAGE_MODEL):
+        pytest.skip("the shipped image skin model is missing")
+    colored_sphere("Scan")
+    before = scene_state()
+    assert bpy.ops.face.segment_skin(views="RENDER") == {"RUNNING_MODAL"}
+    assert _cancel_at(modal_operator[0], "surface operators") == {"CANCELLED"}
+    assert scene_state() == before
