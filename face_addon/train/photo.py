@@ -24,7 +24,8 @@ import numpy as np
 
 from .budget import Budget
 from .checkpoints import load_checkpoint, photometric_jitter, run_ship, save_checkpoint
-from .options import add_common, count, data_folders, out_folder, standalone
+from .options import count, standalone
+from .photo_data import add_dataset_options, cache_split, cached_views
 
 WEIGHTS_KIND = "photo_regressor"
 WEIGHTS_FILE = "photo_regressor.pt"
@@ -214,9 +215,7 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
 
 def add_arguments(parser) -> None:
     """`face train photo` options (train/options.py adds the shared ones)."""
-    add_common(parser, data="photo-profile dataset (`face synth --profile photo`; the train split is cached into "
-               "--cache first)", default_minutes=Settings.max_minutes, threads=Settings.threads)
-    parser.add_argument("--cache", help="cached train views (default: OUT/cache; records already there are kept)")
+    add_dataset_options(parser, Settings.max_minutes, Settings.threads)
     parser.add_argument("--epochs", type=count, default=Settings.epochs)
     parser.add_argument("--init", help="start from these weights (fresh optimiser)")
     parser.add_argument("--lr", type=float, default=Settings.lr)
@@ -224,14 +223,9 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     """Cache the dataset's views, then train (or ship) from parsed options."""
-    from .photo_data import cache_split
-
     if run_ship(args, ship, "photo"):
         return 0
-    out = out_folder(args)
-    data = data_folders(args, "the photo-profile dataset folder")[0]
-    cache = Path(args.cache) if args.cache else out / "cache"
-    cache_split(data, cache)
+    out, cache = cached_views(args, cache_split)
     s = Settings(epochs=args.epochs, threads=args.threads, lr=args.lr, max_minutes=args.minutes)
     print(train(cache, out, s, args.resume, args.max_steps, init=Path(args.init) if args.init else None))
     return 0

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..core.dataset import complete_seeds, read_ply, read_png
 from ..core.photo.camera import CROP, Crop
+from .options import add_common, data_folders, out_folder
 
 def resample_labels(labels: np.ndarray, crop: Crop) -> np.ndarray:
     """Nearest-neighbour resample of a class-id image into the crop (outside the photo: 0)."""
@@ -101,3 +102,20 @@ def cache_split(root: Path, cache: Path, log=print, view_fn=None) -> list[Path]:
                 records.append(out)
     miss_file.write_text(json.dumps(sorted(misses)))
     return records
+
+
+def add_dataset_options(parser, default_minutes: float, threads: int) -> None:
+    """The options of a trainer on photo-profile views (`face train photo`, `face train pixel2mesh`)."""
+    add_common(parser, data="photo-profile dataset (`face synth --profile photo`; the train split is cached into "
+               "--cache first)", default_minutes=default_minutes, threads=threads)
+    parser.add_argument("--cache", help="cached train views (default: OUT/cache; records already there are kept)")
+
+
+def cached_views(args, cache_fn) -> tuple[Path, Path]:
+    """(run folder, cache folder) after caching the --data dataset's views with `cache_fn(root, cache)`."""
+    out = out_folder(args)
+    data = data_folders(args, "the photo-profile dataset folder")[0]
+    cache = Path(args.cache) if args.cache else out / "cache"
+    cache_fn(data, cache)
+    return out, cache
+

@@ -29,7 +29,8 @@ import numpy as np
 
 from .budget import Budget
 from .checkpoints import load_checkpoint, photometric_jitter, run_ship, save_checkpoint
-from .options import add_common, count, data_folders, out_folder, standalone
+from .options import count, standalone
+from .photo_data import add_dataset_options, cached_views
 
 CHAMFER_WEIGHTS = (0.5, 1.0, 1.0, 1.0)
 LAMBDA = {"normal": 1.6e-4, "laplace": 0.5, "move": 0.033, "edge": 0.1}
@@ -290,9 +291,7 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
 
 def add_arguments(parser) -> None:
     """`face train pixel2mesh` options (train/options.py adds the shared ones)."""
-    add_common(parser, data="photo-profile dataset (`face synth --profile photo`; the train split is cached into "
-               "--cache first)", default_minutes=Settings.max_minutes, threads=Settings.threads)
-    parser.add_argument("--cache", help="cached train views (default: OUT/cache; records already there are kept)")
+    add_dataset_options(parser, Settings.max_minutes, Settings.threads)
     parser.add_argument("--steps", type=count, default=Settings.steps, help="length of the learning-rate schedule")
     parser.add_argument("--batch", type=count, default=Settings.batch)
     parser.add_argument("--lr", type=float, default=Settings.lr)
@@ -311,10 +310,7 @@ def run(args) -> int:
 
     if run_ship(args, ship, "pixel2mesh"):
         return 0
-    out = out_folder(args)
-    data = data_folders(args, "the photo-profile dataset folder")[0]
-    cache = Path(args.cache) if args.cache else out / "cache"
-    cache_split(data, cache)
+    out, cache = cached_views(args, cache_split)
     s = Settings(lr=args.lr, batch=args.batch, steps=args.steps, hidden=args.hidden, n_res=args.n_res,
                  adaptive_unpool=not args.no_adaptive_unpool, weighted_sampling=not args.uniform_sampling,
                  threads=args.threads, max_minutes=args.minutes)
