@@ -8,7 +8,7 @@ Skin operator decided twice (loading a model only to read its feature list), the
 the CLI had a fourth rule; three operators held private copies of the model-folder override, and Face Edit and
 the landmark model inside Register Head ignored it (issue 20).
 
-The override is a folder (the 'Model Folder' preference): a file of the same name there replaces the shipped
+The override is a folder (the 'Model Overrides' preference): a file of the same name there replaces the shipped
 one, anything it lacks comes from `face_addon/models/`. A file found nowhere is one WeightsError naming both
 places, never a FileNotFoundError deep inside a loader.
 """
@@ -37,7 +37,7 @@ def resolve(name: str, overrides: Path | str | None = None) -> Path:
         return shipped
     where = f"in the model folder {overrides} nor " if overrides else ""
     raise WeightsError(f"model file {name} was found neither {where}among the shipped models ({MODELS_DIR}): "
-                       "reinstall the add-on or put the file in the model folder (Preferences)")
+                       "reinstall the add-on or put the file in the Model Overrides folder (Preferences)")
 
 
 def available(name: str, overrides: Path | str | None = None) -> bool:

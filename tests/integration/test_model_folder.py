@@ -1,7 +1,7 @@
-"""The 'Model Folder' preference reaches every operator that loads a model (core.models.resolve through
-blender/model_files.py): a file of the shipped name in that folder is the one that runs. The folder here holds a
-file that is not a weights file (the shipped ones are readable), so the operator must fail with that file's
-one-line message."""
+"""The 'Model Overrides' preference (a model folder) reaches every operator that loads a model (core.models.resolve
+through blender/model_files.py): a file of the shipped name in that folder is the one that runs. The folder here
+holds a file that is not a weights file (the shipped ones are readable), so the operator must fail with that
+file's one-line message."""
 from __future__ import annotations
 
 import pytest

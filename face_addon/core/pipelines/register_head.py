@@ -111,8 +111,9 @@ def register_head(vertices: np.ndarray, faces: np.ndarray | None, skin: np.ndarr
 
     skin: (n,) bool or skin probability per vertex (≥ 0.5 = skin), e.g. `segment_skin(...).probability`; None
     runs `segment_skin(vertices, faces, colors)` first. landmarks: (68, 3) iBUG landmarks on the scan in its
-    units; None runs the landmark model (`landmark_weights`: its file, None for the shipped one). Raises MeshError for unusable input (NaN, too little skin, bad shapes),
-    and Cancelled at the next stage or fitting round once `cancel()` is true (core/progress.py).
+    units; None runs the landmark model (`landmark_weights`: its file, None for the shipped one). Raises MeshError
+    for unusable input (NaN, too little skin, bad shapes), and Cancelled at the next stage or fitting round once
+    `cancel()` is true (core/progress.py).
     """
     if iterations < 1:
         raise ValueError(f"iterations must be at least 1, got {iterations}")
