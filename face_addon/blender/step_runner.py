@@ -29,6 +29,12 @@ class Offload:
     stage: str = ""
 
 
+def announce(stage: str, fraction: float) -> Offload:
+    """An Offload without work: shows `stage` before a long main-thread part of the steps (rendering), which
+    blocks the display until it ends; it is also a point where a cancel stops the steps."""
+    return Offload(lambda progress, cancel: None, (fraction, fraction), stage)
+
+
 #: what `PipelineOperator.steps` returns: yields Offloads, receives their results, returns the operator's status
 Steps = Generator[Offload, Any, set[str]]
 

@@ -148,7 +148,8 @@ def test_reconstruct_photo_cancelled_adds_nothing(scene, modal_operator):
     assert scene_state() == before  # no head, camera, material or image of the photo
 
 
-def test_segment_skin_cancelled_after_rendering_its_views_leaves_no_render_data(scene, modal_operator):
+@pytest.mark.parametrize("stage", ["rendering views", "surface operators"])  # before / after the renders
+def test_segment_skin_cancelled_around_its_rendered_views_leaves_no_render_data(scene, modal_operator, stage):
     """The rendered views path adds a temporary scene, world, material, texture and Blender's render result."""
     from face_addon.core.models import SKIN_IMAGE_MODEL, available
 
@@ -157,5 +158,5 @@ def test_segment_skin_cancelled_after_rendering_its_views_leaves_no_render_data(
     colored_sphere("Scan")
     before = scene_state()
     assert bpy.ops.face.segment_skin(views="RENDER") == {"RUNNING_MODAL"}
-    assert _cancel_at(modal_operator[0], "surface operators") == {"CANCELLED"}
+    assert _cancel_at(modal_operator[0], stage) == {"CANCELLED"}
     assert scene_state() == before

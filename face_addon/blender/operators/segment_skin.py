@@ -18,7 +18,7 @@ import numpy as np
 from ..mesh_io import read_mesh
 from ..operator_base import FaceAddonError, PipelineOperator, poll_active_mesh
 from ..scan_outputs import NON_SKIN_GROUP, SKIN_GROUP
-from ..step_runner import Offload
+from ..step_runner import Offload, announce
 from ..writers import write_vertex_group
 
 SKIN_COLORS = "Skin Probability"
@@ -114,6 +114,8 @@ class FACE_OT_segment_skin(PipelineOperator, bpy.types.Operator):
             mesh, note = yield Offload(lambda progress, cancel: face_upright(mesh, reporter(progress, cancel)),
                                        (0.0, 0.1), "finding the face")
             warnings += [note] if note else []
+        if reads_views and self.views != "NONE":
+            yield announce("rendering views" if self.views == "RENDER" else "reading the cameras' photos", 0.1)
         views = self._views(context, mesh, warnings) if reads_views else None
         settings = dict(weights=weights, max_vertices=self.max_vertices, threshold=self.threshold, views=views,
                         cache_dir=Path(bpy.app.tempdir or tempfile.gettempdir()) / "face_addon_operators",
@@ -158,7 +160,5 @@ class FACE_OT_segment_skin(PipelineOperator, bpy.types.Operator):
                 raise FaceAddonError("no scene camera has a background image: add the capture photos as camera "
                                      "background images, or choose Views ▸ Render the Scan")
             return SkinViews(*found, photos=True)
-        if context.workspace is not None:
-            context.workspace.status_text_set("Segment Skin: rendering views")
         cams = scan_rig(mesh.vertices)
         return SkinViews(render_views(mesh, cams), cams)
