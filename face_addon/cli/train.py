@@ -17,6 +17,7 @@ TRAINERS: dict[str, str] = {
     "landmarks": "2S-SGCN landmark heatmaps on synthetic scans (--ray supported)",
     "skin": "Segment Skin's DiffusionNet on synthetic scans",
     "skin_image": "Segment Skin's image encoder on rendered scan views",
+    "skin_image_real": "fine-tune that encoder for real appearance (London part masks + renders)",
     "photo": "photo regressor + part parser on synthetic portraits",
     "pixel2mesh": "Pixel2Mesh-face on synthetic portraits",
     "editing": "NEO-3DF part VAEs on FaceKit identities (no data needed)",

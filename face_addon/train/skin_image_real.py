@@ -1,7 +1,8 @@
 """Fine-tune Segment Skin's image encoder for real appearance (issue 19), keeping what its features mean.
 
-    python -m face_addon.train.skin_image_real --views /work/data/synth/skin_views_train \
-        --london ../shared/real --out out/skin_image_real --max-minutes 22
+    face train skin_image_real --data /work/data/synth/skin_views_train --london ../shared/real \
+        --out out/skin_image_real --minutes 22
+    (`python -m face_addon.train.skin_image_real` takes the same options without Blender)
 
 Starts from the shipped encoder (models/skin_image.pt, trained on our renders only) and trains on two sources at
 once, per step:
@@ -16,14 +17,12 @@ once, per step:
   benchmark): the set cross-entropy of the part masks, half of them with the backdrop painted in the renders'
   grey (as inference does with photos), some with a random background, all strongly augmented.
 
-Adam from the shipped weights, lr dropping ÷10 for the last 20 % of --max-minutes; checkpointed and resumable.
+Adam from the shipped weights, lr dropping ÷10 for the last 20 % of --minutes; checkpointed and resumable.
 The result is exported like `train.skin_image` (same weights kind and meta) and shipped with its `--ship`.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -31,8 +30,11 @@ import numpy as np
 
 from ..core.dataset import CLASS_IDS, HEAD_CLASSES
 from .appearance import augment_appearance, random_background
+from .budget import Budget
+from .checkpoints import load_checkpoint, save_checkpoint
 from .london_skin import ALLOWED, load_london_masks, set_cross_entropy
-from .skin_image import FLIP_CLASSES, Settings, augment, export, load_train_views, make_model
+from .options import add_common, data_folders, out_folder, standalone
+from .skin_image import Settings, augment, export, load_train_views, make_model
 
 #: London mask values that are the subject's skin (darkened by the tone shift)
 LONDON_SKIN = np.isin(np.arange(256), [1, 6, 8, 9, 10])
@@ -42,8 +44,8 @@ P_BACKDROP_GREY, P_BACKDROP_RANDOM = 0.5, 0.25
 
 @dataclass
 class FineTune:
-    views: str = "/work/data/synth/skin_views_train"
-    london: str = "../shared/real"
+    views: str | None = None      # the train-split views of synth.skin_views (--data)
+    london: str | None = None     # the real-data root holding photos/london (--london)
     batch_synth: int = 8
     batch_london: int = 8
     crop: int = 112
@@ -104,8 +106,9 @@ def london_batch(images: np.ndarray, masks: np.ndarray, backdrops: list, rng: np
     return np.stack(xs), np.stack(ms)
 
 
-def train(out: Path, ft: FineTune, teacher_path: Path, resume: bool = True, log=print) -> Path:
-    """Fine-tune until max_minutes; checkpoints out/checkpoint.pt, exports out/skin_image.pt."""
+def train(out: Path, ft: FineTune, teacher_path: Path, resume: bool = True, log=print,
+          max_steps: int | None = None) -> Path:
+    """Fine-tune until max_minutes/max_steps; checkpoints out/checkpoint.pt, exports out/skin_image.pt."""
     import torch
     from torch.nn import functional as F
 
@@ -125,17 +128,13 @@ def train(out: Path, ft: FineTune, teacher_path: Path, resume: bool = True, log=
     state = {"step": 0, "seconds": 0.0, "log": []}
     ckpt = out / "checkpoint.pt"
     if resume and ckpt.exists():
-        blob = torch.load(ckpt, weights_only=True)
-        model.load_state_dict(blob["model"])
-        opt.load_state_dict(blob["opt"])
-        state = blob["state"]
+        state = load_checkpoint(ckpt, model, opt, None)
         log(f"resumed at step {state['step']}")
     rng = np.random.default_rng([ft.seed, state["step"]])
     with torch.no_grad():  # per-channel scale of the teacher's features, for the feature-keeping loss
         x, _ = augment(images[rng.choice(len(images), 32, replace=False)], labels[:32], rng, ft.crop)
         f_var = teacher.features(torch.from_numpy(x)).var(dim=(0, 2, 3)).clamp_min(1e-4)[None, :, None, None]
-    t_start, seconds0, t_ckpt = time.time(), state["seconds"], time.time()
-    limit_s = ft.max_minutes * 60
+    budget = Budget(ft.max_minutes, max_steps, ft.checkpoint_s, state["seconds"])
     running: list[tuple[float, float, float]] = []
 
     def info() -> dict:
@@ -146,17 +145,14 @@ def train(out: Path, ft: FineTune, teacher_path: Path, resume: bool = True, log=
                 "london_ids": f"{len(l_ids)} even ids {l_ids[0]}..{l_ids[-1]}", "log": state["log"][-5:]}
 
     def save() -> None:
-        tmp = ckpt.with_suffix(".tmp")
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": state}, tmp)
-        tmp.replace(ckpt)
+        save_checkpoint(ckpt, model, opt, None, state)
         export(model, s, info(), out / "skin_image.pt")
         (out / "progress.json").write_text(json.dumps(info(), indent=1))
 
     model.train()
-    while seconds0 + time.time() - t_start < limit_s:
-        elapsed = seconds0 + time.time() - t_start
+    while not budget.done(state["step"]):
         for g in opt.param_groups:
-            g["lr"] = ft.lr * (0.1 if elapsed > 0.8 * limit_s else 1.0)
+            g["lr"] = ft.lr * (0.1 if budget.fraction > 0.8 else 1.0)
         idx = rng.choice(len(images), ft.batch_synth, replace=False)
         light, strong, y = synth_batch(images[idx], labels[idx], rng, ft.crop)
         with torch.no_grad():
@@ -173,34 +169,43 @@ def train(out: Path, ft: FineTune, teacher_path: Path, resume: bool = True, log=
         loss.backward()
         opt.step()
         state["step"] += 1
-        state["seconds"] = seconds0 + time.time() - t_start
+        state["seconds"] = budget.seconds
         running.append((loss_ce.item(), loss_f.item(), loss_l.item()))
-        if time.time() - t_ckpt > ft.checkpoint_s:
+        if budget.checkpoint_due():
             m = np.mean(running[-50:], axis=0).round(4).tolist()
             state["log"].append({"step": state["step"], "ce_synth": m[0], "feature": m[1], "london_set_ce": m[2]})
             save()
-            t_ckpt = time.time()
             log(f"step {state['step']} synth CE {m[0]:.4f} feature {m[1]:.4f} London {m[2]:.4f} "
                 f"({state['seconds'] / 60:.1f} min)")
     save()
     return out / "skin_image.pt"
 
 
-def main(argv: list[str] | None = None) -> int:
+def add_arguments(parser) -> None:
+    """`face train skin_image_real` options (train/options.py adds the shared ones)."""
     from ..core.pipelines.skin_image import IMAGE_WEIGHTS
 
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", required=True, help="run folder")
-    ap.add_argument("--views", default=FineTune.views)
-    ap.add_argument("--london", default=FineTune.london, help="the real-data root (holding photos/london)")
-    ap.add_argument("--teacher", default=str(IMAGE_WEIGHTS), help="the encoder to start from and keep features of")
-    ap.add_argument("--max-minutes", type=float, default=FineTune.max_minutes)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--resume", action="store_true")
-    a = ap.parse_args(argv)
-    ft = FineTune(views=a.views, london=a.london, max_minutes=a.max_minutes, threads=a.threads)
-    print(train(Path(a.out), ft, Path(a.teacher), resume=a.resume))
+    add_common(parser, data="rendered views of train-split scans (`python -m face_addon.synth.skin_views`)",
+               default_minutes=FineTune.max_minutes, ship=False)
+    parser.add_argument("--london", metavar="DIR", help="the real-data folder holding photos/london (required)")
+    parser.add_argument("--teacher", default=str(IMAGE_WEIGHTS), help="the encoder to start from and keep features of")
+
+
+def run(args) -> int:
+    """Fine-tune from parsed options; prints the weights' path."""
+    from ..core.errors import UsageError
+
+    views = data_folders(args, "the rendered views folder")[0]
+    if not args.london or not (Path(args.london) / "photos" / "london").is_dir():
+        raise UsageError("--london DIR is required: the real-data folder holding photos/london")
+    out = out_folder(args)
+    ft = FineTune(views=str(views), london=args.london, max_minutes=args.minutes, threads=args.threads)
+    print(train(out, ft, Path(args.teacher), resume=args.resume, max_steps=args.max_steps))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return standalone(__doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":
