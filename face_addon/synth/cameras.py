@@ -22,6 +22,7 @@ import numpy as np
 
 from ..core.geometry.camera import (RIG, blender_camera_to_world, intrinsics, look_at_world_to_camera,
                                     opencv_world_to_camera, view_direction)
+from ..core.geometry.multiview import ViewCamera
 
 RIG_DISTANCE = 0.75
 RIG_TARGET = np.array([0.0, -0.01, -0.03])
@@ -50,18 +51,17 @@ class Camera:
     def center(self) -> np.ndarray:
         return self.cam_to_world_blender[:3, 3]
 
+    def view(self) -> ViewCamera:
+        """This camera as the core's OpenCV pinhole."""
+        return ViewCamera(self.K, self.world_to_camera, self.width, self.height)
+
     def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(pixel coordinates (n, 2) OpenCV, depth (n,)) of world points."""
-        m = self.world_to_camera
-        pc = points @ m[:3, :3].T + m[:3, 3]
-        z = pc[:, 2]
-        k = self.K
-        uv = np.stack([k[0, 0] * pc[:, 0] / z + k[0, 2], k[1, 1] * pc[:, 1] / z + k[1, 2]], 1)
-        return uv, z
+        """(pixel coordinates (n, 2) OpenCV, depth (n,)) of world points: the core pinhole's projection."""
+        return self.view().project(points)
 
     def to_json(self) -> dict:
-        return {"K": self.K.tolist(), "world_to_camera": self.world_to_camera.tolist(), "width": self.width,
-                "height": self.height}
+        """The cameras.json entry (core `ViewCamera.to_json`: K, world_to_camera, width, height)."""
+        return self.view().to_json()
 
 
 def look_at(eye: np.ndarray, target: np.ndarray, roll_deg: float = 0.0) -> np.ndarray:
