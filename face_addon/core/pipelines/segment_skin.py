@@ -331,9 +331,8 @@ def segment_skin(vertices: np.ndarray, faces: np.ndarray | None = None, colors: 
     colours. Without views the colour model runs when colours are given (and vary), the geometry-only model
     otherwise (with a warning).
     `model` = (net, meta) from `load_skin_model`, or `weights` (a file), overrides that choice; a model that
-    needs colours then requires them; `models_dir` (a user's model folder) replaces shipped files of the same name
-    (core.models.resolve). Raises MeshError for unusable input (empty, NaN, too few vertices), and
-    Cancelled at the next stage boundary once `cancel()` is true (core/progress.py).
+    needs colours then requires them; `models_dir`: a user's model folder (core.models.resolve). Raises MeshError
+    for unusable input (empty, NaN, too few vertices), and Cancelled at the next stage boundary (core/progress.py).
     """
     t0 = time.perf_counter()
     report = reporter(progress, cancel)
