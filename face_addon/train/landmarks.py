@@ -20,24 +20,19 @@ present at the first start; it is stored in the weights.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..core.dataset import load_sample
-from ..core.geometry.pca_align import standardize
-from ..core.geometry.poisson_disk import poisson_disk_subset, sample_surface, triangle_normals
 from ..core.pipelines import detect_landmarks as dl
 from .budget import Budget
 from .checkpoints import load_checkpoint, run_ship, save_checkpoint, seed_ranges
 from .distributed import Dist
+from .landmarks_data import cached_samples, compute_prototype, make_example, smoke_samples
 from .options import add_common, count, data_folders, out_folder, standalone
-from .samples import train_seeds
 
-N_CANDIDATES = 32000
 LR_DROP = 0.3
 
 
@@ -89,83 +84,6 @@ def adaptive_wing_loss(pred, target, omega: float = 14.0, theta: float = 0.5, al
     return ((1 + beta * target) * loss).mean()
 
 
-# ------------------------------------------------------------------------------------------------ data
-
-def cache_sample(root: Path, seed: int, cache: Path, rng: np.random.Generator) -> Path:
-    """32k surface candidates (+ triangle normals) and the 68 landmarks of one sample, cached as npz."""
-    path = cache / f"{seed:07d}.npz"
-    if not path.exists():
-        s = load_sample(root, seed)
-        pts, nrm, _ = sample_surface(s.scan_vertices, s.scan_faces, N_CANDIDATES, rng)
-        _, area = triangle_normals(s.scan_vertices, s.scan_faces)
-        tmp = cache / f".{seed:07d}.{os.getpid()}.tmp.npz"  # data-parallel ranks may cache the same sample
-        np.savez(tmp, points=pts.astype(np.float32), normals=nrm.astype(np.float32),
-                 landmarks=s.landmarks.astype(np.float32), area=np.float64(area.sum()))
-        tmp.replace(path)
-    return path
-
-
-def rotation(angles_rad: np.ndarray) -> np.ndarray:
-    cx, cy, cz = np.cos(angles_rad)
-    sx, sy, sz = np.sin(angles_rad)
-    rx = np.array([[1, 0, 0], [0, cx, -sx], [0, sx, cx]])
-    ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
-    rz = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
-    return rz @ ry @ rx
-
-
-def augment(pts: np.ndarray, nrm: np.ndarray, lms: np.ndarray, rng: np.random.Generator, max_rot_deg: float):
-    """Random rotation, crop planes, holes, normal noise and unit; landmarks are kept (crops never cut them)."""
-    keep = np.ones(len(pts), bool)
-    centre = lms.mean(0)
-    for _ in range(rng.integers(0, 3)):  # cropped / partial scans: cut beyond a plane outside the landmarks
-        direction = rng.normal(size=3)
-        direction[1] = abs(direction[1]) if rng.random() < 0.7 else direction[1]  # mostly from the back
-        direction /= np.linalg.norm(direction)
-        lm_reach = ((lms - centre) @ direction).max()
-        pt_reach = ((pts - centre) @ direction).max()
-        if pt_reach > lm_reach + 0.01:
-            cut = rng.uniform(lm_reach + 0.01, pt_reach)
-            keep &= (pts - centre) @ direction <= cut
-    for _ in range(rng.integers(0, 5)):  # holes
-        c = pts[rng.integers(len(pts))]
-        r = rng.uniform(0.005, 0.03)
-        if np.linalg.norm(lms - c, axis=1).min() > 0.5 * r:
-            keep &= np.linalg.norm(pts - c, axis=1) > r
-    pts, nrm = pts[keep], nrm[keep]
-    noise = rng.uniform(0, 0.0006)
-    pts = pts + nrm * rng.normal(0, noise, (len(pts), 1))
-    rot = rotation(np.deg2rad(rng.uniform(-max_rot_deg, max_rot_deg, 3)))
-    unit = 1000.0 if rng.random() < 0.3 else 1.0
-    return pts @ rot.T * unit, nrm @ rot.T, lms @ rot.T * unit
-
-
-def make_example(npz: Path, prototype: np.ndarray | None, s: Settings, rng: np.random.Generator, augmented: bool):
-    """(features (N,6), neighbours (N,k+1), coarse (L,), heatmap (N,L), standardised landmarks (L,3))."""
-    d = np.load(npz)
-    pts, nrm, lms = d["points"].astype(np.float64), d["normals"].astype(np.float64), d["landmarks"].astype(np.float64)
-    area = float(d["area"])
-    if augmented:
-        pts, nrm, lms = augment(pts, nrm, lms, rng, s.max_rot_deg)
-    keep = poisson_disk_subset(pts, s.n_points, rng, area=area * len(pts) / N_CANDIDATES
-                               * (1.0 if np.abs(pts).max() < 10 else 1e6))
-    p, n = pts[keep], nrm[keep]
-    proto = prototype if prototype is not None else np.zeros((len(lms), 3))
-    prep = dl.prepare(p, n, proto, s.k)
-    lm_std = prep.standardization.apply(lms)
-    return prep.features, prep.neighbours, prep.coarse, dl.heatmaps(prep.points, lm_std, s.sigma), lm_std
-
-
-def compute_prototype(files: list[Path]) -> np.ndarray:
-    """Eq. 4 in standardised coordinates: the mean of the standardised landmarks of the given samples."""
-    out = []
-    for f in files:
-        d = np.load(f)
-        st = standardize(d["points"], d["normals"])
-        out.append(st.apply(d["landmarks"]))
-    return np.mean(out, axis=0)
-
-
 # ------------------------------------------------------------------------------------------------ training
 
 def export(net, s: Settings, info: dict, path: Path) -> Path:
@@ -197,15 +115,7 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
     roots = [Path(r) for r in s.data]
 
     def available() -> list[Path]:
-        if sample_source is not None:
-            return sample_source()
-        files = []
-        for root, seed in train_seeds(roots):
-            try:
-                files.append(cache_sample(root, seed, cache, rng))
-            except Exception as exc:  # noqa: BLE001 - a broken sample is skipped, not fatal
-                log(f"skip {root}/{seed}: {exc}")
-        return files
+        return sample_source() if sample_source is not None else cached_samples(roots, cache, rng, log)
 
     net = SGCN(n_landmarks=68, width=s.width, depth=s.depth, stratified=(s.arch == "sgcn"))
     opt = torch.optim.Adam(net.parameters(), lr=s.lr)
@@ -227,20 +137,6 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
         state["prototype_from"] = [f.stem for f in files]
     if dist is not None:
         dist.sync_parameters(net)
-
-    def save() -> None:
-        save_checkpoint(ckpt, net, opt, None, state)
-        info = {"steps": state["step"], "epochs": state["epoch"], "samples_seen": state["seen"],
-                "train_seconds": round(state["seconds"], 1), "n_train_samples": len(state["seeds"]),
-                "train_seeds": seed_ranges(sorted(int(x) for x in state["seeds"] if x.isdigit())),
-                "last_loss": state["losses"][-1] if state["losses"] else None}
-        export(net, s, info, out / "landmarks.pt")
-        snaps = out / "snapshots"  # for ablations at equal step counts
-        snaps.mkdir(exist_ok=True)
-        import shutil
-
-        shutil.copyfile(out / "landmarks.pt", snaps / f"landmarks_step{state['step']:06d}.pt")
-        (out / "progress.json").write_text(json.dumps({**info, "losses": state["losses"][-200:]}, indent=1))
 
     prototype = net.prototype.numpy().astype(np.float64)
     budget = Budget(s.max_minutes, max_steps, s.checkpoint_s, state["seconds"])
@@ -275,46 +171,42 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
             state["seconds"] = budget.seconds
             if budget.checkpoint_due() and (dist is None or dist.leader):
                 state["losses"].append(round(float(np.mean(running[-20:])), 5))
-                save()
+                save_run(out, net, opt, s, state)
                 log(f"step {state['step']} epoch {state['epoch']} loss {np.mean(running[-20:]):.4f} "
                     f"({len(files)} samples, {state['seconds'] / 60:.1f} min)")
             done = budget.done(state["step"])
             if done if dist is None else dist.any(done):
                 state["losses"].append(round(float(np.mean(running[-20:])), 5))
                 if dist is None or dist.leader:
-                    save()
+                    save_run(out, net, opt, s, state)
                 return out / "landmarks.pt"
         state["epoch"] += 1
         if running:
             state["losses"].append(round(float(np.mean(running)), 5))
     if dist is None or dist.leader:
-        save()
+        save_run(out, net, opt, s, state)
     return out / "landmarks.pt"
+
+
+def save_run(out: Path, net, opt, s: Settings, state: dict) -> None:
+    """Checkpoint, weights (+ a snapshot per checkpoint, for ablations at equal step counts) and progress.json."""
+    import shutil
+
+    save_checkpoint(out / "checkpoint.pt", net, opt, None, state)
+    info = {"steps": state["step"], "epochs": state["epoch"], "samples_seen": state["seen"],
+            "train_seconds": round(state["seconds"], 1), "n_train_samples": len(state["seeds"]),
+            "train_seeds": seed_ranges(sorted(int(x) for x in state["seeds"] if x.isdigit())),
+            "last_loss": state["losses"][-1] if state["losses"] else None}
+    export(net, s, info, out / "landmarks.pt")
+    snaps = out / "snapshots"
+    snaps.mkdir(exist_ok=True)
+    shutil.copyfile(out / "landmarks.pt", snaps / f"landmarks_step{state['step']:06d}.pt")
+    (out / "progress.json").write_text(json.dumps({**info, "losses": state["losses"][-200:]}, indent=1))
 
 
 def current_lr(s: Settings, step: int) -> float:
     """Constant Adam rate with one optional drop: a budget far below the paper's 500 epochs ends at a lower rate."""
     return s.lr * (LR_DROP if s.lr_drop_step and step >= s.lr_drop_step else 1.0)
-
-
-def smoke_samples(cache: Path, n: int = 6) -> list[Path]:
-    """FaceKit heads (template topology, random identities/expressions) as tiny cached samples: no dataset needed."""
-    from ..core.facekit import load_facekit
-
-    fk = load_facekit()
-    rng = np.random.default_rng(0)
-    a_id, a_exp = fk.sample_prior(rng, n=n)
-    verts = fk.evaluate(a_id, a_exp)
-    lms = fk.landmarks(verts)
-    files = []
-    for i in range(n):
-        path = cache / f"smoke{i}.npz"
-        pts, nrm, _ = sample_surface(verts[i], fk.faces, 4000, rng)
-        _, area = triangle_normals(verts[i], fk.faces)
-        np.savez(path, points=pts.astype(np.float32), normals=nrm.astype(np.float32),
-                 landmarks=np.asarray(lms[i], np.float32), area=np.float64(area.sum()))
-        files.append(path)
-    return files
 
 
 def ship(run_dir: Path, models_dir: Path, bench_json: Path | None = None, gcn_dir: Path | None = None) -> Path:

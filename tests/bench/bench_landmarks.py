@@ -37,7 +37,7 @@ from face_addon.core.geometry.pca_align import standardize  # noqa: E402
 from face_addon.core.geometry.poisson_disk import poisson_disk_mesh  # noqa: E402
 from face_addon.core.geometry.similarity import umeyama  # noqa: E402
 from face_addon.core.pipelines import detect_landmarks as dl  # noqa: E402
-from face_addon.train.landmarks import rotation  # noqa: E402
+from face_addon.train.landmarks_data import rotation  # noqa: E402
 
 TEST_ROOT = Path("/work/data/synth/test")
 TIMING_ROOT = Path("/work/data/synth/timing")
