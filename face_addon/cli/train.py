@@ -3,7 +3,7 @@
 One subcommand for every trainer in face_addon/train. Each trainer module declares its options
 (`add_arguments`, the shared ones from train/options.py) and runs them (`run`); this command only picks the
 module, so `face train landmarks ...` and `python -m face_addon.train.landmarks ...` take the same options.
-The trainer is imported when its command runs, so `face info` and `face train -h` never load torch.
+A trainer is imported only when its command runs: building the `face` parser loads no trainer and no torch.
 """
 from __future__ import annotations
 

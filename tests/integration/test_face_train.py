@@ -70,6 +70,19 @@ def test_data_must_be_an_existing_folder(tmp_path, capsys):
     assert "no such folder" in capsys.readouterr().err
 
 
+def test_building_the_parser_loads_no_trainer():
+    import subprocess
+    import sys
+
+    code = ("import sys; from face_addon.cli.main import _build_parser; _build_parser(); "
+            "print(any(m.startswith('face_addon.train') for m in sys.modules), 'torch' in sys.modules)")
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
 def test_help_and_unknown_model(capsys):
     assert main(["train", "-h"]) == 0
     listing = capsys.readouterr().out
