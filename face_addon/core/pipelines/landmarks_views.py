@@ -14,7 +14,8 @@
    points instead, per view or after fusion, was measured too: no better, docs/landmarks.md.)
 3. Every 2D point is back-projected through the view's z-buffer onto the scan (`scan_render.back_project`).
 4. Per point, a robust consensus over the views: observations on grazing surface (cos < COS_MIN), occluded in
-   that view (the first consensus lies behind the view's depth buffer) or far from the per-coordinate median
+   that view (the first consensus lies behind the view's depth buffer, unless fewer than MIN_VIEWS views see
+   it: a concave corner) or far from the per-coordinate median
    are dropped; the rest are averaged (weighted by cos², the eye points by a high power of cos around a
    weighted median: HEAD_ON_POINTS) and the result is snapped to the surface.
 5. The nose tip (30) is moved to the most prominent surface point along the face's forward direction within
@@ -32,7 +33,7 @@ from ..geometry.scan_render import ScanSurface, ScanView, back_project, coarse_c
 from ..geometry.similarity import umeyama
 from ..geometry.surface_distance import SurfaceQuery
 from ..progress import Progress
-from .face_orientation import FACE_FILL, FACE_SIZE_M, FaceFrame, frontal_view
+from .face_orientation import FACE_FILL, FACE_SIZE_M, FaceFrame, frontal_view, tracked_mesh
 
 #: (yaw, pitch) degrees of the rig: yaw towards the subject's left, pitch from above. The side views (±45-75°)
 #: see the outer eye corners and the jaw nearly head-on, and the consensus weights each point's views by cos²
@@ -82,10 +83,8 @@ def read_view(surface: ScanSurface, frame: FaceFrame, yaw: float, pitch: float, 
               size: int = VIEW_SIZE) -> tuple[ScanView, np.ndarray | None]:
     """Render one rig view and read the face mesh in it -> (view, 468 (x, y) pixels or None when the mesh
     model does not see a face)."""
-    from ..photo.face_mesh import face_landmarks
-
     view, box = frontal_view(surface, frame, size, yaw, pitch, shading)
-    mesh = face_landmarks(view.image, box)
+    mesh = tracked_mesh(view.image, box)
     return view, (mesh.points[:, :2] if mesh.score >= MIN_PRESENCE else None)
 
 
@@ -100,12 +99,16 @@ def consensus(obs: np.ndarray, cos: np.ndarray, views: list[ScanView], scale: fl
     med = _median(obs, valid)
     if head_on is not None and head_on.any():
         med[head_on] = _weighted_median(obs[:, head_on], weights[:, head_on])
+    seen = valid.copy()
     for i, view in enumerate(views):  # occlusion: the median must not lie behind this view's surface
         uv, z = view.camera.project(np.nan_to_num(med))
         h, w = view.depth.shape
         ix = np.clip(np.round(uv[:, 0]).astype(np.int64), 0, w - 1)
         iy = np.clip(np.round(uv[:, 1]).astype(np.int64), 0, h - 1)
-        valid[i] &= z <= view.depth[iy, ix] + OCCLUSION_MM * 1e-3 * scale
+        seen[i] &= z <= view.depth[iy, ix] + OCCLUSION_MM * 1e-3 * scale
+    # a median hidden from (nearly) every view lies inside a concave corner (the subnasale between columella and
+    # lip): the test says little there, and with it the point would rest on whichever view or two survived
+    valid = np.where(seen.sum(0) < MIN_VIEWS, valid, seen)
     dev = np.linalg.norm(obs - med, axis=-1)
     dev_med = _median(dev[..., None], valid)[:, 0]
     limit = np.maximum(OUTLIER_MM * 1e-3 * scale, 3.0 * np.nan_to_num(dev_med))
