@@ -3,8 +3,8 @@
 - artec_faces (15 Artec face scans, mm, +Y up as stored, hand-clicked lm22 points): the 10 points comparable with
   iBUG-68 (eye corners 36/39/42/45, nose tip 30, subnasale 33, mouth corners 48/54, upper lip 51, chin 8; the
   correspondences of ../shared/real/README.md), per method (views, sgcn, fusion), mean and per region, files as
-  stored and under a random rotation each; a per-scan table; the shadings of the view method and the index
-  table instead of the calibrated 468 -> 68 map side by side;
+  stored and under a random rotation each; a per-scan table; the shadings of the view method, and the scan map
+  (landmarks_views.scan_weights) against the photo-calibrated 468 -> 68 map and the index table, side by side;
   the confidence check (do the least-confident 10 % of points have larger errors than the rest?).
 - humface: its 7 points (eye corners, nose tip, mouth corners).
 - seconds per 100k-vertex scan on one thread (an Artec scan refined to ~100k vertices by midpoint subdivision
@@ -84,7 +84,7 @@ def run(root: Path) -> tuple[dict, str]:
     import torch
 
     from face_addon.core.geometry.scan_render import ScanSurface
-    from face_addon.core.photo.ibug_map import table_weights
+    from face_addon.core.photo.ibug_map import load_weights, table_weights
     from face_addon.core.pipelines import landmarks_views as lv
     from face_addon.core.pipelines.detect_landmarks import detect_landmarks
     from face_addon.core.pipelines.face_orientation import find_face_frame
@@ -115,8 +115,9 @@ def run(root: Path) -> tuple[dict, str]:
         rot_diff.append(np.linalg.norm(back - upright.landmarks, axis=1))
         surface = ScanSurface.of(mesh.vertices, mesh.faces, cavity=True)
         frame = find_face_frame(mesh.vertices, mesh.faces, surface=surface)
-        variants = {s: {"shading": s} for s in SHADINGS}
-        variants["lambert, index table"] = {"ibug_weights": table_weights()}
+        variants = {s: {"shading": s} for s in SHADINGS}  # with the scan map (landmarks_views.scan_weights)
+        variants["cavity, photo-calibrated map"] = {"shading": "cavity", "ibug_weights": load_weights()}
+        variants["cavity, index table"] = {"shading": "cavity", "ibug_weights": table_weights()}
         for key, kwargs in variants.items():
             found = lv.landmarks_from_views(surface, frame, **kwargs) if frame is not None else None
             shading_errs.setdefault(key, []).append(errors_mm(found.points, lm, ARTEC_PAIRS) if found is not None
