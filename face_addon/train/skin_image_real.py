@@ -31,10 +31,10 @@ import numpy as np
 from ..core.dataset import CLASS_IDS, HEAD_CLASSES
 from .appearance import augment_appearance, random_background
 from .budget import Budget
-from .checkpoints import load_checkpoint, save_checkpoint
+from .checkpoints import load_checkpoint, run_ship, save_checkpoint
 from .london_skin import ALLOWED, load_london_masks, set_cross_entropy
 from .options import add_common, data_folders, out_folder, standalone
-from .skin_image import Settings, augment, export, load_train_views, make_model
+from .skin_image import WEIGHTS_KIND, WEIGHTS_VERSIONS, Settings, augment, export, load_train_views, make_model
 
 #: London mask values that are the subject's skin (darkened by the tone shift)
 LONDON_SKIN = np.isin(np.arange(256), [1, 6, 8, 9, 10])
@@ -132,7 +132,8 @@ def train(out: Path, ft: FineTune, teacher_path: Path, resume: bool = True, log=
         log(f"resumed at step {state['step']}")
     rng = np.random.default_rng([ft.seed, state["step"]])
     with torch.no_grad():  # per-channel scale of the teacher's features, for the feature-keeping loss
-        x, _ = augment(images[rng.choice(len(images), 32, replace=False)], labels[:32], rng, ft.crop)
+        pick = rng.choice(len(images), min(32, len(images)), replace=False)
+        x, _ = augment(images[pick], labels[pick], rng, ft.crop)
         f_var = teacher.features(torch.from_numpy(x)).var(dim=(0, 2, 3)).clamp_min(1e-4)[None, :, None, None]
     budget = Budget(ft.max_minutes, max_steps, ft.checkpoint_s, state["seconds"])
     running: list[tuple[float, float, float]] = []
@@ -186,7 +187,7 @@ def add_arguments(parser) -> None:
     from ..core.pipelines.skin_image import IMAGE_WEIGHTS
 
     add_common(parser, data="rendered views of train-split scans (`python -m face_addon.synth.skin_views`)",
-               default_minutes=FineTune.max_minutes, ship=False)
+               default_minutes=FineTune.max_minutes)
     parser.add_argument("--london", metavar="DIR", help="the real-data folder holding photos/london (required)")
     parser.add_argument("--teacher", default=str(IMAGE_WEIGHTS), help="the encoder to start from and keep features of")
 
@@ -195,6 +196,8 @@ def run(args) -> int:
     """Fine-tune from parsed options; prints the weights' path."""
     from ..core.errors import UsageError
 
+    if run_ship(args, ship, "real"):
+        return 0
     views = data_folders(args, "the rendered views folder")[0]
     if not args.london or not (Path(args.london) / "photos" / "london").is_dir():
         raise UsageError("--london DIR is required: the real-data folder holding photos/london")
@@ -202,6 +205,55 @@ def run(args) -> int:
     ft = FineTune(views=str(views), london=args.london, max_minutes=args.minutes, threads=args.threads)
     print(train(out, ft, Path(args.teacher), resume=args.resume, max_steps=args.max_steps))
     return 0
+
+
+def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
+    """Copy the run's encoder to models_dir/skin_image.pt with its model card skin_image.json; metrics from the
+    real-data benchmark (tests/bench/results/real.json, part skin)."""
+    from ..core.weights import load_weights
+    from .checkpoints import copy_for_shipping
+
+    meta, bench, size_mb = copy_for_shipping(run_dir, models_dir, "skin_image.pt", WEIGHTS_KIND, bench_json)
+    load_weights(models_dir / "skin_image.pt", WEIGHTS_KIND, WEIGHTS_VERSIONS)
+    real = bench.get("skin_real", {})
+    london = real.get("london", {})
+    card = {
+        "model": "Segment Skin image encoder (U-Net, per-pixel classes) — stands in for the paper's frozen DINOv2; "
+                 "fine-tuned for real appearance (issue 19)",
+        "paper": "Chen et al.: Pixels2Points, Eurographics 2025 (shared/seeds/000), §2.1 image features",
+        "file": "skin_image.pt", "size_mb": size_mb,
+        "load": "face_addon.core.pipelines.skin_image.load_image_encoder (torch.load weights_only=True)",
+        "backbone": meta["backbone"], "classes": meta["class_names"], "feature_channels": meta["feature_channels"],
+        "training": meta["training"], "settings": meta["settings"],
+        "data": {
+            "synthetic": "13 Cycles views (160 px) per train-split scan of `face synth --profile scan --target-verts "
+                         "30000` (seeds 500000-500047), rendered by face_addon.synth.skin_views --jitter; labels: the "
+                         "class of the visible scan surface per pixel",
+            "real": "Face Research Lab London Set (DeBruine, L. & Jones, B. (2017), doi:10.6084/m9.figshare.5047666.v5, "
+                    "CC BY 4.0): the neutral photos and FRL-template part masks of the 52 even-numbered people; the "
+                    "50 odd-numbered people are never trained on and give skin_london_iou. Mask labels become sets of "
+                    "our classes (train/london_skin.py); the lower neck and skin-coloured scalp above the outline "
+                    "are ignored",
+            "start": "the renders-only encoder (749 steps, 182 train scans, seeds 500000-500181) is the starting "
+                     "point and the teacher of the feature-keeping loss",
+        },
+        "metrics": {"london_skin_iou_held_out_odd_ids": bench.get("skin_london_iou"),
+                    "london_skin_iou_trained_even_ids": london.get("tuned_backdrop"),
+                    "london_held_out_by_group": london.get("held_out_by_group"),
+                    "synthetic_miou_16_test_scans_default_pipeline": bench.get("skin_synth_miou"),
+                    "lee_perry_smith_head_face_skin": bench.get("skin_lps_fraction")},
+        "reproduce": [
+            "face synth --out /work/data/synth/train_skin --seed 500000 --count 48 --profile scan --target-verts 30000",
+            "python -m face_addon.synth.skin_views --data /work/data/synth/train_skin "
+            "--out /work/data/synth/skin_views_train --jitter",
+            "git show f8e0769:face_addon/models/skin_image.pt > /tmp/skin_image_renders.pt   # the renders-only start",
+            f"python -m face_addon.train.skin_image_real --data /work/data/synth/skin_views_train --london ../shared/real "
+            f"--teacher /tmp/skin_image_renders.pt --out {run_dir} --minutes {meta['training']['fine_tune']['max_minutes']:g}",
+            f"python -m face_addon.train.skin_image_real --ship {run_dir}",
+            "flock /tmp/real_bench.lock python tests/bench/bench_real.py --part skin"],
+    }
+    (models_dir / "skin_image.json").write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n")
+    return models_dir / "skin_image.pt"
 
 
 def main(argv: list[str] | None = None) -> int:
