@@ -196,6 +196,21 @@ def merge_scale(profile: str, mean: dict, loads: list[float], args) -> None:
         "before_commit": args.before, "seeds": args.seeds, "load_average": [min(loads), max(loads)],
         **{k: {s: round(v, 2) for s, v in st.items()} for k, st in mean.items()}}
     path.write_text(json.dumps(data, indent=2) + "\n")
+    scale_md_line(data)
+
+
+def scale_md_line(data: dict) -> None:
+    """Point scale.md's generator sentence (written by bench_scale.py) at the numbers now in scale.json."""
+    import re
+
+    from common import RESULTS
+
+    md = RESULTS / "scale.md"
+    if md.exists() and "s_per_sample_scan" in data and "s_per_sample_full" in data:
+        line = (f"Scan {data['s_per_sample_scan']} s/sample (bench_synth_stages.py --scale), full "
+                f"{data['s_per_sample_full']} s/sample (per stage before/after: synth_stages_scan.md, synth_stages_full.md)")
+        md.write_text(re.sub(r"Scan [\d.]+ s/sample \(.*?\), full [\d.]+ s/sample \(.*?\)", line, md.read_text(),
+                             count=1))
 
 
 if __name__ == "__main__":
