@@ -14,7 +14,12 @@ cheek) the mean distance in mm after a per-region similarity alignment, against 
   regressor       the network alone
   fit_no_prdl     fitting from the mean face: landmarks + photometric + regularisation
   fit_prdl        the same + PRDL on the parser's part masks
-  regressor_prdl  fitting with PRDL, initialised by the regressor (the product default)
+  regressor_prdl  fitting with PRDL, initialised by the regressor (the joint fit)
+  default         the product: regressor_prdl on the combined masks (`parts2d.combine_masks`), then the
+                  expression read from the detected mesh, the identity refit and the landmark correction, scaled
+                  by the pose trust (`follow_detections`)
+Expression: mean absolute error of key ARKit units against the truth, and the mean mouthSmile on views whose
+true mouthSmile is 0.
 Also the part masks themselves: the parser head and the MediaPipe-contour polygons vs. the true labels.
 Times: the scoring pass runs `--workers` processes at once, so the reported times come from a separate pass
 over the first `--timing` views in one process on an otherwise idle machine (median per stage).
@@ -34,7 +39,9 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "bench"))
 
-CONDITIONS = ("regressor", "fit_no_prdl", "fit_prdl", "regressor_prdl")
+CONDITIONS = ("regressor", "fit_no_prdl", "fit_prdl", "regressor_prdl", "default")
+MASKS = ("parser_masks", "landmark_masks", "combined_masks")
+KEY_UNITS = ("mouthSmileLeft", "mouthSmileRight", "jawOpen", "eyeBlinkLeft", "eyeBlinkRight")
 
 
 def _setup():
@@ -52,14 +59,14 @@ _STATE: dict = {}
 
 
 def evaluate(path: str) -> dict:
-    from face_addon.core.photo.camera import CROP
+    from face_addon.core.photo.camera import CROP, Crop
     from face_addon.core.photo.facekit_photo import PARTS
     from face_addon.core.photo.fit import FitConfig, FitTarget
     from face_addon.core.photo.fit_mesh import photo_truth_labels
     from face_addon.core.photo.mediapipe_assets import load_connections
     from face_addon.core.photo.metrics import part_iou, region_errors_mm
-    from face_addon.core.photo.parts2d import part_masks
-    from face_addon.core.pipelines.reconstruct_photo import regress
+    from face_addon.core.photo.parts2d import combine_masks, part_masks
+    from face_addon.core.pipelines.reconstruct_photo import follow_detections, regress
     from face_addon.core.dataset import CLASS_IDS
 
     if not _STATE:
@@ -84,18 +91,32 @@ def evaluate(path: str) -> dict:
 
     out["iou"]["parser_masks"] = part_iou(as_labels(parser), truth_lab)
     out["iou"]["landmark_masks"] = part_iou(as_labels(poly), truth_lab)
+    combined = combine_masks(parser, poly)
+    out["iou"]["combined_masks"] = part_iou(as_labels(combined), truth_lab)
     target = FitTarget(landmarks=rec["landmarks"], masks=parser, image=crop)
     runs = {"regressor": (init, FitConfig(use_prdl=False, use_photo=False, coarse_iters=0, mid_iters=0, fine_iters=0)),
             "fit_no_prdl": (None, FitConfig(use_prdl=False)),
             "fit_prdl": (None, FitConfig(use_prdl=True)),
-            "regressor_prdl": (init, FitConfig(use_prdl=True))}
+            "regressor_prdl": (init, FitConfig(use_prdl=True)),
+            "default": (init, FitConfig(use_prdl=True))}
+    units = [f.model.fk.exp_names.index(n) for n in KEY_UNITS]
+    out["exp_truth"] = rec["alpha_exp"][units].tolist()
+    out["exp"] = {}
     for name, (start, cfg) in runs.items():
         t = time.perf_counter()
+        if name == "default":  # the product: the combined masks, then the stages that follow the detections
+            target = FitTarget(landmarks=rec["landmarks"], masks=combined, image=crop)
         res = f.fit(target, init=start, cfg=cfg)
+        vertices = res.vertices
+        if name == "default":
+            res, detail, out["trust"] = follow_detections(f, target, res, Crop((0.0, 0.0), 1.0).image_intrinsics(),
+                                                          rec["landmarks"])
+            vertices = res.vertices + detail
         if name != "regressor":
             out["time"][name] = time.perf_counter() - t
         out["iou"][name] = part_iou(f.label_image(res.params), truth_lab)
-        out["mm"][name] = region_errors_mm(f.model, res.vertices, truth_v)
+        out["mm"][name] = region_errors_mm(f.model, vertices, truth_v)
+        out["exp"][name] = np.asarray(res.alpha_exp)[units].tolist()
     return out
 
 
@@ -121,15 +142,14 @@ def summarise(rows: list[dict], n_missed: int, n_views: int, timing_rows: list[d
         return per, float(np.mean(list(per.values())))
 
     iou_per, iou_avg = {}, {}
-    for key in CONDITIONS + ("parser_masks", "landmark_masks"):
+    for key in CONDITIONS + MASKS:
         iou_per[key], iou_avg[key] = part_table(key)
     mm = {c: {g: float(np.mean([r["mm"][c][g] for r in rows])) for g in REGIONS + ("all",)} for c in CONDITIONS}
     times = {c: float(np.median([r["time"][c] for r in timing_rows or rows])) for c in CONDITIONS}
     data = {"test_n": len(rows), "views_without_detection": n_missed, "views_total": n_views,
             "part_iou": {c: iou_avg[c] for c in CONDITIONS}, "part_iou_per_part": {c: iou_per[c] for c in CONDITIONS},
             "vertex_mm": {c: mm[c]["all"] for c in CONDITIONS}, "vertex_mm_per_region": mm,
-            "mask_iou": {k: iou_avg[k] for k in ("parser_masks", "landmark_masks")},
-            "mask_iou_per_part": {k: iou_per[k] for k in ("parser_masks", "landmark_masks")},
+            "mask_iou": {k: iou_avg[k] for k in MASKS}, "mask_iou_per_part": {k: iou_per[k] for k in MASKS},
             "time_regressor_s": times["regressor"], "time_fit_s": times["regressor_prdl"], "time_s": times}
     lines = ["| condition | Part IoU (avg) | " + " | ".join(PARTS) + " | vertex mm | " + " | ".join(REGIONS)
              + " | time s |", "|---" * (len(PARTS) + len(REGIONS) + 4) + "|"]
@@ -139,10 +159,34 @@ def summarise(rows: list[dict], n_missed: int, n_views: int, timing_rows: list[d
                      + f" | {times[c]:.2f} |")
     lines += ["", "Part masks vs. the true labels (IoU):", "",
               "| masks | avg | " + " | ".join(PARTS) + " |", "|---" * (len(PARTS) + 2) + "|"]
-    for k in ("parser_masks", "landmark_masks"):
+    for k in MASKS:
         lines.append(f"| {k} | {iou_avg[k]:.3f} | " + " | ".join(f"{iou_per[k][p]:.3f}" for p in PARTS) + " |")
     lines += ["", f"{len(rows)} test views scored; {n_missed} of {n_views} views had no detected face."]
-    return data, "\n".join(lines)
+    exp_data, exp_lines = expression_summary(rows)
+    data.update(exp_data)
+    return data, "\n".join(lines + exp_lines)
+
+
+def expression_summary(rows: list[dict]) -> tuple[dict, list[str]]:
+    """Key ARKit units against the truth: mean absolute error per unit and the mean mouthSmile (L+R)/2 on the
+    views whose true mouthSmile is 0, for the joint fit and the product default; the default's pose trust."""
+    truth = np.array([r["exp_truth"] for r in rows])
+    no_smile = truth[:, :2].sum(1) == 0
+    data = {"key_units": list(KEY_UNITS), "key_unit_mae": {}, "neutral_mouth_smile": {},
+            "trust_mean": float(np.mean([r["trust"] for r in rows])),
+            "trust_full_share": float(np.mean([r["trust"] == 1.0 for r in rows]))}
+    lines = ["", f"Expression (key units vs the truth; mouthSmile on the {int(no_smile.sum())} views with a true "
+             "mouthSmile of 0):", "", "| condition | " + " | ".join(f"{u} MAE" for u in KEY_UNITS)
+             + " | mouthSmile, no-smile views |", "|---" * (len(KEY_UNITS) + 2) + "|"]
+    for c in ("regressor_prdl", "default"):
+        pred = np.array([r["exp"][c] for r in rows])
+        data["key_unit_mae"][c] = dict(zip(KEY_UNITS, np.abs(pred - truth).mean(0).round(4).tolist()))
+        data["neutral_mouth_smile"][c] = float(pred[no_smile, :2].mean()) if no_smile.any() else float("nan")
+        lines.append(f"| {c} | " + " | ".join(f"{v:.3f}" for v in data["key_unit_mae"][c].values())
+                     + f" | {data['neutral_mouth_smile'][c]:.3f} |")
+    lines += ["", f"Pose trust of the default (`core/photo/trust.py`): mean {data['trust_mean']:.2f}, full on "
+              f"{100 * data['trust_full_share']:.0f} % of the views."]
+    return data, lines
 
 
 def main() -> int:

@@ -251,17 +251,18 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def part_ious(root: Path, every: int = 1) -> dict[str, dict[str, list[float]]]:
     """{mask source: {part: [IoU per portrait]}} in the pipeline's face crop, for the parser head of
-    models/photo_regressor.pt ('parser') and the landmark polygons of parts2d ('landmarks')."""
+    models/photo_regressor.pt ('parser'), the landmark polygons of parts2d ('landmarks') and the pipeline's
+    default, their per-part combination ('combined', `parts2d.combine_masks`)."""
     from PIL import Image
 
     from face_addon.core.photo.camera import CROP, Crop
     from face_addon.core.photo.face_mesh import detect
     from face_addon.core.photo.mediapipe_assets import load_connections
-    from face_addon.core.photo.parts2d import part_masks
+    from face_addon.core.photo.parts2d import combine_masks, part_masks
     from face_addon.core.pipelines.reconstruct_photo import REGRESSOR_FILE, load_regressor, regress
 
     net = load_regressor(REGRESSOR_FILE)
-    out: dict[str, dict[str, list[float]]] = {"parser": {}, "landmarks": {}}
+    out: dict[str, dict[str, list[float]]] = {"combined": {}, "parser": {}, "landmarks": {}}
     out["ids"] = []  # type: ignore[assignment]
     for pid, path, _ in london_items(root, every):
         img = load_photo(path)
@@ -272,6 +273,7 @@ def part_ious(root: Path, every: int = 1) -> dict[str, dict[str, list[float]]]:
         lm = crop.to_crop(face.points[:, :2])
         sources = {"parser": regress(net, crop.sample(img))[1],
                    "landmarks": part_masks(lm, load_connections(), CROP, CROP)}
+        sources["combined"] = combine_masks(sources["parser"], sources["landmarks"])
         for name, masks in sources.items():
             for part, mask in as_london_parts(masks).items():
                 out[name].setdefault(part, []).append(iou(mask, truth == LONDON_LABELS[part]))
@@ -280,14 +282,16 @@ def part_ious(root: Path, every: int = 1) -> dict[str, dict[str, list[float]]]:
 
 
 def part_iou(root: Path, every: int = 1) -> tuple[dict, str]:
-    """`photo_london_part_iou` (mean IoU per part of the masks the photo pipeline fits to: the parser's) and
-    the landmark polygons' for comparison, with a markdown section."""
+    """`photo_london_part_iou` (mean IoU per part of the masks the photo pipeline fits to: 'combined') and
+    the parser's and landmark polygons' alone for comparison, with a markdown section."""
     res = part_ious(root, every)
     n = len(res["ids"])
-    mean = {src: {p: round(float(np.nanmean(v)), 3) for p, v in res[src].items()} for src in ("parser", "landmarks")}
+    mean = {src: {p: round(float(np.nanmean(v)), 3) for p, v in res[src].items()}
+            for src in ("combined", "parser", "landmarks")}
     for m in mean.values():
         m["mean"] = round(float(np.mean(list(m.values()))), 3)
-    keys = {"photo_london_part_iou": mean["parser"], "photo_london_part_iou_landmarks": mean["landmarks"]}
+    keys = {"photo_london_part_iou": mean["combined"], "photo_london_part_iou_parser": mean["parser"],
+            "photo_london_part_iou_landmarks": mean["landmarks"]}
     parts = list(mean["parser"])
     rows = [f"| {src} | " + " | ".join(f"{mean[src][p]:.3f}" for p in parts) + " |" for src in mean]
     md = ("### Part masks on the London portraits\n\n"
@@ -295,7 +299,9 @@ def part_iou(root: Path, every: int = 1) -> tuple[dict, str]:
           "polygon-filled from the human FRL-189 template, so boundaries are coarse; 'mouth' = both lips and "
           "the opening, 'skin' = inside the face outline up to the hairline minus the other parts). 'parser': "
           "the parser head of models/photo_regressor.pt (trained on FaceKit renders only); 'landmarks': "
-          "the polygons of the 468 MediaPipe points (core/photo/parts2d.py).\n\n"
+          "the polygons of the 468 MediaPipe points (core/photo/parts2d.py); 'combined': the pipeline's default, per "
+          "part the parser's mask where it covers at least a fifth of the polygon, else the polygon "
+          "(`parts2d.combine_masks`; no training on these photos).\n\n"
           "| masks | " + " | ".join(parts) + " |\n|---|" + "---|" * len(parts) + "\n" + "\n".join(rows) + "\n")
     return keys, md
 

@@ -70,7 +70,7 @@ def test_units_read_from_the_points_of_random_identities(model, units, reads):
 
 
 def test_detail_puts_the_points_on_their_targets_keeping_depth(model):
-    from face_addon.core.photo.detail import HUMAN_LANDMARKS, landmark_detail
+    from face_addon.core.photo.detail import PINNED_LANDMARKS, landmark_detail
     from face_addon.core.photo.ibug_map import mediapipe_to_ibug68
 
     fk = model.fk
@@ -85,6 +85,20 @@ def test_detail_puts_the_points_on_their_targets_keeping_depth(model):
     err = np.linalg.norm(_project(model.embedded_points(moved), rot, t, K) - targets, axis=1)
     assert err[trusted].mean() < 0.3 and err[trusted].max() < 1.5  # pixels, on a face ~500 px wide
     lm_err = np.linalg.norm(_project(fk.landmarks(moved), rot, t, K) - mediapipe_to_ibug68(targets), axis=1)
-    assert lm_err[HUMAN_LANDMARKS].mean() < 1.0
+    assert lm_err[PINNED_LANDMARKS].max() < 1e-6  # the pinned landmarks land exactly on the mapped points
+    assert lm_err[np.setdiff1d(np.arange(17), PINNED_LANDMARKS)].mean() > 1e-3  # the sliding jaw is not pinned
     np.testing.assert_allclose((d @ rot.T)[:, 2], 0.0, atol=1e-12)  # no movement along the camera axis
     assert np.linalg.norm(d, axis=1).max() < 0.01  # smooth and small: a few pixels of shift, not a new face
+    np.testing.assert_allclose(landmark_detail(model, v, rot, t, K, targets, strength=0.25), 0.25 * d)
+
+
+def test_pose_trust_is_full_for_frontal_faces_and_off_for_turned_ones():
+    from face_addon.core.photo.trust import NO_TRUST_DEG, pose_trust, turn_angle_deg
+
+    for yaw, trust in ((0.0, 1.0), (8.0, 1.0), (NO_TRUST_DEG + 5, 0.0), (-NO_TRUST_DEG - 5, 0.0)):
+        rot, t, _ = _camera(yaw)
+        t = np.array([0.0, 0.0, 0.6])  # the face on the optical axis: its turn is the yaw
+        assert abs(turn_angle_deg(rot, t) - abs(yaw)) < 1e-6
+        assert pose_trust(rot, t) == trust
+    rot, t, _ = _camera(0.0)
+    assert pose_trust(rot, np.array([0.3, 0.0, 0.6])) < 1.0  # a frontal face far off-axis is seen from the side

@@ -127,3 +127,20 @@ def test_landmarks_and_prdl_fit_a_posed_face(fitter):
     mean_err = region_errors_mm(m, f.vertices(f.initial(FitTarget()))[: f.n_template].detach().numpy(), truth_v)
     assert region_errors_mm(m, res.vertices, truth_v)["all"] < 0.9 * mean_err["all"]
     assert res.history[-1]["lmk"] < 10.0  # px²
+
+
+def test_combined_masks_keep_the_parser_unless_it_lost_the_part():
+    """`combine_masks`: a parser mask that covers a fifth of the part's landmark polygon is kept (its own
+    convention, e.g. a thicker brow); one that lost the part (empty, or elsewhere) is replaced by the polygon."""
+    from face_addon.core.photo.parts2d import combine_masks
+
+    poly = np.zeros((20, 20), bool)
+    poly[5:10, 5:15] = True
+    thick = np.zeros_like(poly)
+    thick[3:12, 4:16] = True
+    elsewhere = np.zeros_like(poly)
+    elsewhere[15:19, 0:20] = True
+    polygons = {"left_eyebrow": poly, "left_eye": poly, "nose": poly}
+    got = combine_masks({"left_eyebrow": thick, "left_eye": np.zeros_like(poly), "nose": elsewhere}, polygons)
+    assert got["left_eyebrow"] is thick
+    assert got["left_eye"] is poly and got["nose"] is poly

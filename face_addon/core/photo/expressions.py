@@ -142,10 +142,12 @@ def lift_points(model: PhotoFaceKit, vertices: np.ndarray, rotation: np.ndarray,
 
 
 def photo_expression(model: PhotoFaceKit, fitted: np.ndarray, vertices: np.ndarray, rotation: np.ndarray,
-                     translation: np.ndarray, K: np.ndarray, points_2d: np.ndarray) -> np.ndarray:
-    """(52,) ARKit units of the photo's face: `UNITS` read from the points (see the module doc), the others
-    as `fitted` (the fit's)."""
+                     translation: np.ndarray, K: np.ndarray, points_2d: np.ndarray, weight: float = 1.0
+                     ) -> np.ndarray:
+    """(52,) ARKit units of the photo's face: `UNITS` read from the points (see the module doc) blended with
+    `fitted` (the fit's) as weight·read + (1 − weight)·fitted; the other units as `fitted`."""
     em = expression_map(model)
     out = np.array(fitted, np.float64)
-    out[em.units] = em.predict(lift_points(model, vertices, rotation, translation, K, points_2d))
+    read = em.predict(lift_points(model, vertices, rotation, translation, K, points_2d))
+    out[em.units] = weight * read + (1.0 - weight) * out[em.units]
     return out

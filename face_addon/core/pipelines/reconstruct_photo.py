@@ -6,11 +6,13 @@
 
 Stages: MediaPipe-derived face detector + 468-point mesh (`core.photo.face_mesh`) -> square crop around the
 landmarks (224²) -> the learned network (`models/photo_regressor.pt`): FaceKit parameters (the fit's
-initialiser) and part masks from its parser head -> per-photo fitting (`core.photo.fit`: landmarks + PRDL +
-photometric + regularisation) -> the ARKit units the detected mesh's geometry shows (`core.photo.expressions`)
--> identity refit with them held -> a smooth landmark correction (`core.photo.detail`, in `vertices` and
-`detail`). `method="regressor"` stops after the network. `masks="landmarks"` takes the
-part masks from the MediaPipe contours instead (`parts2d`; also the fallback without weights).
+initialiser) and part masks from its parser head, each replaced by the MediaPipe contour polygon where the
+parser lost the part (`masks="combined"`, `parts2d.combine_masks`) -> per-photo fitting (`core.photo.fit`:
+landmarks + PRDL + photometric + regularisation) -> the ARKit units the detected mesh's geometry shows
+(`core.photo.expressions`) -> identity refit with them held -> a landmark correction (`core.photo.detail`, in
+`vertices` and `detail`); the last three follow the detections as far as the head's pose lets them be trusted
+(`core.photo.trust`). `method="regressor"` stops after the network. `masks="parser"` / `"landmarks"` take one
+source alone (the polygons are also the fallback without weights).
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ from ..weights import cached_per_file_version
 
 REGRESSOR_FILE = MODELS_DIR / "photo_regressor.pt"
 METHODS = ("fit", "regressor")
-MASK_SOURCES = ("parser", "landmarks")
+MASK_SOURCES = ("combined", "parser", "landmarks")
 REFIT_ITERS = 30
 
 
@@ -110,14 +112,17 @@ def _rotation(res: FitResult) -> np.ndarray:
     return rotation_matrix(res.params.r.double()).numpy() @ MODEL_TO_CAMERA
 
 
-def refit_expression(f: Fitter, target: FitTarget, res: FitResult, K: np.ndarray, points: np.ndarray) -> FitResult:
-    """The ARKit units read from the detected mesh's geometry (`photo.expressions`), then identity and pose
-    refit to the landmarks with that expression held (the joint fit lets identity absorb expression)."""
+def refit_expression(f: Fitter, target: FitTarget, res: FitResult, K: np.ndarray, points: np.ndarray,
+                     trust: float = 1.0) -> FitResult:
+    """The ARKit units read from the detected mesh's geometry (`photo.expressions`, blended with the fit's by
+    `trust`), then identity and pose refit to the landmarks with that expression held (the joint fit lets
+    identity absorb expression)."""
     import torch
 
     from ..photo.expressions import photo_expression
 
-    exp = photo_expression(f.model, res.alpha_exp, res.vertices, _rotation(res), res.params.t.double().numpy(), K, points)
+    exp = photo_expression(f.model, res.alpha_exp, res.vertices, _rotation(res), res.params.t.double().numpy(), K,
+                           points, weight=trust)
     p = res.params.detach()
     p.exp_n = torch.as_tensor((exp - f.model.exp_mean) / f.model.exp_std, dtype=torch.float32)
     cfg = FitConfig(use_prdl=False, use_photo=False, free_exp=False, coarse_iters=0, mid_iters=REFIT_ITERS,
@@ -125,8 +130,25 @@ def refit_expression(f: Fitter, target: FitTarget, res: FitResult, K: np.ndarray
     return f.fit(FitTarget(landmarks=target.landmarks), init=p, cfg=cfg)
 
 
+def follow_detections(f: Fitter, target: FitTarget, res: FitResult, K: np.ndarray, points: np.ndarray
+                      ) -> tuple[FitResult, np.ndarray, float]:
+    """The stages that follow the detected points beyond FaceKit's prior — the expression read from the mesh,
+    the identity refit with it held, the landmark correction — scaled by how far the detections are trusted at
+    the joint fit's pose (`photo.trust`; 0: the joint fit is kept as it is). `K` and `points` in the same
+    pixels (photo or crop). Returns (result, (n, 3) model-space detail offsets, trust)."""
+    from ..photo.trust import pose_trust
+
+    trust = pose_trust(_rotation(res), res.params.t.double().numpy())
+    if trust == 0.0:
+        return res, np.zeros_like(res.vertices), trust
+    res = refit_expression(f, target, res, K, points, trust)
+    detail = landmark_detail(f.model, res.vertices, _rotation(res), res.params.t.double().numpy(), K, points,
+                             strength=trust)
+    return res, detail, trust
+
+
 def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", use_prdl: bool = True,
-                      masks: str = "parser", face_index: int = 0,
+                      masks: str = "combined", face_index: int = 0,
                       regressor_path: Path | str | None = REGRESSOR_FILE,
                       progress: Progress | None = None, cancel: Cancel | None = None) -> PhotoReconstruction:
     """Reconstruct the face `face_index` (0 = largest) of a photo; see the module doc. Raises Cancelled at the
@@ -135,7 +157,7 @@ def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", us
     from ..photo.face_mesh import detect
     from ..photo.image_io import load_photo
     from ..photo.mediapipe_assets import load_connections
-    from ..photo.parts2d import part_masks
+    from ..photo.parts2d import combine_masks, part_masks
 
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}")
@@ -171,8 +193,9 @@ def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", us
         raise WeightsError(f"the photo regressor is missing ({regressor_path})")
     else:
         warnings.append("no regressor weights: fitting starts from the mean face, masks from the landmarks")
-    if masks == "landmarks" or part is None:
-        part = part_masks(lm, load_connections(), CROP, CROP)
+    if masks != "parser" or part is None:
+        polygons = part_masks(lm, load_connections(), CROP, CROP)
+        part = combine_masks(part, polygons) if masks == "combined" and part is not None else polygons
     times["regressor"] = time.perf_counter() - t
     step(0.4, "fitting")
     t = time.perf_counter()
@@ -185,9 +208,10 @@ def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", us
     detail = None
     if method == "fit" and f.model.embedding:
         step(0.8, "reading the expression")
-        res = refit_expression(f, target, res, K, face.points)
-        detail = landmark_detail(f.model, res.vertices, _rotation(res), res.params.t.double().numpy(), K,
-                                 face.points)
+        res, detail, trust = follow_detections(f, target, res, K, face.points)
+        if trust < 1.0:
+            warnings.append(f"the head is turned: the expression and landmark correction follow the detector at "
+                            f"{100 * trust:.0f} %")
     times["fit"] = time.perf_counter() - t
     step(1.0, "done")
     h, w = img.shape[:2]
