@@ -163,7 +163,25 @@ def run(root: Path) -> tuple[dict, str]:
         k, md = measure(ctx)
         keys.update(k)
         sections.append(md)
+    people = overlay_people(ctx)
+    picture = render_overlays(ctx, people, OVERLAY)
+    sections.append(f"![London reconstructions](../../../docs/img/{picture.name})\n\n*People {', '.join(people)} "
+                    "(the first of each ethnicity group in london_info.csv), neutral (top: annotation green, the "
+                    "detector's mapped points blue, the reconstruction's reprojected landmarks red) and smiling "
+                    "(bottom), with the reconstruction's facial-skin wireframe (yellow). Face Research Lab London "
+                    "Set, DeBruine & Jones 2017, CC BY 4.0.*")
     return keys, "## Photo (London set, CC BY 4.0, DeBruine & Jones 2017)\n\n" + "\n\n".join(sections)
+
+
+OVERLAY = Path(__file__).resolve().parents[2] / "docs" / "img" / "photo_london.png"
+
+
+def overlay_people(ctx: London) -> tuple[str, ...]:
+    """The first person of each single ethnicity group (london_info.csv), in the groups' alphabetical order."""
+    first: dict[str, str] = {}
+    for p in ctx.lm.ids:
+        first.setdefault(ctx.info[p]["ethnicity"], p)
+    return tuple(first[g] for g in sorted(first) if "/" not in g)
 
 
 def render_overlays(ctx: London, people: tuple[str, ...], out: Path) -> Path:
