@@ -44,3 +44,10 @@ def test_vertex_without_faces_answers_itself():
     p, d, _ = SurfaceQuery(v, f, k=1).nearest(np.array([[1.01, 0.0, 0.0]]))
     np.testing.assert_allclose(p[0], [1.0, 0.0, 0.0])
     assert d[0] == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_no_points_give_empty_answers(k):
+    v, f = uv_sphere((0, 0, 0), 0.1, 8, 12)
+    p, d, fi = SurfaceQuery(v, f, k=k).nearest(np.zeros((0, 3)))
+    assert p.shape == (0, 3) and d.shape == (0,) and fi.shape == (0,)

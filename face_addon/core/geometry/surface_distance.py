@@ -94,7 +94,7 @@ class SurfaceQuery:
         work at k=2), in the fans' order, so ties resolve as a padded argmin over the fans would."""
         points = np.asarray(points, np.float64)
         dk, ik = self.tree.query(points, k=self.k)
-        dk, ik = dk.reshape(len(points), -1), ik.reshape(len(points), -1)
+        dk, ik = dk.reshape(len(points), self.k), ik.reshape(len(points), self.k)
         out_p = self.v[ik[:, 0]].copy()
         out_d = dk[:, 0].copy()
         out_f = np.maximum(self.vf[ik[:, 0], 0], 0)
