@@ -177,7 +177,10 @@ def main() -> None:
         write_results(args.save, {"profile": args.profile, "seeds": args.seeds, "before": args.before,
                                   "stage_s": mean, "runs": runs, "checks": {str(k): v for k, v in checks.items()},
                                   "load_average": loads}, table,
-                      f"tests/bench/bench_synth_stages.py --before {args.before} --profile {args.profile}")
+                      f"tests/bench/bench_synth_stages.py --before {args.before}"
+                      + (f" --after {args.after}" if args.after else "")
+                      + f" --profile {args.profile} --seeds {' '.join(map(str, args.seeds))} --save {args.save}"
+                      + (" --scale" if args.scale else ""))
     if args.scale:
         merge_scale(args.profile, mean, loads, args)
 
