@@ -130,6 +130,11 @@ def test_full_profile_views_labels_and_cameras(tmp_path):
     assert ((uv >= 0) & (uv < 64)).all()
     # the nose tip (iBUG 30) projects onto a face-part pixel, not background / hair / cloth
     assert parts[uv[30, 1], uv[30, 0]] in ds.HEAD_CLASSES
+    # the same seed again: every view file the same bytes (denoised RGB included, no render-time metadata)
+    generate_sample(SEED, tmp_path / "again", _cfg(profile="full", views=2, resolution=64, samples=2,
+                                                    strand_children=1))
+    for p in sorted((tmp_path / "again" / f"{SEED:07d}" / "views").glob("*.png")):
+        assert p.read_bytes() == (tmp_path / f"{SEED:07d}" / "views" / p.name).read_bytes(), p.name
 
 
 def test_cli_verify_and_preview(sample_root, tmp_path, capsys):
