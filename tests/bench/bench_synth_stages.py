@@ -17,6 +17,7 @@ import argparse
 import importlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -171,6 +172,10 @@ def main() -> None:
              + "; ".join(f"{s}: {json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in c.items()})}"
                          for s, c in checks.items()))
     print(table)
+    print(f"samples kept for looking at in {work} (before/, after/)")
+    for name, src in versions.items():
+        if src != REPO:
+            shutil.rmtree(src)
     if args.save:
         from common import write_results
 
