@@ -31,6 +31,7 @@ from .budget import Budget
 from .checkpoints import load_checkpoint, run_ship, save_checkpoint, seed_ranges
 from .distributed import Dist
 from .landmarks_data import cached_samples, compute_prototype, make_example, smoke_samples
+from .model_card import About, Row, build_card, picked, run_record, seed_text, write_card
 from .options import add_common, count, data_folders, out_folder, standalone
 
 LR_DROP = 0.3
@@ -220,22 +221,21 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path | None = None, gcn_di
     models_dir.mkdir(parents=True, exist_ok=True)
     dst = models_dir / "landmarks.pt"
     shutil.copyfile(src, dst)
-    metrics = json.loads(bench_json.read_text()) if bench_json and bench_json.is_file() else {}
+    bench = json.loads(bench_json.read_text()) if bench_json and bench_json.is_file() else {}
     n_train = meta["training"].get("n_train_samples", 0)
-    card = {
-        "model": "2S-SGCN facial landmark detector (68 iBUG points), heatmap regressor + MSE-over-mesh",
-        "paper": "Burger, Blandano, Facchi, Lanzarotti: 2S-SGCN, CVIU 2025 (shared/seeds/003)",
-        "file": "landmarks.pt", "size_mb": round(dst.stat().st_size / 2 ** 20, 3),
-        "load": "face_addon.core.pipelines.detect_landmarks.load_landmark_model (torch.load weights_only=True)",
+    about = About(model="2S-SGCN facial landmark detector (68 iBUG points), heatmap regressor + MSE-over-mesh",
+                  paper="Burger, Blandano, Facchi, Lanzarotti: 2S-SGCN, CVIU 2025 (shared/seeds/003)",
+                  load="face_addon.core.pipelines.detect_landmarks.load_landmark_model (torch.load weights_only=True)")
+    card = build_card(about, "landmarks.pt", round(dst.stat().st_size / 2 ** 20, 3), {
         "architecture": meta["arch"], "inference": {k: meta[k] for k in ("n_points", "k", "sigma", "top", "gamma")},
-        "training": meta["training"], "settings": meta["settings"],
+        **run_record(meta),
         "data": {"source": "face synth --profile scan (FaceKit subjects, hair/clothes/accessories, expressions, "
                            "holes, noise), train split seeds only (0-999,999)",
                  "folders": list(meta["settings"]["data"]),
                  "augmentation": "rotation U(-30, 30) deg per axis, 0-2 plane crops outside the landmarks, 0-4 "
                                  "holes (5-30 mm), 0-0.6 mm normal noise, mm units with p = 0.3"},
-        "metrics": {k: metrics.get(k) for k in ("test_n", "test_set", "mean_mm", "std_mm", "region_mm",
-                                                 "time_100k_s", "time_1m_s") if k in metrics},
+        "metrics": picked(bench, ("test_n", "test_set", "mean_mm", "std_mm", "region_mm", "time_100k_s",
+                                  "time_1m_s")),
         "reproduce": ["nice -n 10 python -m face_addon synth --out /work/data/synth/train_lm --seed 500000 "
                       f"--count {n_train} --profile scan --target-verts 30000",
                       f"python -m face_addon train landmarks --out {run_dir} --data /work/data/synth/train_lm "
@@ -243,8 +243,16 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path | None = None, gcn_di
                       "--resume",
                       f"python -m face_addon train landmarks --ship {run_dir}",
                       "nice -n 10 python tests/bench/bench_landmarks.py --timing"],
-    }
-    (models_dir / "landmarks.json").write_text(json.dumps(card, indent=1) + "\n")
+    })
+    st, tr = meta["settings"], meta["training"]
+    mean, std, icp = (bench.get(k, {}).get(m) for k, m in (("mean_mm", "2S-SGCN"), ("std_mm", "2S-SGCN"),
+                                                             ("mean_mm", "icp_baseline")))
+    drop = f", ×{LR_DROP:g} from step {st['lr_drop_step']}" if st.get("lr_drop_step") else ""
+    write_card(models_dir, "landmarks.pt", card, Row(
+        trained_on=f"{n_train} synthetic scans (train seeds {seed_text(tr.get('train_seeds'))}), {tr['steps']} steps "
+                   f"of batch {st['batch']} (lr {st['lr']:g}{drop})",
+        held_out=(f"{bench['test_n']} scans: {mean:.2f} ± {std:.2f} mm mean (ICP baseline {icp:.2f} mm)"
+                  if mean is not None and icp is not None else "not measured")))
     return dst
 
 

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from .budget import Budget
-from .checkpoints import load_checkpoint, photometric_jitter, run_ship, save_checkpoint
+from .checkpoints import copy_for_shipping, load_checkpoint, photometric_jitter, run_ship, save_checkpoint
+from .model_card import About, Row, build_card, picked, run_record, seed_text, write_card
 from .options import count, standalone
 from .photo_data import add_dataset_options, cache_split, cached_views
 
@@ -188,28 +189,31 @@ def export(net, s: Settings, info: dict, path: Path) -> Path:
 def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
     """Copy run_dir/photo_regressor.pt into models_dir with its card (photo_regressor.json): data, settings,
     training progress and the held-out benchmark numbers when they exist."""
-    from .checkpoints import copy_for_shipping
-
     meta, bench, size_mb = copy_for_shipping(run_dir, models_dir, WEIGHTS_FILE, WEIGHTS_KIND, bench_json)
-    card = {
-        "model": "photo regressor + part parser (FaceKit identity/expression/pose/translation; 9-class parser)",
-        "paper": "Wang et al., 3D Face Reconstruction with the Geometric Guidance of Facial Part Segmentation "
-                 "(3DDFA-V3, CVPR 2024; shared/seeds/001): the regressor initialises PRDL fitting",
-        "file": WEIGHTS_FILE, "size_mb": size_mb,
-        "load": "face_addon.core.pipelines.reconstruct_photo.load_regressor (torch.load weights_only=True)",
+    about = About(model="photo regressor + part parser (FaceKit identity/expression/pose/translation; 9-class parser)",
+                  paper="Wang et al., 3D Face Reconstruction with the Geometric Guidance of Facial Part Segmentation "
+                        "(3DDFA-V3, CVPR 2024; shared/seeds/001): the regressor initialises PRDL fitting",
+                  load="face_addon.core.pipelines.reconstruct_photo.load_regressor (torch.load weights_only=True)")
+    card = build_card(about, WEIGHTS_FILE, size_mb, {
         "data": "synth --profile photo, train seeds < 1,000,000 (two 256² portrait views per sample), views "
                 "cropped by our MediaPipe-derived detector (face_addon.train.photo_data)",
-        "training": meta.get("training"), "settings": meta.get("settings"),
-        "held_out": {k: bench[k] for k in ("test_n", "part_iou", "vertex_mm", "mask_iou", "time_regressor_s",
-                                           "time_fit_s", "commit") if k in bench},
+        **run_record(meta),
+        "held_out": picked(bench, ("test_n", "part_iou", "vertex_mm", "mask_iou", "time_regressor_s", "time_fit_s",
+                                   "commit")),
         "command": "nice -n 5 python -m face_addon train photo --data /work/data/photo/train "
                    "--cache /work/data/photo/cache/train --out out/photo_reg --epochs 60 --threads 1; then "
                    "python -m face_addon train photo --data /work/data/photo/train --cache /work/data/photo/cache/train "
                    "--out out/photo_reg2 --epochs 50 --lr 5e-4 --init out/photo_reg/photo_regressor.pt; "
                    "python -m face_addon train photo --ship out/photo_reg2",
         "phases": ["1: 1140 steps (60 epochs) from scratch, lr 1e-3 cosine, on the first 306 views (seeds 0-167)",
-                   "2: 1800 steps (50 epochs) from phase 1, lr 5e-4 cosine, on all 579 views (seeds 0-323)"]}
-    (models_dir / "photo_regressor.json").write_text(json.dumps(card, indent=1) + "\n")
+                   "2: 1800 steps (50 epochs) from phase 1, lr 5e-4 cosine, on all 579 views (seeds 0-323)"]})
+    tr, iou, mm = meta.get("training", {}), bench.get("part_iou", {}), bench.get("vertex_mm", {})
+    write_card(models_dir, WEIGHTS_FILE, card, Row(
+        trained_on=f"{tr.get('train_views')} portrait renders (train seeds {seed_text(tr.get('train_seeds'))}), "
+                   f"{tr.get('steps')} steps of batch {meta.get('settings', {}).get('batch')}",
+        held_out=(f"{bench['test_n']} renders of unseen subjects: regressor Part IoU {iou['regressor']:.3f} / "
+                  f"{mm['regressor']:.2f} mm; with PRDL fitting {iou['regressor_prdl']:.3f} / "
+                  f"{mm['regressor_prdl']:.2f} mm" if "regressor_prdl" in iou else "not measured")))
     return models_dir / WEIGHTS_FILE
 
 

@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from .budget import Budget
-from .checkpoints import load_checkpoint, photometric_jitter, run_ship, save_checkpoint
+from .checkpoints import copy_for_shipping, load_checkpoint, photometric_jitter, run_ship, save_checkpoint
+from .model_card import About, Row, build_card, picked, run_record, seed_text, write_card
 from .options import count, standalone
 from .photo_data import add_dataset_options, cached_views
 
@@ -262,30 +263,33 @@ def export(net, s: Settings, info: dict, avg: dict, rec: Records, path: Path) ->
 def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
     """Copy run_dir/WEIGHTS_NAME into models_dir with its card (pixel2mesh_face.json)."""
     from ..core.pipelines.pixel2mesh_photo import WEIGHTS_KIND
-    from .checkpoints import copy_for_shipping
 
     meta, bench, size_mb = copy_for_shipping(run_dir, models_dir, WEIGHTS_NAME, WEIGHTS_KIND, bench_json)
     st = meta.get("settings", {})
-    card = {
-        "model": "Pixel2Mesh-face: hemisphere (141 vertices) -> 4 G-ResNet deformation blocks with adaptive "
-                 "graph unpooling -> 8569-vertex face mesh in crop space",
-        "paper": "Liu et al., Pixel2Mesh for 3D Face Reconstruction (shared/seeds/002)",
-        "file": WEIGHTS_NAME, "size_mb": size_mb,
-        "load": "face_addon.core.pipelines.pixel2mesh_photo.load_model (torch.load weights_only=True)",
+    about = About(model="Pixel2Mesh-face: hemisphere (141 vertices) -> 4 G-ResNet deformation blocks with adaptive "
+                        "graph unpooling -> 8569-vertex face mesh in crop space",
+                  paper="Liu et al., Pixel2Mesh for 3D Face Reconstruction (shared/seeds/002)",
+                  load="face_addon.core.pipelines.pixel2mesh_photo.load_model (torch.load weights_only=True)")
+    card = build_card(about, WEIGHTS_NAME, size_mb, {
         "data": "synth --profile photo, train seeds < 1,000,000 (256² portrait views), cropped by the detector box "
                 "×1.1 (face_addon.train.pixel2mesh_data); ground truth = the true FaceKit facial-skin surface",
-        "training": meta.get("training"), "settings": meta.get("settings"),
+        **run_record(meta),
         "average_crop": meta.get("average_crop"), "face_size_m": meta.get("face_size_m"),
-        "held_out": {k: bench[k] for k in ("test_n", "tau_mm", "cd", "f1_tau", "f1_2tau", "time_s", "commit")
-                     if k in bench},
+        "held_out": picked(bench, ("test_n", "tau_mm", "cd", "f1_tau", "f1_2tau", "time_s", "commit")),
         "command": (f"python -m face_addon train pixel2mesh --data /work/data/photo/train --cache "
                     f"/work/data/photo/p2m/train --out {run_dir} --init-encoder face_addon/models/photo_regressor.pt "
                     + " ".join(f"--{k.replace('_', '-')} {st[k]}" for k in ("steps", "batch", "lr", "hidden", "n_res",
                                                                             "threads") if k in st)
                     + f"; python -m face_addon train pixel2mesh --ship {run_dir}"),
         "ablations": "the same command with --no-adaptive-unpool or --uniform-sampling (run concurrently, same "
-                     "steps); scored side by side in tests/bench/results/pixel2mesh.md"}
-    (models_dir / "pixel2mesh_face.json").write_text(json.dumps(card, indent=1) + "\n")
+                     "steps); scored side by side in tests/bench/results/pixel2mesh.md"})
+    tr, cd, f1, f2 = (meta.get("training", {}), *(bench.get(k, {}).get("p2m") for k in ("cd", "f1_tau", "f1_2tau")))
+    write_card(models_dir, WEIGHTS_NAME, card, Row(
+        trained_on=f"{tr.get('train_views')} portrait renders (train seeds {seed_text(tr.get('train_seeds'))}), "
+                   f"{tr.get('steps')} steps of batch {st.get('batch')}",
+        held_out=(f"{bench['test_n']} renders of unseen subjects: CD {cd:.2f} mm, F1 {f1:.1f} % at τ = "
+                  f"{bench['tau_mm']:g} mm, {f2:.1f} % at 2τ (FaceKit fit: CD {bench['cd']['facekit']:.2f} mm)"
+                  if cd is not None and "facekit" in bench["cd"] else "not measured")))
     return models_dir / WEIGHTS_NAME
 
 

@@ -41,7 +41,8 @@ import numpy as np
 
 from ..core.pipelines import segment_skin as ss
 from .budget import Budget
-from .checkpoints import load_checkpoint, run_ship, save_checkpoint, seed_ranges
+from .checkpoints import copy_for_shipping, load_checkpoint, run_ship, save_checkpoint, seed_ranges
+from .model_card import About, Row, build_card, picked, run_record, seed_text, write_card
 from .options import add_common, count, data_folders, out_folder, standalone
 from .skin_data import LIFTINGS, Lifting, ScanPool, cache_arrays, feature_stats, jitter_color, raw_features, scaled
 
@@ -244,47 +245,47 @@ def smoke_settings(**kw) -> Settings:
 def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
     """Copy the run's weights into models_dir and write the model card <name>.json beside them."""
     from ..core.weights import load_weights
-    from .checkpoints import copy_for_shipping
 
     name = next(p.stem for p in sorted(run_dir.glob("skin*.pt")))
     meta, bench, size_mb = copy_for_shipping(run_dir, models_dir, f"{name}.pt", ss.WEIGHTS_KIND, bench_json)
     load_weights(models_dir / f"{name}.pt", ss.WEIGHTS_KIND, ss.WEIGHTS_VERSIONS)
-    row = {"skin_p2p": "ours", "skin_3d": "3d_baseline", "skin_geom": "geometry_only", "skin_mlp": "mlp"}.get(name)
+    entry = {"skin_p2p": "ours", "skin_3d": "3d_baseline", "skin_geom": "geometry_only", "skin_mlp": "mlp"}.get(name)
     images = bool(set(meta["features"]) & set(ss.IMAGE_FEATURES))
-    st = meta["settings"]
-    card = {
-        "model": (f"Pixels2Points skin segmenter: lifted image features ({meta.get('image_encoder')}, "
-                  f"{meta.get('lifting')} weights) + {meta['features']}, {meta['arch']['type']}" if images else
-                  f"Pixels2Points 3D-only skin segmenter ({meta['arch']['type']}, features {meta['features']})"),
-        "paper": "Chen et al.: Pixels2Points, Eurographics 2025 (shared/seeds/000), Tab. 1 "
-                 + ("'Ours' row (DINOv2 replaced by our encoder, see skin_image.json)" if images else "'3D' rows"),
-        "file": f"{name}.pt", "size_mb": size_mb,
-        "load": "face_addon.core.pipelines.segment_skin.load_skin_model (torch.load weights_only=True)",
+    st, tr = meta["settings"], meta["training"]
+    about = About(model=(f"Pixels2Points skin segmenter: lifted image features ({meta.get('image_encoder')}, "
+                         f"{meta.get('lifting')} weights) + {meta['features']}, {meta['arch']['type']}" if images else
+                         f"Pixels2Points 3D-only skin segmenter ({meta['arch']['type']}, features {meta['features']})"),
+                  paper="Chen et al.: Pixels2Points, Eurographics 2025 (shared/seeds/000), Tab. 1 "
+                        + ("'Ours' row (DINOv2 replaced by our encoder, see skin_image.json)" if images else "'3D' rows"),
+                  load="face_addon.core.pipelines.segment_skin.load_skin_model (torch.load weights_only=True)")
+    miou, d_mm = ((bench.get(k) or {}).get(entry) if entry else None for k in ("miou", "d_surface_mm"))
+    card = build_card(about, f"{name}.pt", size_mb, {
         "architecture": meta["arch"], "features": meta["features"],
         "inference": {"max_vertices": ss.MAX_VERTICES, "k_eig": meta["k_eig"],
                       "sigma_reference_spacing_m": meta["sigma_reference_spacing_m"],
                       **({"image_encoder": meta["image_encoder"], "lifting": meta["lifting"],
                           "views": "13 Cycles renders (160 px) of the scan, core.geometry.multiview.scan_rig, or "
                                    "the user's calibrated photos"} if images else {})},
-        "training": meta["training"], "settings": st,
+        **run_record(meta),
         "data": {"source": "face synth --profile scan --target-verts 30000 (FaceKit subjects with hair, beards, "
                            "clothes, accessories; voxel-remeshed, noisy, holes), train split seeds only"
                            + ("; views: face_addon.synth.skin_views --jitter (random rig pose per scan)" if images else ""),
                  "label": "skin = scan vertex within 1.5 mm of the true head surface (labels.npz:skin)",
                  "augmentation": "scale x U(0.9, 1.1) on the operators; colour gain/tint/gamma jitter"},
-        "metrics": {k: bench.get(k) for k in ("test_n", "test_set", "miou_definition", "d_surface_definition")
-                    if k in bench},
-        "miou": (bench.get("miou") or {}).get(row) if row else None,
-        "d_surface_mm": (bench.get("d_surface_mm") or {}).get(row) if row else None,
+        "metrics": picked(bench, ("test_n", "test_set", "miou_definition", "d_surface_definition")),
+        "miou": miou, "d_surface_mm": d_mm,
         "reproduce": [f"nice -n 15 python -m face_addon train skin --out {run_dir} --data "
                       f"{' '.join(st['data'])} --features {','.join(meta['features'])} --arch {meta['arch']['type']} "
                       f"--minutes {st['max_minutes']} --cache out/skin_cache --resume"
                       + (f" --lifting {meta['lifting']} --views {st['views']} --image-encoder {st['image_encoder']}"
                          if images else ""),
                       f"python -m face_addon train skin --ship {run_dir}",
-                      "nice -n 15 python tests/bench/bench_skin.py"],
-    }
-    (models_dir / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
+                      "nice -n 15 python tests/bench/bench_skin.py"]})
+    write_card(models_dir, f"{name}.pt", card, Row(
+        trained_on=f"{tr.get('n_train_samples')} synthetic scans (train seeds {seed_text(tr.get('train_seeds'))}), "
+                   f"{tr['steps']} steps of one scan, {st['max_minutes']:g} min",
+        held_out=(f"{bench['test_n']} scans: mIoU {miou:.3f}, d_surface {d_mm:.2f} mm" if miou is not None and
+                  d_mm is not None else "not measured")))
     return models_dir / f"{name}.pt"
 
 

@@ -96,3 +96,10 @@ def test_cli_round_trip(tmp_path, model_files):
     assert abs(summary["skin_fraction"] - (quality >= 0.5).mean()) < 1e-6
     assert main(["segment", str(tmp_path / "missing.obj"), "--out", str(tmp_path / "x.ply")]) == 1
     assert main(["segment", str(tmp_path / "scan.ply"), "--out", str(tmp_path / "x.json")]) == 2  # usage error
+
+
+def test_network_vertices_default_is_the_pipelines(scene):
+    """The operator's Network Vertices default is the pipeline's MAX_VERTICES (one number, not a second literal)."""
+    from face_addon.core.pipelines.segment_skin import MAX_VERTICES
+
+    assert bpy.ops.face.segment_skin.get_rna_type().properties["max_vertices"].default == MAX_VERTICES

@@ -15,6 +15,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
+from ...core.pipelines.segment_skin import MAX_VERTICES
 from ..mesh_io import read_mesh
 from ..operator_base import FaceAddonError, PipelineOperator, poll_active_mesh
 from ..scan_outputs import NON_SKIN_GROUP, SKIN_GROUP
@@ -77,7 +78,7 @@ class FACE_OT_segment_skin(PipelineOperator, bpy.types.Operator):
 
     threshold: bpy.props.FloatProperty(name="Threshold", default=0.5, min=0.01, max=0.99,
                                        description="Skin probability from which a vertex counts as skin")
-    max_vertices: bpy.props.IntProperty(name="Network Vertices", default=10_000, min=2_000, max=500_000,  # = MAX_VERTICES
+    max_vertices: bpy.props.IntProperty(name="Network Vertices", default=MAX_VERTICES, min=2_000, max=500_000,
                                         description="The scan is reduced to at most this many vertices for the "
                                                     "network (results go back to every vertex); fewer is faster")
     split: bpy.props.BoolProperty(name="Split Skin", default=False,
