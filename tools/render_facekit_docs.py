@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import bpy  # noqa: E402
 
+from face_addon.blender.render import use_cycles_png  # noqa: E402
 from face_addon.core.facekit import ensure_facekit, load_facekit  # noqa: E402
 
 SKIN = (0.80, 0.62, 0.52)
@@ -28,14 +29,8 @@ LANDMARK_GROUPS = [(0, 17), (17, 22), (22, 27), (27, 31), (31, 36), (36, 42), (4
 def reset_scene(width: int, height: int, samples: int) -> bpy.types.Scene:
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
-    scene.render.engine = "CYCLES"
-    scene.cycles.device = "CPU"
-    scene.cycles.samples = samples
-    scene.cycles.use_denoising = True
-    scene.render.resolution_x, scene.render.resolution_y = width, height
-    scene.render.image_settings.file_format = "PNG"
+    use_cycles_png(scene, width, height, samples, denoise=True, transparent=True)  # transparent: small PNGs
     scene.render.image_settings.color_mode = "RGBA"
-    scene.render.film_transparent = True  # flat transparent background keeps the PNGs small
     scene.render.image_settings.compression = 100
     scene.view_settings.view_transform = "Standard"
     world = bpy.data.worlds.new("world")

@@ -60,6 +60,20 @@ def add_markers(points: np.ndarray, radius: float, color: tuple[float, float, fl
     return out
 
 
+def use_cycles_png(scene: bpy.types.Scene, width: int, height: int, samples: int, *, denoise: bool = False,
+                   transparent: bool = False) -> None:
+    """Set `scene` to render PNG stills with Cycles on the CPU at width x height, 100 %: the set-up the contact
+    sheets, the demo's portrait and the docs figures share (each adds its own lights, world and colour mode)."""
+    scene.render.engine = "CYCLES"
+    scene.cycles.device = "CPU"
+    scene.cycles.samples = samples
+    scene.cycles.use_denoising = denoise
+    scene.render.resolution_x, scene.render.resolution_y = width, height
+    scene.render.resolution_percentage = 100
+    scene.render.image_settings.file_format = "PNG"
+    scene.render.film_transparent = transparent
+
+
 def render_sheet(
     obj: bpy.types.Object | Sequence[bpy.types.Object],
     path: Path,
@@ -72,14 +86,7 @@ def render_sheet(
     """Render `obj` (or several objects, framed together) from `views` with Cycles (CPU) and save the tiles
     side by side as one PNG at `path`."""
     scene = bpy.context.scene
-    scene.render.engine = "CYCLES"
-    scene.cycles.device = "CPU"
-    scene.cycles.samples = samples
-    scene.cycles.use_denoising = False
-    scene.render.resolution_x = scene.render.resolution_y = resolution
-    scene.render.resolution_percentage = 100
-    scene.render.image_settings.file_format = "PNG"
-    scene.render.film_transparent = False
+    use_cycles_png(scene, resolution, resolution, samples)
     if scene.world is None:
         scene.world = bpy.data.worlds.new("FaceAddon World")
     scene.world.color = (0.35, 0.37, 0.4)

@@ -14,7 +14,7 @@ from mathutils import Vector
 
 from ..core.capabilities import capability
 from ..blender.operator_base import FaceAddonError
-from ..blender.render import render_sheet, save_rgba
+from ..blender.render import render_sheet, save_rgba, use_cycles_png
 
 
 def _run(op, log: list[str], label: str, **kwargs) -> None:
@@ -133,14 +133,7 @@ CLAY = (0.08, 0.3, 0.85)  # linear RGB: a blue that no skin tone has, so the ove
 def _render_rgba(width: int, height: int, samples: int, transparent: bool, tmp: Path) -> np.ndarray:
     """Render the scene camera with Cycles; (height, width, 4) display-referred RGBA, top row first."""
     scene = bpy.context.scene
-    scene.render.engine = "CYCLES"
-    scene.cycles.device = "CPU"
-    scene.cycles.samples = samples
-    scene.cycles.use_denoising = False
-    scene.render.resolution_x, scene.render.resolution_y = width, height
-    scene.render.resolution_percentage = 100
-    scene.render.film_transparent = transparent
-    scene.render.image_settings.file_format = "PNG"
+    use_cycles_png(scene, width, height, samples, transparent=transparent)
     scene.render.image_settings.color_mode = "RGBA"
     scene.render.filepath = str(tmp)
     try:

@@ -30,6 +30,7 @@ from ..core.geometry.laplacian import cotangent_laplacian, submesh_faces
 from ..core.nets.part_vae import SKIP_LR_FACTOR, kl_divergence
 from .budget import Budget
 from .checkpoints import load_checkpoint, save_checkpoint
+from .model_card import write_card
 from .options import add_common, count, out_folder, standalone
 
 
@@ -209,7 +210,7 @@ def finalize(model: Neo3DF, out: Path, s: Settings, command: str, log=_log) -> d
     shipped.save(path, meta)
     card = {**meta, "weights": "neo3df.pt", "bytes": path.stat().st_size,
             "controllers": {k: v for k, v in shipped.controllers.names.items()}}
-    (out / "neo3df.json").write_text(json.dumps(card, indent=2) + "\n")
+    write_card(out, "neo3df.pt", card)
     log(json.dumps(metrics))
     return card
 

@@ -30,6 +30,7 @@ from scipy.optimize import nnls
 from ..core.ibug68 import MIRROR
 from ..core.photo.ibug_map import N_IBUG, TABLE, WEIGHTS_FILE, mediapipe_to_ibug68, table_weights
 from .london import LondonLandmarks, load_landmarks, mediapipe_points
+from .model_card import write_card
 from .options import add_common, data_folders, out_folder, standalone
 
 GRID_K = (1, 6, 12, 20, 32)
@@ -172,7 +173,7 @@ def run(args) -> int:
     weights, card = calibrate(real)
     out.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out / WEIGHTS_FILE, weights=weights.astype(np.float64))
-    (out / WEIGHTS_FILE.replace(".npz", ".json")).write_text(json.dumps(card, indent=1))
+    write_card(out, WEIGHTS_FILE, card)
     print(json.dumps(card["metrics"], indent=1))
     return 0
 

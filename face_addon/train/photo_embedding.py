@@ -13,7 +13,6 @@ oval (silhouette points that slide with pose) and unstable ones get weight 0 in 
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ from ..core.photo.camera import CROP
 from ..core.photo.facekit_photo import EMBEDDING_FILE
 from ..core.geometry.raster import rasterize
 from ..core.geometry.surface_distance import SurfaceQuery, barycentric
+from .model_card import write_card
 from .options import add_common, count, data_folders, out_folder, standalone
 
 MAX_SPREAD_MM = 6.0
@@ -76,13 +76,12 @@ def run(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     np.savez(out / EMBEDDING_FILE, **emb)
     seeds = sorted({int(r.stem.split("_")[0]) for r in records})
-    (out / EMBEDDING_FILE.replace(".npz", ".json")).write_text(json.dumps({
+    write_card(out, EMBEDDING_FILE, {
         "what": "MediaPipe 468 landmarks -> FaceKit template (triangle, barycentric), measured on renders",
         "views": len(records), "train_seeds": [seeds[0], seeds[-1]] if seeds else [],
         "median_spread_mm": float(np.median(emb["spread_mm"])), "weighted": int(emb["weight"].sum()),
         "max_spread_mm": MAX_SPREAD_MM,
-        "command": f"python -m face_addon train photo_embedding --data {cache} --out {out} --max-views {args.max_views}"},
-        indent=1))
+        "command": f"python -m face_addon train photo_embedding --data {cache} --out {out} --max-views {args.max_views}"})
     return 0
 
 
