@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import RESULTS, write_results  # noqa: E402
+from common import RESULTS, markdown_table, write_results  # noqa: E402
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
 
@@ -119,11 +119,10 @@ def main() -> None:
                      "train": f"landmark smoke preset, {args.steps} timed steps, global batch 4"},
         "load_average_at_start": load,
     }
-    rows = "\n".join(f"| {k} | {synth[k]:.0f} ({synth[k] / synth['local']:.2f}x) | {train[k]:.2f} "
-                     f"({train[k] / train['local']:.2f}x) | {', '.join(f'{x:.3f}' for x in losses[k])} |"
-                     for k in synth)
-    table = ("| mode | synth samples/h (x local) | train steps/s (x local) | losses per step |\n|---|---|---|---|\n"
-             f"{rows}\n\nScan {data['s_per_sample_scan']} s/sample (local run's meta.json), full "
+    rows = [(k, f"{synth[k]:.0f} ({synth[k] / synth['local']:.2f}x)", f"{train[k]:.2f} ({train[k] / train['local']:.2f}x)",
+             ", ".join(f"{x:.3f}" for x in losses[k])) for k in synth]
+    table = (markdown_table(("mode", "synth samples/h (x local)", "train steps/s (x local)", "losses per step"), rows)
+             + f"\n\nScan {data['s_per_sample_scan']} s/sample (local run's meta.json), full "
              f"{data['s_per_sample_full']} s/sample (bench_synth.py), I/O 1M ratio {data['io_1M_ratio']} (bench_io.py). Load average "
              f"{' '.join(load)} on 2 cores at the start (other engineers' work).")
     write_results("scale", data, table, "tests/bench/bench_scale.py")

@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "bench"))
 
-from common import write_results  # noqa: E402
+from common import markdown_table, write_results  # noqa: E402
 
 
 def _time(profile: str, n: int, **kw) -> tuple[float, list[float]]:
@@ -54,10 +54,10 @@ def main() -> None:
               "train_n": sizes["train"], "test_n": sizes["test"], "test_full_n": sizes["test_full"],
               "train_seeds": "0-999999 (generated from 0 upwards)", "test_seeds": "1000000-1000249",
               "test_full_seeds": "1000000-1000029", "data_dir": str(data)}
-    table = (f"| profile | s / sample | samples timed |\n|---|---|---|\n"
-             f"| scan (150k-vertex scan + labels) | {s_scan:.1f} | {len(t_scan)} |\n"
-             f"| full (13 views 512 px 4 spp + OIDN + scan + baked colours) | {s_full:.1f} | {len(t_full)} |\n\n"
-             f"Generated sets ({data}, not in git): train {sizes['train']} (scan profile, seeds 0+), test "
+    table = (markdown_table(("profile", "s / sample", "samples timed"), [
+                 ("scan (150k-vertex scan + labels)", f"{s_scan:.1f}", len(t_scan)),
+                 ("full (13 views 512 px 4 spp + OIDN + scan + baked colours)", f"{s_full:.1f}", len(t_full))])
+             + f"\n\nGenerated sets ({data}, not in git): train {sizes['train']} (scan profile, seeds 0+), test "
              f"{sizes['test']} (scan, seeds 1000000+), test_full {sizes['test_full']} (full, seeds 1000000+).")
     write_results("synth", result, table, "tests/bench/bench_synth.py")
     print(result)

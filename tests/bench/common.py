@@ -5,6 +5,7 @@ import datetime
 import json
 import platform
 import subprocess
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -26,6 +27,12 @@ def provenance() -> dict:
                    f"{platform.system()} {platform.release()}".replace("  ", " "),
         "python": platform.python_version(),
     }
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A Markdown table (header, rule, one line per row; cells as given, already formatted)."""
+    lines = [header, ["---"] * len(header), *rows]
+    return "\n".join("| " + " | ".join(str(c) for c in line) + " |" for line in lines)
 
 
 def write_results(name: str, data: dict, table: str, command: str) -> None:
