@@ -41,6 +41,13 @@ def _copy_sphere(corpus: Path, out: Path) -> None:
     (out / "scan.ply").write_bytes((corpus / "sphere.ply").read_bytes())
 
 
+def _unreadable_inputs(command: str, out: str, **inputs: tuple[str, str]) -> list[Case]:
+    """`<command>_<kind>` for each unreadable input (kind=(corpus file, expected message)): the command fails
+    with that message and writes nothing at `out`."""
+    return [Case(f"{command}_{kind}", (command, f"{{c}}/{name}", "--out", out), FAIL, message, (out,))
+            for kind, (name, message) in inputs.items()]
+
+
 def _cases() -> list[Case]:
     s = "{c}/sphere.ply"
     cases = [
@@ -93,12 +100,8 @@ def _cases() -> list[Case]:
         Case("edit_proc_folder", ("edit", "{c}/head.obj", "--out", "/proc/face_addon_e.obj"), UNWRITABLE,
              "proc", ("/proc/face_addon_e.obj",)),
         # -- landmarks (CLI surface: arguments, paths, bad files)
-        Case("landmarks_missing", ("landmarks", "{c}/missing.obj", "--out", "{o}/l.json"), FAIL, "no such file",
-             ("{o}/l.json",)),
-        Case("landmarks_garbage", ("landmarks", "{c}/garbage.ply", "--out", "{o}/l.json"), FAIL, "garbage",
-             ("{o}/l.json",)),
-        Case("landmarks_empty", ("landmarks", "{c}/empty.obj", "--out", "{o}/l.json"), FAIL, "empty",
-             ("{o}/l.json",)),
+        *_unreadable_inputs("landmarks", "{o}/l.json", missing=("missing.obj", "no such file"),
+                            garbage=("garbage.ply", "garbage"), empty=("empty.obj", "empty")),
         Case("landmarks_out_unknown_ext", ("landmarks", s, "--out", "{o}/l.txt"), USAGE, "extension",
              ("{o}/l.txt",)),
         Case("landmarks_out_is_input", ("landmarks", "{c}/lm_ok.json", "--out", "{c}/lm_ok.json"), USAGE,
@@ -107,16 +110,12 @@ def _cases() -> list[Case]:
              FAIL, r"^(?!.*weights_only).*corrupt", ("{o}/l.json",)),
         Case("landmarks_seed_text", ("landmarks", s, "--out", "{o}/l.json", "--seed", "abc"), USAGE, "seed"),
         # -- segment (CLI surface)
-        Case("segment_max_vertices_zero", ("segment", s, "--out", "{o}/s.ply", "--max-vertices", "0"), USAGE,
-             "max-vertices", ("{o}/s.ply",)),
-        Case("segment_max_vertices_2m", ("segment", s, "--out", "{o}/s.ply", "--max-vertices", "2000000"), USAGE,
-             "max-vertices", ("{o}/s.ply",)),
-        Case("segment_threshold_nan", ("segment", s, "--out", "{o}/s.ply", "--threshold", "nan"), USAGE,
-             "threshold", ("{o}/s.ply",)),
-        Case("segment_threshold_2", ("segment", s, "--out", "{o}/s.ply", "--threshold", "2"), USAGE,
-             "threshold", ("{o}/s.ply",)),
-        Case("segment_views_typo", ("segment", s, "--out", "{o}/s.ply", "--views", "nnone"), USAGE, "views",
-             ("{o}/s.ply",)),
+        *[Case(f"segment_{name}", ("segment", s, "--out", "{o}/s.ply", option, value), USAGE, option[2:],
+               ("{o}/s.ply",))
+          for name, option, value in (("max_vertices_zero", "--max-vertices", "0"),
+                                      ("max_vertices_2m", "--max-vertices", "2000000"),
+                                      ("threshold_nan", "--threshold", "nan"), ("threshold_2", "--threshold", "2"),
+                                      ("views_typo", "--views", "nnone"))],
         Case("segment_out_json", ("segment", s, "--out", "{o}/s.json"), USAGE, "extension", ("{o}/s.json",)),
         Case("segment_json_is_out", ("segment", s, "--out", "{o}/s.ply", "--json", "{o}/s.ply"), USAGE,
              "extension|same file", ("{o}/s.ply",)),
@@ -135,18 +134,10 @@ def _cases() -> list[Case]:
                                       "{o}/r.ply"), USAGE, "extension|same file", ("{o}/r.ply",)),
         Case("register_out_is_skin", ("register", s, "--skin", "{o}/scan.ply", "--out", "{o}/scan.ply"), USAGE,
              "input file", setup=_copy_sphere),
-        Case("register_skin_pickle", ("register", s, "--skin", "{c}/skin_pickle.npy", "--out", "{o}/r.ply"), FAIL,
-             "not a skin file", ("{o}/r.ply",)),
-        Case("register_skin_text", ("register", s, "--skin", "{c}/skin_text.npy", "--out", "{o}/r.ply"), FAIL,
-             "not a skin file", ("{o}/r.ply",)),
-        Case("register_skin_strings", ("register", s, "--skin", "{c}/skin_strings.npy", "--out", "{o}/r.ply"),
-             FAIL, "not numbers", ("{o}/r.ply",)),
-        Case("register_skin_short", ("register", s, "--skin", "{c}/skin_short.npy", "--out", "{o}/r.ply"), FAIL,
-             "skin values for a scan", ("{o}/r.ply",)),
-        Case("register_skin_nan", ("register", s, "--skin", "{c}/skin_nan.npy", "--out", "{o}/r.ply"), FAIL,
-             "finite", ("{o}/r.ply",)),
-        Case("register_skin_range", ("register", s, "--skin", "{c}/skin_range.npy", "--out", "{o}/r.ply"), FAIL,
-             "0..1", ("{o}/r.ply",)),
+        *[Case(f"register_skin_{kind}", ("register", s, "--skin", f"{{c}}/skin_{kind}.npy", "--out", "{o}/r.ply"),
+               FAIL, msg, ("{o}/r.ply",))
+          for kind, msg in (("pickle", "not a skin file"), ("text", "not a skin file"), ("strings", "not numbers"),
+                            ("short", "skin values for a scan"), ("nan", "finite"), ("range", "0..1"))],
         Case("register_skin_ply_without_quality", ("register", s, "--skin", "{c}/sphere.ply", "--out", "{o}/r.ply"),
              FAIL, "quality", ("{o}/r.ply",)),
         *[Case(f"register_landmarks_{name}", ("register", s, "--skin", "{c}/skin_ok.npy", "--out", "{o}/r.ply",
@@ -157,12 +148,8 @@ def _cases() -> list[Case]:
                             ("latin1.json", "landmark file"), ("missing.json", "no such"),
                             ("mm.json", "units"))],
         # -- reconstruct
-        Case("reconstruct_missing", ("reconstruct", "{c}/nope.png", "--out", "{o}/r.obj"), FAIL, "no such photo",
-             ("{o}/r.obj",)),
-        Case("reconstruct_garbage", ("reconstruct", "{c}/garbage.png", "--out", "{o}/r.obj"), FAIL, "garbage.png",
-             ("{o}/r.obj",)),
-        Case("reconstruct_empty", ("reconstruct", "{c}/empty.jpg", "--out", "{o}/r.obj"), FAIL, "empty.jpg",
-             ("{o}/r.obj",)),
+        *_unreadable_inputs("reconstruct", "{o}/r.obj", missing=("nope.png", "no such photo"),
+                            garbage=("garbage.png", "garbage.png"), empty=("empty.jpg", "empty.jpg")),
         Case("reconstruct_out_xyz", ("reconstruct", "{c}/garbage.png", "--out", "{o}/r.xyz"), USAGE, "extension",
              ("{o}/r.xyz",)),
         Case("reconstruct_json_is_out", ("reconstruct", "{c}/garbage.png", "--out", "{o}/r.obj", "--json",
