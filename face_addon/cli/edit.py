@@ -1,11 +1,13 @@
 """`face edit IN.obj --set nose_height=1.5 ... --out OUT.obj`: NEO-3DF controller edit of a mesh file.
 
 Pure core code (no bpy), so it behaves the same under `blender -b -c face` and `python -m face_addon`.
-Values are checked when parsed (finite, inside the documented σ range), the output path before the edit.
+Values are checked when parsed (finite, inside the documented σ range), controller names and the output path
+before the mesh is read.
 """
 from __future__ import annotations
 
 import argparse
+import difflib
 
 from ..core.errors import UsageError
 from ..core.pipelines.edit_face import SIGMA_RANGE
@@ -30,6 +32,16 @@ def sigma_assignment(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _check_names(names: list[str], known: list[str]) -> None:
+    """UsageError (exit 2, before the mesh is read) for a controller name that is not one of `known`, with the
+    closest known name: a typo is a bad option value, not a failed edit."""
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean {close[0]}?" if close else "face edit --list shows them"
+            raise UsageError(f"--set {name}: unknown controller; {hint}")
+
+
 def _cmd_edit(args: argparse.Namespace) -> int:
     from ..core.atomic_write import atomic_path
     from ..core.mesh import Mesh
@@ -43,6 +55,7 @@ def _cmd_edit(args: argparse.Namespace) -> int:
     if not args.input or not args.out:
         raise UsageError("give an input mesh and --out (or --list to see the controllers)")
     check_outputs([args.input], [("--out", args.out, MESH_OUTPUT_SUFFIXES)])
+    _check_names([name for name, _ in args.set], [c.name for c in controllers()])
     mesh = load_mesh(args.input)
     result = edit_face(mesh.vertices, mesh.faces, dict(args.set))
     with atomic_path(args.out) as tmp:

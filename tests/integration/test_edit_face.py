@@ -59,7 +59,7 @@ def test_face_edit_refuses_other_meshes(scene):
     assert not len(bpy.context.active_object.face_edit.controllers)
 
 
-def test_cli_edit_round_trip(tmp_path):
+def test_cli_edit_round_trip(tmp_path, capsys):
     from face_addon.cli.main import main
     from face_addon.core.facekit import load_facekit
     from face_addon.core.mesh import Mesh
@@ -72,6 +72,7 @@ def test_cli_edit_round_trip(tmp_path):
     out = load_mesh(dst)
     moved = np.linalg.norm(out.vertices - fk.template, axis=1)
     assert moved.max() > 1e-4 and np.array_equal(out.faces, fk.faces)
-    assert main(["edit", str(src), "--set", "nose_lenght=1", "--out", str(dst)]) == 1
+    assert main(["edit", str(src), "--set", "nose_lenght=1", "--out", str(dst)]) == 2  # usage error, before the work
+    assert "unknown controller; did you mean nose_" in capsys.readouterr().err
     assert main(["edit", str(src), "--set", "nose_height", "--out", str(dst)]) == 2  # usage error
     assert main(["edit", "--list"]) == 0
