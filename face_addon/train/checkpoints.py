@@ -31,6 +31,18 @@ def load_checkpoint(path: Path, net, opt, sched, strict: bool = True) -> dict:
     return blob["state"]
 
 
+def resume_or_start(out: Path, fresh: dict, net, opt, sched, resume: bool, log=print,
+                    strict: bool = True) -> tuple[Path, dict]:
+    """The run's checkpoint file (out/checkpoint.pt) and its progress state: restored (net, opt, sched in place)
+    when resuming a run that has a checkpoint, else `fresh`."""
+    ckpt = out / "checkpoint.pt"
+    if not (resume and ckpt.exists()):
+        return ckpt, fresh
+    state = load_checkpoint(ckpt, net, opt, sched, strict)
+    log(f"resumed at step {state['step']}")
+    return ckpt, state
+
+
 def seed_ranges(seeds: list[int]) -> list[list[int]]:
     """Sorted seeds compressed to [first, last] runs: the training data a checkpoint or weights file records."""
     runs: list[list[int]] = []

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .budget import Budget
-from .checkpoints import copy_for_shipping, load_checkpoint, photometric_jitter, run_ship, save_checkpoint
+from .checkpoints import copy_for_shipping, photometric_jitter, resume_or_start, run_ship, save_checkpoint
 from .model_card import About, Row, build_card, picked, run_record, seed_text, write_card
 from .options import count, standalone
 from .photo_data import add_dataset_options, cache_split, cached_views
@@ -139,11 +139,7 @@ def train(cache: Path, out: Path, s: Settings, resume: bool = True, max_steps: i
     steps_per_epoch = max(1, len(rec) // s.batch)
     total = steps_per_epoch * s.epochs
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 0.5 * (1 + np.cos(np.pi * min(k / total, 1.0))))
-    state = {"step": 0, "seconds": 0.0, "losses": []}
-    ckpt = out / "checkpoint.pt"
-    if resume and ckpt.exists():
-        state = load_checkpoint(ckpt, net, opt, sched)
-        log(f"resumed at step {state['step']}")
+    ckpt, state = resume_or_start(out, {"step": 0, "seconds": 0.0, "losses": []}, net, opt, sched, resume, log)
     rng = np.random.default_rng([s.seed, state["step"]])
 
     def save() -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .budget import Budget
-from .checkpoints import copy_for_shipping, load_checkpoint, photometric_jitter, run_ship, save_checkpoint
+from .checkpoints import copy_for_shipping, photometric_jitter, resume_or_start, run_ship, save_checkpoint
 from .model_card import About, Row, build_card, picked, run_record, seed_text, write_card
 from .options import count, standalone
 from .photo_data import add_dataset_options, cached_views
@@ -187,11 +187,7 @@ def train(cache: Path, out: Path, s: Settings, resume: bool = True, max_steps: i
     opt = torch.optim.Adam(net.parameters(), lr=s.lr)
     # the paper decays the learning rate ×0.3 three times over its 80 epochs; we do it at 50 %, 75 %, 90 %
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, [int(s.steps * f) for f in (0.5, 0.75, 0.9)], 0.3)
-    state = {"step": 0, "seconds": 0.0, "losses": []}
-    ckpt = out / "checkpoint.pt"
-    if resume and ckpt.exists():
-        state = load_checkpoint(ckpt, net, opt, sched)
-        log(f"resumed at step {state['step']}")
+    ckpt, state = resume_or_start(out, {"step": 0, "seconds": 0.0, "losses": []}, net, opt, sched, resume, log)
     rng = np.random.default_rng([s.seed, state["step"]])
 
     def info() -> dict:

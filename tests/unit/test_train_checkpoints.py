@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from face_addon.train.checkpoints import load_checkpoint, save_checkpoint, seed_ranges
+from face_addon.train.checkpoints import load_checkpoint, resume_or_start, save_checkpoint, seed_ranges
 
 
 def _parts(seed: int):
@@ -40,3 +40,15 @@ def test_without_schedule_and_with_a_partial_model_state(tmp_path):
 def test_seed_ranges():
     assert seed_ranges([]) == []
     assert seed_ranges([3, 4, 5, 9, 11, 12]) == [[3, 5], [9, 9], [11, 12]]
+
+
+def test_resume_or_start(tmp_path):
+    """A fresh state without --resume or without a checkpoint; with both, the saved state and parts restored."""
+    net, opt, sched = _parts(0)
+    fresh, said = {"step": 0}, []
+    assert resume_or_start(tmp_path, fresh, net, opt, sched, True, said.append) == (tmp_path / "checkpoint.pt", fresh)
+    save_checkpoint(tmp_path / "checkpoint.pt", net, opt, sched, {"step": 7})
+    assert resume_or_start(tmp_path, fresh, net, opt, sched, False, said.append)[1] is fresh and not said
+    net2, opt2, sched2 = _parts(1)
+    assert resume_or_start(tmp_path, fresh, net2, opt2, sched2, True, said.append)[1] == {"step": 7}
+    assert torch.equal(net2.weight, net.weight) and said == ["resumed at step 7"]
