@@ -15,9 +15,9 @@
 3. Every 2D point is back-projected through the view's z-buffer onto the scan (`scan_render.back_project`).
 4. Per point, a robust consensus over the views: observations on grazing surface (cos < COS_MIN), occluded in
    that view (the first consensus lies behind the view's depth buffer, unless fewer than MIN_VIEWS views see
-   it: a concave corner) or far from the per-coordinate median
-   are dropped; the rest are averaged (weighted by cos², the eye points by a high power of cos around a
-   weighted median: HEAD_ON_POINTS) and the result is snapped to the surface.
+   it: a concave corner) or far from the per-coordinate median are dropped; the rest are averaged (weighted
+   by cos², the eye points by a high power of cos around a weighted median: HEAD_ON_POINTS) and the result is
+   snapped to the surface.
 5. The nose tip (30) is moved to the most prominent surface point along the face's forward direction within
    NOSE_TIP_RADIUS_MM: the tip is a geometric point a photo model can only place up to the nose's length.
 6. Confidence per point from the agreement of the views: exp(-½ (rms spread / SPREAD_MM)²), lowered when fewer
