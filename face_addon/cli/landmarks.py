@@ -9,11 +9,10 @@ import argparse
 
 from ..core.pipelines.detect_landmarks import METHODS
 from .args import check_outputs, int_range
+from .summary import print_warnings
 
 
 def _cmd_landmarks(args: argparse.Namespace) -> int:
-    import sys
-
     from ..core.landmark_export import FORMATS, write_landmarks
     from ..core.mesh_files import load_mesh
     from ..core.pipelines.detect_landmarks import detect_landmarks
@@ -27,8 +26,7 @@ def _cmd_landmarks(args: argparse.Namespace) -> int:
                     extra={"method": result.method, "orientation": result.orientation,
                            "timings_s": {k: round(v, 4) for k, v in t.items()}, "warnings": result.warnings,
                            "unit_scale_to_m": result.unit_scale})
-    for w in result.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+    print_warnings(result.warnings)
     if result.frame is not None:
         print(result.frame.describe())
     print(f"68 landmarks ({result.method}) of {mesh.n_vertices} {'points' if mesh.is_point_cloud else 'vertices'} "

@@ -8,11 +8,10 @@ timings and warnings. Pure core code (no bpy objects), the same under `blender -
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from .args import MESH_OUTPUT_SUFFIXES, check_outputs, int_range
-from .summary import write_summary
+from .summary import print_warnings, write_summary
 
 
 def reconstruction_fields(rec, photo: str, face_index: int) -> dict:
@@ -61,8 +60,7 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
         save_mesh(Mesh(rec.vertices, faces), outs.path(args.out))
         if fields is not None:
             write_summary(outs.path(args.json), "photo_reconstruction", fields)
-    for w in rec.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+    print_warnings(rec.warnings)
     total = sum(rec.timings.values())
     print(f"face {args.face + 1} of {max(rec.n_faces, 1)} (score {rec.score:.2f}) reconstructed with {rec.method} in "
           f"{total:.1f} s -> {args.out}" + (f", {args.json}" if args.json else ""))

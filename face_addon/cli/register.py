@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 from .args import check_outputs, int_range
-from .summary import write_summary
+from .summary import print_warnings, write_summary
 
 MAX_ITERATIONS = 200  # the fit converges in ~15; more only costs time
 
@@ -58,8 +58,6 @@ def read_skin(path: Path, n_vertices: int):
 
 
 def _cmd_register(args: argparse.Namespace) -> int:
-    import sys
-
     from ..core.atomic_write import atomic_outputs
     from ..core.dataset import write_ply
     from ..core.landmark_export import read_landmarks
@@ -90,8 +88,7 @@ def _cmd_register(args: argparse.Namespace) -> int:
         write_ply(outs.path(args.out), reg.vertices, reg.faces)
         if summary is not None:
             write_summary(outs.path(args.json), "registration", summary)
-    for w in reg.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+    print_warnings(reg.warnings)
     print(f"registered FaceKit to {reg.n_skin_points} skin points of {args.input}: residual {reg.residual_mm:.2f} mm, "
           f"{100 * reg.inlier_fraction:.0f} % matched, {reg.timings['total_s']:.1f} s -> {args.out}")
     return 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 
 from .args import check_outputs, choice_or_folder, finite_float, int_range
-from .summary import write_summary
+from .summary import print_warnings, write_summary
 
 
 def _views(option: str, mesh, use_views: bool, weights: str | None):
@@ -46,8 +46,6 @@ def _views(option: str, mesh, use_views: bool, weights: str | None):
 
 
 def _cmd_segment(args: argparse.Namespace) -> int:
-    import sys
-
     from ..core.atomic_write import atomic_outputs
     from ..core.mesh_files import load_mesh
     from ..core.pipelines.segment_skin import face_upright, segment_skin
@@ -76,8 +74,7 @@ def _cmd_segment(args: argparse.Namespace) -> int:
                 "threshold": args.threshold, "model": result.variant, "features": list(result.features),
                 "network_vertices": result.n_network_vertices, "unit_scale_to_m": result.unit_scale,
                 "timings_s": {k: round(v, 4) for k, v in t.items()}, "warnings": load_warnings + result.warnings})
-    for w in load_warnings + result.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+    print_warnings(load_warnings + result.warnings)
     print(f"{100 * result.skin_fraction:.1f} % of {mesh.n_vertices} {'points' if mesh.is_point_cloud else 'vertices'} "
           f"are skin ({result.variant}) in {t['total_s']:.1f} s (" + ", ".join(f"{k[:-2]} {v:.1f}" for k, v in t.items()
                                                                    if k != "total_s") + f") -> {args.out}")

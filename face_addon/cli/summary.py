@@ -2,18 +2,25 @@
 
 One header (`format` = "face_addon.<kind>", `version`), one encoding (numpy values become plain JSON numbers
 and lists; indent 1; a final newline) and one atomic writer, so the commands cannot drift apart: before, each
-built and wrote its document its own way.
+built and wrote its document its own way. `print_warnings` is the one way a command prints its warnings.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..core.atomic_write import write_text_atomic
+
+
+def print_warnings(warnings: Iterable[str]) -> None:
+    """Each warning as one 'warning: ...' line on stderr (stdout keeps the command's result line)."""
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
 
 
 def plain(value: Any) -> Any:
