@@ -26,7 +26,7 @@ from .budget import Budget
 from .checkpoints import copy_for_shipping, photometric_jitter, resume_or_start, run_ship, save_checkpoint
 from .model_card import About, Row, build_card, picked, run_record, seed_text, write_card
 from .options import count, standalone
-from .photo_data import add_dataset_options, cache_split, cached_views
+from .photo_data import add_dataset_options, cache_split, cached_views, run_info
 
 WEIGHTS_KIND = "photo_regressor"
 WEIGHTS_FILE = "photo_regressor.pt"
@@ -144,11 +144,7 @@ def train(cache: Path, out: Path, s: Settings, resume: bool = True, max_steps: i
 
     def save() -> None:
         save_checkpoint(ckpt, net, opt, sched, state)
-        export(net, s, {"steps": state["step"], "epochs": round(state["step"] / steps_per_epoch, 2),
-                        "train_views": len(rec), "train_seconds": round(state["seconds"], 1),
-                        "train_seeds": [int(min(n.split("_")[0] for n in rec.names)),
-                                        int(max(n.split("_")[0] for n in rec.names))],
-                        "last_losses": state["losses"][-1] if state["losses"] else None}, out / WEIGHTS_FILE)
+        export(net, s, run_info(state, rec.names, state["step"] / steps_per_epoch), out / WEIGHTS_FILE)
 
     budget = Budget(s.max_minutes, max_steps, 120.0, state["seconds"])
     net.train()

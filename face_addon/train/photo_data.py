@@ -119,3 +119,12 @@ def cached_views(args, cache_fn) -> tuple[Path, Path]:
     cache_fn(data, cache)
     return out, cache
 
+
+
+def run_info(state: dict, names: list[str], epochs: float) -> dict:
+    """What a photo trainer's weights record about its run (steps, epochs, views, time, the span of training
+    seeds read from the view names '<seed>_<view>', last losses): the model card's 'training'."""
+    seeds = [int(n.split("_")[0]) for n in names]
+    return {"steps": state["step"], "epochs": round(epochs, 2), "train_views": len(names),
+            "train_seconds": round(state["seconds"], 1), "train_seeds": [min(seeds), max(seeds)],
+            "last_losses": state["losses"][-1] if state["losses"] else None}

@@ -31,7 +31,7 @@ from .budget import Budget
 from .checkpoints import copy_for_shipping, photometric_jitter, resume_or_start, run_ship, save_checkpoint
 from .model_card import About, Row, build_card, picked, run_record, seed_text, write_card
 from .options import count, standalone
-from .photo_data import add_dataset_options, cached_views
+from .photo_data import add_dataset_options, cached_views, run_info
 
 CHAMFER_WEIGHTS = (0.5, 1.0, 1.0, 1.0)
 LAMBDA = {"normal": 1.6e-4, "laplace": 0.5, "move": 0.033, "edge": 0.1}
@@ -191,11 +191,7 @@ def train(cache: Path, out: Path, s: Settings, resume: bool = True, max_steps: i
     rng = np.random.default_rng([s.seed, state["step"]])
 
     def info() -> dict:
-        return {"steps": state["step"], "epochs": round(state["step"] * s.batch / len(rec), 2),
-                "train_views": len(rec), "train_seconds": round(state["seconds"], 1),
-                "train_seeds": [int(min(n.split("_")[0] for n in rec.names)),
-                                int(max(n.split("_")[0] for n in rec.names))],
-                "last_losses": state["losses"][-1] if state["losses"] else None}
+        return run_info(state, rec.names, state["step"] * s.batch / len(rec))
 
     def save() -> None:
         save_checkpoint(ckpt, net, opt, sched, state)
