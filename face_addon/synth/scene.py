@@ -10,6 +10,7 @@ import bpy
 import numpy as np
 
 from ..core.dataset import CLASS_NAMES
+from ..blender.materials import principled_material
 from ..blender.mesh_io import new_mesh_object
 from ..core.mesh import Mesh
 from .parts import ScenePart, Strands
@@ -43,22 +44,10 @@ def kelvin_rgb(kelvin: float) -> tuple[float, float, float]:
     return tuple((rgb / rgb.max()).tolist())
 
 
-def _principled(name: str) -> tuple[bpy.types.Material, bpy.types.Node, bpy.types.NodeTree]:
-    mat = bpy.data.materials.new(name)
-    if mat.node_tree is None:
-        mat.use_nodes = True
-    nt = mat.node_tree
-    nt.nodes.clear()
-    out = nt.nodes.new("ShaderNodeOutputMaterial")
-    bsdf = nt.nodes.new("ShaderNodeBsdfPrincipled")
-    nt.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
-    return mat, bsdf, nt
-
-
 def skin_material(params: dict) -> bpy.types.Material:
     """Skin: tone with blotches, freckles and blemishes (Voronoi dots), pores (bump), SSS; the mesh attribute
     `synth_mask` darkens towards the hair colour (R: scalp under hair, G: stubble, B: brows)."""
-    mat, bsdf, nt = _principled(f"{PREFIX} skin")
+    mat, nt, bsdf = principled_material(f"{PREFIX} skin")
     tone = params["tone"]
     link = nt.links.new
     bsdf.inputs["Roughness"].default_value = params["roughness"]
@@ -129,7 +118,7 @@ def part_material(part: ScenePart) -> bpy.types.Material:
     m = part.material
     kind = m.get("kind", "plain")
     color = tuple(m.get("color", part.face_color[0].tolist()))
-    mat, bsdf, nt = _principled(f"{PREFIX} {part.name}")
+    mat, nt, bsdf = principled_material(f"{PREFIX} {part.name}")
     bsdf.inputs["Base Color"].default_value = (*color, 1.0)
     mat.diffuse_color = (*color, 1.0)
     if kind == "metal":
