@@ -126,7 +126,8 @@ def read_mesh(
     """Read `obj` as a Mesh (vertex positions in WORLD or LOCAL space). Returns (mesh, warnings).
 
     `evaluated=True` reads the mesh after modifiers (vertex indices then no longer match the object's data, so
-    writers must not be used with it). Raises MeshError for non-mesh objects.
+    writers must not be used with it). Raises MeshError for non-mesh objects and meshes without vertices (named
+    here: the pipelines that get the arrays would call it 'mesh').
     """
     if obj is None:
         raise MeshError("No active object: select a mesh first.")
@@ -170,6 +171,8 @@ def read_mesh(
         if reason:
             warnings.append(reason)
     mesh = Mesh(verts, tris, colors=colors, uv=uv, texture=texture, name=obj.name)
+    if not mesh.n_vertices:
+        mesh.validate()  # "'<object>' has no vertices."
     return mesh, warnings
 
 

@@ -164,6 +164,15 @@ def test_operator_user_errors_are_reports(scene, setup, match):
         bpy.ops.face.check_mesh()
 
 
+@pytest.mark.parametrize("operator", ["detect_landmarks", "segment_skin", "check_mesh"])
+def test_empty_mesh_error_names_the_object(scene, operator):
+    """The pipelines get arrays and would call an empty object 'mesh' ("'mesh' has no vertices."): the message
+    names the user's object."""
+    make_object("Scan Without Vertices", [], [])
+    with pytest.raises(RuntimeError, match="'Scan Without Vertices' has no vertices"):
+        getattr(bpy.ops.face, operator)()
+
+
 def test_cli_module_info_and_errors(tmp_path):
     run = lambda *a: subprocess.run([sys.executable, "-m", "face_addon", *a], capture_output=True, text=True,
                                     cwd=str(tmp_path), env={**__import__("os").environ, "PYTHONPATH": str(
