@@ -7,10 +7,7 @@ clothes together, the face-skin label holds what we split into skin and head, th
 So each mask label becomes a *set* of our classes (`ALLOWED`), and the encoder is trained to put its probability
 mass inside the set (`set_cross_entropy`): the mask says "head surface" or "not head surface" without forcing a
 class our renders would name differently, and the 16 classes keep their meaning. Below the lowest neck row label
-0 is ignored (the masks call the lower neck background, we call it skin), as in the benchmark, and so is label 0
-above the face where it has the face skin's colour (`skin_coloured_scalp`: the outline stops at the hairline
-point, so a bald scalp is "background" in the masks; trained as such it taught the encoder to call Lee
-Perry-Smith's shaved crown hair).
+0 is ignored (the masks call the lower neck background, we call it skin), as in the benchmark.
 
 Only even-numbered people are loaded for training (`TRAIN_PARITY`); the odd ones are the held-out benchmark.
 """
@@ -28,8 +25,6 @@ TRAIN_PARITY = 0
 IGNORE = 255
 #: side (px) the photos are cached at; training crops and shrinks from there
 CACHE_SIZE = 240
-#: colour distance (sRGB 0-1) to the face skin's median within which the area above the hairline may be scalp
-SCALP_TOLERANCE = 0.12
 
 _HEAD_SKIN = ("skin", "head")
 _NOT_HEAD = ("background", "hair", "facial_hair", "cloth", "accessory")
@@ -79,21 +74,6 @@ def mask_targets(labels: np.ndarray) -> np.ndarray:
     return out
 
 
-def skin_coloured_scalp(image: np.ndarray, labels: np.ndarray, tolerance: float = SCALP_TOLERANCE) -> np.ndarray:
-    """(H, W) bool: label-0 pixels above the face outline's top row, over the face's columns, whose colour is
-    within `tolerance` (sRGB, 0-1) of the face skin's median: a bald or shaved scalp, which the FRL outline
-    (it stops at the hairline point) calls background, and our scans call skin. Hair of another colour stays."""
-    face = labels == 1
-    if not face.any():
-        return np.zeros(labels.shape, bool)
-    rows, cols = np.nonzero(face)
-    skin = np.median(image[face].astype(np.float64) / 255.0, axis=0)
-    near = np.linalg.norm(image.astype(np.float64) / 255.0 - skin, axis=2) < tolerance
-    region = np.zeros(labels.shape, bool)
-    region[:rows.min(), cols.min():cols.max() + 1] = True
-    return region & near & (labels == 0)
-
-
 def load_london_masks(root: Path, parity: int = TRAIN_PARITY, size: int = CACHE_SIZE
                       ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(images uint8 (N, size, size, 3), mask values uint8 (N, size, size), ids) of the neutral photos of the
@@ -112,9 +92,6 @@ def load_london_masks(root: Path, parity: int = TRAIN_PARITY, size: int = CACHE_
         photo = Image.open(base / "neutral" / f"{pid:03d}_03.jpg").convert("RGB")
         images.append(np.asarray(photo.resize((size, size), Image.BOX)))
         labels = np.asarray(Image.open(path))
-        small = np.asarray(Image.fromarray(labels).resize((size, size), Image.NEAREST))
-        target = mask_targets(small)
-        target[skin_coloured_scalp(images[-1], small)] = IGNORE
-        masks.append(target)
+        masks.append(mask_targets(np.asarray(Image.fromarray(labels).resize((size, size), Image.NEAREST))))
         ids.append(f"{pid:03d}")
     return np.stack(images), np.stack(masks), ids
