@@ -2,8 +2,11 @@
 "what" and status kept, numbers from the run), and a trainer's ship() through it on a shipped weights file."""
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
+
+import pytest
 
 from face_addon.core.capabilities import MODELS_DIR
 from face_addon.train import model_card as mc
@@ -82,3 +85,21 @@ def test_skin_ship_writes_card_and_row_from_the_run(tmp_path):
     steps = shipped["training"]["steps"]
     assert f"{steps} steps of one scan" in row and "7 scans: mIoU 0.500, d_surface 1.50 mm" in row
     assert "written by a person" in row and row.endswith("| **preliminary**; see docs/a.md |")
+
+
+@pytest.mark.parametrize("module, weights", [("landmarks", "landmarks.pt"), ("photo", "photo_regressor.pt"),
+                                             ("pixel2mesh", "pixel2mesh_face.pt")])
+def test_ship_without_benchmark_results(tmp_path, module, weights):
+    """A run shipped before its benchmark: the card carries the run's record, the row says 'not measured'."""
+    run, models = tmp_path / "run", tmp_path / "models"
+    run.mkdir(), models.mkdir()
+    shutil.copyfile(MODELS_DIR / weights, run / weights)
+    (models / "MODEL_CARD.md").write_text(INDEX.replace("`a.pt`", f"`{weights}`"))
+    importlib.import_module(f"face_addon.train.{module}").ship(run, models, tmp_path / "no_results.json")
+    stem = weights.removesuffix(".pt")
+    card = json.loads((models / f"{stem}.json").read_text(encoding="utf-8"))
+    shipped = json.loads((MODELS_DIR / f"{stem}.json").read_text(encoding="utf-8"))
+    assert card["file"] == weights and card["training"] == shipped["training"]
+    assert card["settings"] == shipped["settings"] and card["model"] == shipped["model"]
+    row = next(r for r in (models / "MODEL_CARD.md").read_text().splitlines() if r.startswith(f"| `{weights}`"))
+    assert "| not measured |" in row and "written by a person" in row
