@@ -74,6 +74,16 @@ def use_cycles_png(scene: bpy.types.Scene, width: int, height: int, samples: int
     scene.render.film_transparent = transparent
 
 
+def render_still(scene: bpy.types.Scene, path: Path) -> None:
+    """Render `scene` and save the image to `path` with the scene's output settings.
+
+    Not `render.render(write_still=True)`: that logs "Saved: '<path>'" for every image, and our renders go to
+    temp files a user has no use for (`face segment` printed 13 such lines). Same pixels."""
+    bpy.ops.render.render(scene=scene.name)
+    result = next(im for im in bpy.data.images if im.type == "RENDER_RESULT")
+    result.save_render(str(path), scene=scene)
+
+
 def render_sheet(
     obj: bpy.types.Object | Sequence[bpy.types.Object],
     path: Path,
@@ -113,8 +123,7 @@ def render_sheet(
             cam.location = Vector(center) + d * diag * 2.6
             cam.rotation_euler = (-d).to_track_quat("-Z", "Y").to_euler()
             sun.rotation_euler = (-(d + Vector((0.3, 0.0, 0.8)))).to_track_quat("-Z", "Y").to_euler()
-            scene.render.filepath = str(tmp)
-            bpy.ops.render.render(write_still=True)
+            render_still(scene, tmp)
             img = bpy.data.images.load(str(tmp), check_existing=False)
             px = np.empty(resolution * resolution * 4, np.float32)
             img.pixels.foreach_get(px)

@@ -20,6 +20,7 @@ from ..core.mesh import Mesh
 from ..core.pipelines.segment_skin import NEUTRAL_SKIN_ALBEDO
 from .mesh_io import new_mesh_object
 from .photo_camera import apply_camera, blender_camera
+from .render import render_still
 
 BACKGROUND = (0.05, 0.05, 0.05)  # linear: the grey of the training renders (sRGB 63)
 
@@ -125,9 +126,7 @@ def render_views(mesh: Mesh, cameras: list[ViewCamera], samples: int = 2) -> np.
                 apply_camera(cam_obj, blender_camera(m[:3, :3], m[:3, 3], cam.K, w, h))
                 dist = float(np.linalg.norm(cam.center - mesh.vertices.mean(0)))  # scans come in any unit
                 cam_obj.data.clip_start, cam_obj.data.clip_end = 0.01 * dist, 100.0 * dist
-                bpy.ops.render.render(scene=scene.name)  # not write_still: it logs "Saved: <temp path>" per view
-                result = next(im for im in bpy.data.images if im.type == "RENDER_RESULT")
-                result.save_render(str(path), scene=scene)  # the scene's PNG settings, the same pixels, silent
+                render_still(scene, path)
                 out[i] = read_png(path)[..., :3].astype(np.float32) / 255.0
         return out
     finally:

@@ -14,7 +14,7 @@ from mathutils import Vector
 
 from ..core.capabilities import capability
 from ..blender.operator_base import FaceAddonError
-from ..blender.render import render_sheet, save_rgba, use_cycles_png
+from ..blender.render import render_sheet, render_still, save_rgba, use_cycles_png
 
 
 def _run(op, log: list[str], label: str, **kwargs) -> None:
@@ -135,9 +135,8 @@ def _render_rgba(width: int, height: int, samples: int, transparent: bool, tmp: 
     scene = bpy.context.scene
     use_cycles_png(scene, width, height, samples, transparent=transparent)
     scene.render.image_settings.color_mode = "RGBA"
-    scene.render.filepath = str(tmp)
     try:
-        bpy.ops.render.render(write_still=True)
+        render_still(scene, tmp)
         return image_rgba(tmp)
     finally:
         tmp.unlink(missing_ok=True)

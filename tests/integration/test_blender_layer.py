@@ -225,3 +225,13 @@ def test_vertex_group_writer_min_weight_and_other_active_object(scene):
     assert set(obj.data.attributes.keys()) == attrs_before
     write_vertex_group(obj, "Empty", np.zeros(5))  # no vertex above min_weight: an empty group
     assert [g.name for g in obj.vertex_groups] == ["Skin", "Empty"] and not group_weights(obj, "Empty").any()
+
+
+def test_render_sheet_prints_nothing_and_leaves_only_its_png(scene, tmp_path, capfd):
+    """Renders save through render_still: no Blender "Saved: '<temp tile>'" line per view (face demo printed 5)."""
+    from face_addon.blender.render import render_sheet
+
+    obj = make_object("Tri", [[0, 0, 0], [0.1, 0, 0], [0, 0, 0.1]], [(0, 1, 2)])
+    out = render_sheet(obj, tmp_path / "sheet.png", views=("front", "side"), resolution=32, samples=1)
+    assert "Saved:" not in "".join(capfd.readouterr())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sheet.png"] and out == tmp_path / "sheet.png"
