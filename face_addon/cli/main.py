@@ -34,11 +34,18 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from ..core.geometry.mesh_report import inspect_mesh
     from ..core.mesh_files import load_mesh
 
-    for path in args.inputs:
+    failed = 0
+    for path in args.inputs:  # one bad file among several: say so and check the others (exit 1 at the end)
+        try:
+            lines = inspect_mesh(load_mesh(path)).lines()
+        except UserError as exc:
+            print(f"face check: error: {one_line(str(exc))}", file=sys.stderr)
+            failed += 1
+            continue
         print(f"{path}:")
-        for line in inspect_mesh(load_mesh(path)).lines():
+        for line in lines:
             print(f"  {line}")
-    return 0
+    return 1 if failed else 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

@@ -183,6 +183,10 @@ def test_cli_module_info_and_errors(tmp_path):
     assert blender in info.stdout and "Check Mesh: ready" in info.stdout
     bad = run("check", str(tmp_path / "missing.ply"))
     assert bad.returncode == 1 and "no such file" in bad.stderr and "Traceback" not in bad.stderr
+    (tmp_path / "empty.obj").write_text("")
+    (tmp_path / "tri.obj").write_text("v 0 0 0\nv 0.2 0 0\nv 0 0.2 0\nf 1 2 3\n")
+    several = run("check", "empty.obj", "tri.obj")  # a bad file among several: the others are still checked
+    assert several.returncode == 1 and "contains no geometry" in several.stderr and "tri.obj:" in several.stdout
     assert run("nonsense").returncode == 2
 
 
