@@ -172,25 +172,11 @@ def fit_frame(points: np.ndarray, valid: np.ndarray) -> tuple[FaceFrame | None, 
     return FaceFrame(rot, centre, float(s), 0.0, rms * 1e3, 0.0), resid
 
 
-def tracked_mesh(image: np.ndarray, box):
-    """The face mesh (`face_mesh.FaceMesh`) where the face frame predicts the face (`frontal_view`'s box, roll
-    included), run as in MediaPipe's tracking: in the box's ROI, then once more in the ROI of its own landmarks.
-    `face_mesh.face_landmarks` also tries quarter turns and smaller ROIs around a detector's guess (5-8 runs,
-    not 2), which a predicted box does not need."""
-    from ..photo.face_mesh import face_roi, landmarks_roi, meshes_in_rois
-    from ..photo.mp_crop import as_image_tensor
-
-    img = as_image_tensor(image)
-    first = meshes_in_rois(img, [face_roi(box)], box)[0][0]
-    return meshes_in_rois(img, [landmarks_roi(first.points)], box)[0][0]
-
-
-def _read_face(view: ScanView, surface: ScanSurface, box, predicted: bool = False) -> FaceFrame | None:
-    """Face mesh in `view` for the face `box` (`predicted`: by the frame, else by the detector), back-projected
-    and fitted (confidence: module doc)."""
+def _read_face(view: ScanView, surface: ScanSurface, box) -> FaceFrame | None:
+    """Face mesh in `view` for the face `box`, back-projected and fitted (confidence: module doc)."""
     from ..photo.face_mesh import face_landmarks
 
-    mesh = tracked_mesh(view.image, box) if predicted else face_landmarks(view.image, box)
+    mesh = face_landmarks(view.image, box)
     pts, cos = back_project(view, surface, mesh.points[:, :2])
     frame, _ = fit_frame(pts, np.isfinite(pts).all(1) & (cos > 0.05))
     if frame is not None:
@@ -294,7 +280,7 @@ def refine_frame(surface: ScanSurface, frame: FaceFrame, steps: int = REFINE_STE
     ~0.5° (nearly equal renders, slightly different points), which `settle_frame` removes."""
     for _ in range(steps):
         view, box = frontal_view(surface, frame)
-        new = _read_face(view, surface, box, predicted=True)
+        new = _read_face(view, surface, box)
         if new is None or new.confidence < min(frame.confidence, MIN_CONFIDENCE):
             break
         frame = new

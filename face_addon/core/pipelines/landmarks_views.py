@@ -33,7 +33,7 @@ from ..geometry.scan_render import ScanSurface, ScanView, back_project, coarse_c
 from ..geometry.similarity import umeyama
 from ..geometry.surface_distance import SurfaceQuery
 from ..progress import Progress
-from .face_orientation import FACE_FILL, FACE_SIZE_M, FaceFrame, frontal_view, tracked_mesh
+from .face_orientation import FACE_FILL, FACE_SIZE_M, FaceFrame, frontal_view
 
 #: (yaw, pitch) degrees of the rig: yaw towards the subject's left, pitch from above. The side views (±45-75°)
 #: see the outer eye corners and the jaw nearly head-on, and the consensus weights each point's views by cos²
@@ -82,9 +82,17 @@ class ViewLandmarks:
 def read_view(surface: ScanSurface, frame: FaceFrame, yaw: float, pitch: float, shading: str = SHADING,
               size: int = VIEW_SIZE) -> tuple[ScanView, np.ndarray | None]:
     """Render one rig view and read the face mesh in it -> (view, 468 (x, y) pixels or None when the mesh
-    model does not see a face)."""
+    model does not see a face). The settled frame predicts the face's ROI, roll included, so the mesh runs as in
+    MediaPipe's tracking: in that ROI, then once more in the ROI of its own landmarks (not the quarter turns and
+    smaller ROIs `face_landmarks` tries around a detector's guess: 2 runs per view instead of 5-8; the frame
+    search keeps them, its candidates can be far enough off to lose the face)."""
+    from ..photo.face_mesh import face_roi, landmarks_roi, meshes_in_rois
+    from ..photo.mp_crop import as_image_tensor
+
     view, box = frontal_view(surface, frame, size, yaw, pitch, shading)
-    mesh = tracked_mesh(view.image, box)
+    img = as_image_tensor(view.image)
+    first = meshes_in_rois(img, [face_roi(box)], box)[0][0]
+    mesh = meshes_in_rois(img, [landmarks_roi(first.points)], box)[0][0]
     return view, (mesh.points[:, :2] if mesh.score >= MIN_PRESENCE else None)
 
 
