@@ -36,6 +36,7 @@ def reconstruction_fields(rec, photo: str, face_index: int) -> dict:
 
 def _cmd_reconstruct(args: argparse.Namespace) -> int:
     from ..core.atomic_write import atomic_outputs
+    from ..core.errors import missing_file_message
     from ..core.facekit import load_facekit
     from ..core.mesh import Mesh
     from ..core.mesh_files import save_mesh
@@ -43,7 +44,7 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
     from ..core.pipelines.reconstruct_photo import reconstruct_photo
 
     if not Path(args.photo).is_file():
-        raise PhotoError(f"{args.photo}: no such photo")
+        raise PhotoError(missing_file_message(args.photo, "photo"))
     check_outputs([args.photo], [("--out", args.out, MESH_OUTPUT_SUFFIXES), ("--json", args.json, (".json",))])
     try:
         if args.method == "pixel2mesh":

@@ -37,12 +37,13 @@ def read_skin(path: Path, n_vertices: int):
     mismatched or out of range)."""
     import numpy as np
 
+    from ..core.errors import missing_file_message
     from ..core.mesh import MeshError
 
     if path.suffix.lower() not in (".npy", ".ply"):
         raise MeshError(f"{path}: --skin takes a .npy (one value per vertex) or the .ply of `face segment`")
     if not path.is_file():
-        raise MeshError(f"{path}: no such file")
+        raise MeshError(missing_file_message(path))
     try:
         raw = np.asarray(_read_skin_values(path))
         skin = raw.astype(np.float64) if raw.dtype.kind in "biuf" else None

@@ -49,6 +49,12 @@ def debug_enabled() -> bool:
     return os.environ.get(DEBUG_ENV, "") not in ("", "0")
 
 
+def missing_file_message(path: str | Path, what: str = "file") -> str:
+    """Why `path` cannot be read as a `what`: missing, or a folder (a file browser or a shell makes picking the
+    folder easy, and "no such file" for a folder that exists misleads)."""
+    return f"{path}: a folder, not a {what}" if Path(path).is_dir() else f"{path}: no such {what}"
+
+
 def one_line(text: str, limit: int = 400) -> str:
     """`text` with its whitespace runs (newlines included) collapsed, cut to `limit` characters."""
     flat = " ".join(str(text).split())

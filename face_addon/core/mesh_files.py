@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .color import linear_to_srgb_bytes, srgb_to_linear
+from .errors import missing_file_message
 from .mesh import Mesh, MeshError
 
 SUFFIXES = (".obj", ".ply", ".stl", ".off", ".glb", ".gltf")
@@ -88,7 +89,7 @@ def load_mesh(path: str | Path, warnings: list[str] | None = None) -> Mesh:
 
     path = Path(path)
     if not path.is_file():
-        raise MeshError(f"{path}: no such file")
+        raise MeshError(missing_file_message(path))
     if path.suffix.lower() not in SUFFIXES:
         raise MeshError(f"{path}: unsupported format (use one of {', '.join(SUFFIXES)})")
     named, problem = _texture_check(path)

@@ -59,6 +59,7 @@ def _cases() -> list[Case]:
         # -- check
         Case("check_ok", ("check", s), OK, "vertices"),
         Case("check_missing", ("check", "{c}/missing.obj"), FAIL, "no such file"),
+        Case("check_folder", ("check", "{c}"), FAIL, "a folder, not a file"),
         Case("check_empty", ("check", "{c}/empty.obj"), FAIL, "empty.obj"),
         Case("check_garbage", ("check", "{c}/garbage.ply"), FAIL, "garbage.ply"),
         Case("check_truncated", ("check", "{c}/truncated.ply"), FAIL, "truncated.ply"),
@@ -149,7 +150,8 @@ def _cases() -> list[Case]:
                             ("mm.json", "units"))],
         # -- reconstruct
         *_unreadable_inputs("reconstruct", "{o}/r.obj", missing=("nope.png", "no such photo"),
-                            garbage=("garbage.png", "garbage.png"), empty=("empty.jpg", "empty.jpg")),
+                            garbage=("garbage.png", "garbage.png"), empty=("empty.jpg", "empty.jpg"),
+                            folder=(".", "a folder, not a photo")),
         Case("reconstruct_out_xyz", ("reconstruct", "{c}/garbage.png", "--out", "{o}/r.xyz"), USAGE, "extension",
              ("{o}/r.xyz",)),
         Case("reconstruct_json_is_out", ("reconstruct", "{c}/garbage.png", "--out", "{o}/r.obj", "--json",

@@ -24,6 +24,8 @@ def test_round_trip_keeps_vertex_order(tmp_path, suffix):
 def test_missing_file(tmp_path):
     with pytest.raises(MeshError, match="no such file"):
         load_mesh(tmp_path / "nope.ply")
+    with pytest.raises(MeshError, match="a folder, not a file"):  # it exists: "no such file" misled
+        load_mesh(tmp_path)
 
 
 def test_unsupported_suffix(tmp_path):

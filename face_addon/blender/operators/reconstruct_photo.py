@@ -17,6 +17,7 @@ import bpy
 import numpy as np
 from bpy_extras.io_utils import ImportHelper
 
+from ...core.errors import missing_file_message
 from ..facekit_object import create_head, set_expression_keys
 from ..facekit_store import facekit
 from ..materials import principled_material
@@ -156,8 +157,10 @@ class FACE_OT_reconstruct_photo(PipelineOperator, ImportHelper, bpy.types.Operat
         from ..model_files import model_file, models_dir
 
         path = Path(bpy.path.abspath(self.filepath)) if self.filepath else None
-        if path is None or not path.is_file():
-            raise FaceAddonError(f"Photo not found: {self.filepath or '(no file chosen)'}")
+        if path is None:
+            raise FaceAddonError("No photo chosen: pick a .jpg/.png file")
+        if not path.is_file():
+            raise FaceAddonError(missing_file_message(path, "photo"))
         face_index = self.face_index
         if self.method == "PIXEL2MESH":
             weights = model_file(context, WEIGHTS_FILE.name)
