@@ -60,3 +60,38 @@ def test_backdrop_mask_finds_a_plain_wall_and_not_clutter():
     assert (neutralise_backdrop(img)[0, 0] == TRAINING_BACKGROUND).all()
     clutter = np.random.default_rng(1).uniform(0, 1, (60, 60, 3))
     assert backdrop_mask(clutter) is None and (neutralise_backdrop(clutter) == clutter).all()
+
+
+def test_fine_tune_runs_resumes_and_exports_a_loadable_encoder(tmp_path):
+    """Two steps on made-up renders and a made-up London folder from a tiny teacher; the export loads and keeps
+    the teacher's classes and feature width."""
+    from PIL import Image
+
+    from face_addon.core.geometry.multiview import scan_rig
+    from face_addon.core.pipelines.skin_image import load_image_encoder
+    from face_addon.core.view_cache import save_views
+    from face_addon.train.skin_image import Settings, export, make_model, smoke_data
+    from face_addon.train.skin_image_real import FineTune, train
+
+    images, labels, _ = smoke_data(n=13, size=48)
+    views = tmp_path / "views"
+    views.mkdir()
+    cams = scan_rig(np.random.default_rng(0).normal(size=(50, 3)), resolution=48)
+    save_views(views / "0500000.npz", images / 255.0, labels, cams)
+    london = tmp_path / "real" / "photos" / "london"
+    (london / "partmasks").mkdir(parents=True)
+    (london / "neutral").mkdir()
+    for pid in (2, 3, 4):
+        mask = np.zeros((64, 64), np.uint8)
+        mask[10:40, 20:44], mask[40:50, 26:38] = 1, 10
+        Image.fromarray(mask).save(london / "partmasks" / f"{pid:03d}_03_parts.png")
+        photo = np.where(mask[..., None] > 0, [200, 150, 120], [220, 220, 220]).astype(np.uint8)
+        Image.fromarray(photo).save(london / "neutral" / f"{pid:03d}_03.jpg")
+    s = Settings(width=4, feature_channels=4, batch=4, crop=32)
+    teacher = export(make_model(s), s, {"steps": 0}, tmp_path / "teacher.pt")
+    ft = FineTune(views=str(views), london=str(tmp_path / "real"), batch_synth=2, batch_london=2, crop=32)
+    out = train(tmp_path / "run", ft, teacher, resume=False, log=lambda *a: None, max_steps=1)
+    train(tmp_path / "run", ft, teacher, resume=True, log=lambda *a: None, max_steps=2)
+    net, meta = load_image_encoder(out)
+    assert meta["training"]["steps"] == 2 and meta["training"]["london_ids"].startswith("2 even ids")
+    assert meta["feature_channels"] == 4 and meta["n_classes"] == 16
