@@ -24,7 +24,7 @@ def reconstruction_fields(rec, photo: str, face_index: int) -> dict:
         "alpha_id": {n: float(v) for n, v in zip(fk.id_names, rec.alpha_id)},
         "alpha_exp": {n: float(v) for n, v in zip(fk.exp_names, rec.alpha_exp)}}
     return {
-        "photo": photo, "face_index": face_index,
+        "photo": photo, "face_index": face_index, "units": "m",  # the mesh and the camera's t
         "n_faces": int(rec.n_faces), "method": rec.method, "score": float(rec.score),
         "width": int(rec.width), "height": int(rec.height),
         "camera": {"K": rec.K.tolist(), "R": rec.rotation.tolist(), "t": rec.translation.tolist(),

@@ -178,7 +178,8 @@ def test_no_face_corrupt_and_missing_files_cancel(scene, quick_fit, tmp_path):
     broken = tmp_path / "broken.png"
     broken.write_bytes(skimage_photo("astronaut.png").read_bytes()[:3000])
     n_objects, n_images = len(bpy.data.objects), len(bpy.data.images)
-    for path, message in ((cat, "no face"), (broken, "damaged"), (tmp_path / "missing.jpg", "not found")):
+    for path, message in ((cat, "no face"), (broken, "damaged"), (tmp_path / "missing.jpg", "no such photo"),
+                          (tmp_path, "a folder, not a photo")):
         with pytest.raises(RuntimeError, match=message):  # bpy.ops turns the ERROR report into RuntimeError
             bpy.ops.face.reconstruct_photo(filepath=str(path))
         assert len(bpy.data.objects) == n_objects and len(bpy.data.images) == n_images
@@ -196,6 +197,7 @@ def test_cli_reconstruct_writes_obj_and_json(scene, quick_fit, tmp_path, capsys)
     assert len(mesh.vertices) == 4350 and np.allclose(mesh.vertices, quick_fit[-1].vertices, atol=1e-5)
     doc = json.loads(js.read_text())
     assert {"alpha_id", "alpha_exp", "camera", "score", "timings_s", "warnings", "width", "height"} <= set(doc)
+    assert doc["units"] == "m"  # the mesh and the camera's t: a user must not have to read --help for it
     assert len(doc["alpha_exp"]) == 52 and set(doc["camera"]) >= {"K", "R", "t"}
     assert np.allclose(doc["camera"]["K"], quick_fit[-1].K)
     capsys.readouterr()
