@@ -26,6 +26,12 @@ def _run(op, log: list[str], label: str, **kwargs) -> None:
     log.append(f"{label}: done in {time.perf_counter() - t0:.2f} s")
 
 
+def detail_line(*parts: str | None) -> str:
+    """An indented log line of the parts that are present, joined by '; ' (the 2S-SGCN fallback finds no face
+    frame: its orientation summary is missing, and a dangling '; ' would look like a lost value)."""
+    return "  " + "; ".join(p for p in parts if p)
+
+
 def run_demo(out_dir: Path, samples: int = 16, resolution: int = 384) -> list[str]:
     """Build the demo scene in a fresh file; returns (and prints) the log of what ran."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -73,7 +79,7 @@ def run_demo(out_dir: Path, samples: int = 16, resolution: int = 384) -> list[st
     if capability("landmarks").ready():  # default (view-based) method on the active object: the scan, else the head
         target = bpy.context.view_layer.objects.active
         _run(bpy.ops.face.detect_landmarks, log, f"Detect Landmarks on '{target.name}'")
-        log.append(f"  {target.get('face_addon_landmarks', '')}; {target.get('face_addon_landmarks_orientation', '')}")
+        log.append(detail_line(target.get("face_addon_landmarks"), target.get("face_addon_landmarks_orientation")))
         truth = target.get("face_addon_synth_landmarks")
         if truth is not None:  # the scan's true landmarks (object-local) vs the empties
             coll = bpy.data.collections[f"{target.name} Landmarks"]
