@@ -4,7 +4,8 @@
 `int_range`, `choice_or_folder`) turn a bad value into that one-line usage error instead of NaN heads or 4x4
 renders minutes later; `check_outputs` refuses output paths that would fail or destroy data after the work
 (unknown extension, a folder, an unwritable folder, the input itself, two outputs on one file) with a
-`UsageError` (exit 2). No bpy: usable from any command module.
+`UsageError` (exit 2); `check_inputs` refuses a missing input file before a command's heavy imports (torch, the
+models: seconds), so a typo is reported at once. No bpy: usable from any command module.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from ..core.errors import UsageError, one_line
+from ..core.errors import MeshError, PhotoError, UsageError, missing_file_message, one_line
 
 #: formats the mesh writer (core.mesh_files.save_mesh, trimesh's exporters) writes
 MESH_OUTPUT_SUFFIXES = (".obj", ".ply", ".stl", ".off", ".glb")
@@ -95,6 +96,15 @@ def _writable_folder(path: Path) -> str | None:
     if not os.access(folder, os.W_OK | os.X_OK):
         return f"folder {folder} is not writable"
     return None
+
+
+def check_inputs(*inputs: tuple[str | Path | None, str]) -> None:
+    """Refuse a missing input, or a folder given for one, before the work. `inputs`: (path or None, what it is:
+    "file", "photo", "landmark file", ...). Raises the error the reader would raise later (exit 1): PhotoError
+    for a photo, MeshError for the rest, with the same message."""
+    for value, what in inputs:
+        if value and not Path(value).is_file():
+            raise (PhotoError if what == "photo" else MeshError)(missing_file_message(value, what))
 
 
 def check_outputs(inputs: Iterable[str | Path | None], outputs: Iterable[tuple[str, str | Path | None, tuple[str, ...]]]

@@ -8,11 +8,12 @@ from __future__ import annotations
 import argparse
 
 from ..core.pipelines.detect_landmarks import METHODS
-from .args import check_outputs, int_range
+from .args import check_inputs, check_outputs, int_range
 from .summary import print_warnings
 
 
 def _cmd_landmarks(args: argparse.Namespace) -> int:
+    check_inputs((args.input, "file"))  # before the imports below (torch: seconds)
     from ..core.landmark_export import FORMATS, write_landmarks
     from ..core.mesh_files import load_mesh
     from ..core.pipelines.detect_landmarks import detect_landmarks

@@ -8,9 +8,8 @@ timings and warnings. Pure core code (no bpy objects), the same under `blender -
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from .args import MESH_OUTPUT_SUFFIXES, check_outputs, int_range
+from .args import MESH_OUTPUT_SUFFIXES, check_inputs, check_outputs, int_range
 from .summary import print_warnings, write_summary
 
 
@@ -35,16 +34,14 @@ def reconstruction_fields(rec, photo: str, face_index: int) -> dict:
 
 
 def _cmd_reconstruct(args: argparse.Namespace) -> int:
+    check_inputs((args.photo, "photo"))  # before the imports below (torch: seconds)
     from ..core.atomic_write import atomic_outputs
-    from ..core.errors import missing_file_message
     from ..core.facekit import load_facekit
     from ..core.mesh import Mesh
     from ..core.mesh_files import save_mesh
     from ..core.photo import PhotoError
     from ..core.pipelines.reconstruct_photo import reconstruct_photo
 
-    if not Path(args.photo).is_file():
-        raise PhotoError(missing_file_message(args.photo, "photo"))
     check_outputs([args.photo], [("--out", args.out, MESH_OUTPUT_SUFFIXES), ("--json", args.json, (".json",))])
     try:
         if args.method == "pixel2mesh":

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .args import check_outputs, int_range
+from .args import check_inputs, check_outputs, int_range
 from .summary import print_warnings, write_summary
 
 MAX_ITERATIONS = 200  # the fit converges in ~15; more only costs time
@@ -34,16 +34,13 @@ def _read_skin_values(path: Path):
 
 def read_skin(path: Path, n_vertices: int):
     """(n,) skin mask or probability in [0, 1] from a .npy or a `face segment` PLY (MeshError when unreadable,
-    mismatched or out of range)."""
+    mismatched or out of range; a missing file is refused earlier by check_inputs)."""
     import numpy as np
 
-    from ..core.errors import missing_file_message
     from ..core.mesh import MeshError
 
     if path.suffix.lower() not in (".npy", ".ply"):
         raise MeshError(f"{path}: --skin takes a .npy (one value per vertex) or the .ply of `face segment`")
-    if not path.is_file():
-        raise MeshError(missing_file_message(path))
     try:
         raw = np.asarray(_read_skin_values(path))
         skin = raw.astype(np.float64) if raw.dtype.kind in "biuf" else None
@@ -59,6 +56,7 @@ def read_skin(path: Path, n_vertices: int):
 
 
 def _cmd_register(args: argparse.Namespace) -> int:
+    check_inputs((args.input, "file"), (args.skin, "file"), (args.landmarks, "landmark file"))  # before torch
     from ..core.atomic_write import atomic_outputs
     from ..core.dataset import write_ply
     from ..core.landmark_export import read_landmarks

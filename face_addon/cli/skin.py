@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from .args import check_outputs, choice_or_folder, finite_float, int_range
+from .args import check_inputs, check_outputs, choice_or_folder, finite_float, int_range
 from .summary import print_warnings, write_summary
 
 
@@ -46,6 +46,7 @@ def _views(option: str, mesh, use_views: bool, weights: str | None):
 
 
 def _cmd_segment(args: argparse.Namespace) -> int:
+    check_inputs((args.input, "file"))  # before the imports below (torch: seconds)
     from ..core.atomic_write import atomic_outputs
     from ..core.mesh_files import load_mesh
     from ..core.pipelines.segment_skin import face_upright, segment_skin

@@ -1,0 +1,49 @@
+"""A missing input is reported before the heavy imports (torch, the models), not after seconds of start-up.
+
+Each command runs in a fresh interpreter through the real entry (`python -m face_addon`'s module_entry, which
+registers the add-on on the bpy module first); the check is on import order, not on timing."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from face_addon.cli.args import check_inputs
+from face_addon.core.errors import MeshError, PhotoError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+_PROBE = """
+import json, sys
+from face_addon.cli.main import module_entry
+code = module_entry(sys.argv[1:])
+print(json.dumps({"rc": code, "torch": "torch" in sys.modules}))
+"""
+
+
+def test_check_inputs_messages(tmp_path):
+    with pytest.raises(PhotoError, match="no such photo"):
+        check_inputs((tmp_path / "a.jpg", "photo"))
+    with pytest.raises(MeshError, match="a folder, not a file"):
+        check_inputs((tmp_path, "file"))
+    with pytest.raises(MeshError, match="no such landmark file"):
+        check_inputs((None, "file"), (tmp_path / "lm.json", "landmark file"))
+    (tmp_path / "s.obj").write_text("v 0 0 0\n")
+    check_inputs((tmp_path / "s.obj", "file"), (None, "landmark file"))  # present or not given: nothing raised
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["landmarks", "{t}/missing.obj", "--out", "{t}/l.json"], "no such file"),
+    (["segment", "{t}/missing.ply", "--out", "{t}/s.ply"], "no such file"),
+    (["register", "{t}/missing.ply", "--out", "{t}/h.ply", "--segment"], "no such file"),
+    (["reconstruct", "{t}/missing.jpg", "--out", "{t}/r.obj"], "no such photo"),
+])
+def test_missing_input_before_torch(tmp_path, argv, message):
+    args = [a.format(t=tmp_path) for a in argv]
+    run = subprocess.run([sys.executable, "-c", _PROBE, *args], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["rc"] == 1 and message in run.stderr and "Traceback" not in run.stderr
+    assert not result["torch"], "torch was imported before the missing input was reported"
+    assert not list(tmp_path.iterdir())  # nothing written
