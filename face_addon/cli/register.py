@@ -76,7 +76,8 @@ def _cmd_register(args: argparse.Namespace) -> int:
         fk = default_facekit()
         summary = {
             "source": str(args.input), "output": str(args.out),
-            "units": "input", "unit_scale_to_m": reg.unit_scale, "scale": reg.scale,
+            "units": "input", "unit_scale_to_m": reg.unit_scale, "input_unit": reg.unit_name,
+            "unit_source": reg.unit_source, "scale": reg.scale,
             "rotation": reg.rotation.tolist(), "translation": reg.translation.tolist(),
             "alpha_id": dict(zip(fk.id_names, reg.alpha_id.tolist())),
             "alpha_exp": dict(zip(fk.exp_names, reg.alpha_exp.tolist())),
@@ -88,8 +89,9 @@ def _cmd_register(args: argparse.Namespace) -> int:
         if summary is not None:
             write_summary(outs.path(args.json), "registration", summary)
     print_warnings(reg.warnings)
-    print(f"registered FaceKit to {reg.n_skin_points} skin points of {args.input}: residual {reg.residual_mm:.2f} mm, "
-          f"{100 * reg.inlier_fraction:.0f} % matched, {reg.timings['total_s']:.1f} s -> {args.out}")
+    print(f"registered FaceKit to {reg.n_skin_points} skin points of {args.input} (units {reg.unit_name}, from the "
+          f"{reg.unit_source}): residual {reg.residual_mm:.2f} mm, {100 * reg.inlier_fraction:.0f} % matched, "
+          f"{reg.timings['total_s']:.1f} s -> {args.out}")
     return 0
 
 

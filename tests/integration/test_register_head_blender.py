@@ -95,7 +95,7 @@ def test_without_skin_group_asks_for_segment_skin(scene, head_scan):
     assert "Bare Registered Head" not in bpy.data.objects
 
 
-def test_cli_round_trip(tmp_path, fk, head_scan):
+def test_cli_round_trip(tmp_path, fk, head_scan, capsys):
     from face_addon.cli.main import main
     from face_addon.core.dataset import read_ply, write_ply
     from face_addon.core.landmark_export import write_landmarks
@@ -114,6 +114,10 @@ def test_cli_round_trip(tmp_path, fk, head_scan):
     assert d_surface_mm(out / 1000, true_head, fk.faces, fk.spa) < 0.6
     summary = json.loads((tmp_path / "r.json").read_text())
     assert summary["unit_scale_to_m"] == 0.001 and summary["scale"] == pytest.approx(1000, rel=0.05)
+    # this head's strong expression (jaw open) hides its face from the frame search: the size decides here;
+    # the face-frame unit itself is tested in tests/unit/test_register_head.py
+    assert summary["input_unit"] == "mm" and summary["unit_source"] in ("face frame", "bounding box")
+    assert f"(units mm, from the {summary['unit_source']})" in capsys.readouterr().out
     assert list(summary["alpha_id"]) == fk.id_names and summary["residual_mm"] < 1.0
 
     write_skin_ply(tmp_path / "seg.ply", verts * 1000, faces, np.where(skin, 0.8, 0.2))  # `face segment`'s output

@@ -10,10 +10,11 @@ import pytest
 
 from face_addon.core.facekit import FaceKit, ensure_facekit, load_facekit
 from face_addon.core.geometry.surface_distance import closest_on_triangles, point_mesh_distance
-from face_addon.core.mesh import MeshError
+from face_addon.core.mesh import Mesh, MeshError, guess_unit_scale
 from face_addon.core.geometry.normals import vertex_normals
 from face_addon.core.geometry.similarity import rotation_vector, umeyama
-from face_addon.core.pipelines.register_head import register_head
+from face_addon.core.pipelines.face_orientation import find_face_frame
+from face_addon.core.pipelines.register_head import UNIT_FROM_FRAME, UNIT_FROM_SIZE, register_head
 from face_addon.core.registration.metric import d_surface_mm
 from face_addon.core.registration.solver import solve_bounded
 
@@ -77,15 +78,33 @@ def test_recovers_a_known_head_through_hair_and_noise(fk, scan):
 def test_millimetre_scan_gives_millimetres(fk, scan):
     metres = register_head(scan.vertices, scan.faces, scan.skin, landmarks=scan.landmarks, facekit=fk)
     mm = register_head(scan.vertices * 1000, scan.faces, scan.skin, landmarks=scan.landmarks * 1000, facekit=fk)
-    assert any("millimetres" in w for w in mm.warnings) and mm.unit_scale == 0.001
+    assert (mm.unit_scale, mm.unit_name, mm.unit_source) == (0.001, "mm", UNIT_FROM_FRAME) and mm.warnings == []
+    assert (metres.unit_scale, metres.unit_source) == (1.0, UNIT_FROM_FRAME)
     np.testing.assert_allclose(mm.vertices / 1000, metres.vertices, atol=1e-6)
     assert mm.scale == pytest.approx(1000 * metres.scale) and mm.residual_mm == pytest.approx(metres.residual_mm)
+
+
+def test_arbitrary_unit_comes_from_the_face_frame(fk, scan):
+    """1 unit = 4.9 cm (like the Lee Perry-Smith head): the bounding box would say decimetres; the unit is the
+    face frame's, the one Detect Landmarks reports, and the head lands on the scan as well as in metres."""
+    k = 1 / 0.049
+    scaled = register_head(scan.vertices * k, scan.faces, scan.skin, landmarks=scan.landmarks * k, facekit=fk)
+    frame = find_face_frame(scan.vertices * k, scan.faces)
+    assert guess_unit_scale(Mesh(scan.vertices * k, scan.faces)) == 0.1  # what the size alone would claim
+    assert scaled.unit_source == UNIT_FROM_FRAME and scaled.unit_scale == pytest.approx(frame.unit_scale)
+    assert scaled.unit_name == frame.to_dict()["units"] and scaled.warnings == []
+    err = d_surface_mm(scan.to_model(scaled.vertices / k), scan.true_head, fk.faces, fk.spa)
+    assert err < 0.6, err
+    metres = register_head(scan.vertices, scan.faces, scan.skin, landmarks=scan.landmarks, facekit=fk)
+    # residual_mm is in the frame's millimetres (scan units × unit_scale), not in a bounding-box guess's
+    assert scaled.residual_mm == pytest.approx(metres.residual_mm * scaled.unit_scale * k, rel=0.3)
 
 
 def test_point_cloud_input(fk, scan):
     """Without faces the skin normals come from PCA of the neighbourhoods: still well under a millimetre."""
     reg = register_head(scan.vertices, None, scan.skin, landmarks=scan.landmarks, facekit=fk)
     assert d_surface_mm(scan.to_model(reg.vertices), scan.true_head, fk.faces, fk.spa) < 0.6
+    assert reg.unit_source == UNIT_FROM_SIZE  # no triangles to render: no face frame, the size decides
 
 
 def test_nonrigid_refinement_does_not_hurt(fk, scan):

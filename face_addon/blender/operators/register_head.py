@@ -113,6 +113,7 @@ class FACE_OT_register_head(PipelineOperator, bpy.types.Operator):
         head[RESULT_PROP] = {
             "scan": obj.name, "landmarks": source, "residual_mm": reg.residual_mm,
             "inlier_fraction": reg.inlier_fraction, "n_skin_points": reg.n_skin_points, "scale": reg.scale,
+            "unit_scale_to_m": reg.unit_scale, "unit_source": reg.unit_source,
             "rotation": reg.rotation.ravel().tolist(), "translation": reg.translation.tolist(),
             "alpha_exp": reg.alpha_exp.tolist(), "nonrigid": bool(self.nonrigid),
             "timings_s": {k: float(v) for k, v in reg.timings.items()}, "warnings": "; ".join(warnings + reg.warnings)}
@@ -121,5 +122,6 @@ class FACE_OT_register_head(PipelineOperator, bpy.types.Operator):
         for w in warnings + reg.warnings:
             self.report({"WARNING"}, w)
         self.report({"INFO"}, f"'{head.name}': residual {reg.residual_mm:.2f} mm on {reg.n_skin_points} skin points "
-                              f"({source}), {reg.timings['total_s']:.1f} s")
+                              f"({source}; units {reg.unit_name} from the {reg.unit_source}), "
+                              f"{reg.timings['total_s']:.1f} s")
         return {"FINISHED"}

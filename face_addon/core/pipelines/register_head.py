@@ -20,6 +20,12 @@ The data term runs from skin to model (every skin point should lie on the head),
 hair, clothes or a beard cover the head there is no skin, and the prior, not the nearest stray point, decides
 the shape there.
 
+Units: the scan's unit is the face frame's (core/pipelines/face_orientation.py: the size of the face itself), the
+same unit Detect Landmarks and Segment Skin use, so one file gets one unit answer (a head-and-shoulders bust in
+arbitrary units is not "centimetres" because of its bounding box); the frame comes from the landmark model when
+it runs, else from a search on the mesh (~1 s). Only when no face frame is found (point clouds, no face seen)
+is the unit guessed from the bounding box, with a warning.
+
 This module orchestrates (input checks, units, landmarks, timings, warnings); the algorithm is the library
 core/registration/: fit_model (FaceKit arranged for fitting), skin_points, correspondence, solver, icp, metric.
 """
@@ -35,6 +41,7 @@ import numpy as np
 from ..facekit import FaceKit, load_facekit
 from ..mesh import Mesh, MeshError, guess_unit_scale
 from ..progress import Cancel, Progress, reporter, within
+from .face_orientation import UNITS, FaceFrame, find_face_frame
 from ..registration.fit_model import fit_model
 from ..registration.icp import fit, refine_nonrigid
 from ..registration.skin_points import skin_mask, skin_samples
@@ -45,6 +52,7 @@ MAX_SKIN_POINTS = 20_000         # skin points used per fit (a random subset of 
 LARGE_RESIDUAL_MM = 2.5          # a final residual above this gets a "not a face?" warning
 
 UNIT_NAMES = {0.1: "decimetres", 0.01: "centimetres", 0.001: "millimetres"}
+UNIT_FROM_FRAME, UNIT_FROM_SIZE = "face frame", "bounding box"  # Registration.unit_source
 
 
 @dataclass
@@ -58,10 +66,16 @@ class Registration:
     translation: np.ndarray   # (3,) scan units
     residual_mm: float        # mean |point-to-plane| residual of the skin correspondences, last iteration
     n_skin_points: int        # skin points the fit used (after subsampling)
-    unit_scale: float = 1.0   # factor from scan units to metres (1, 0.01 or 0.001), guessed from the size
+    unit_scale: float = 1.0   # factor from scan units to metres: the face frame's, else guessed from the size
+    unit_source: str = UNIT_FROM_SIZE  # where unit_scale came from: UNIT_FROM_FRAME or UNIT_FROM_SIZE
     inlier_fraction: float = 0.0  # share of those skin points matched in the last iteration
     warnings: list[str] = field(default_factory=list)
     timings: dict = field(default_factory=dict)  # landmarks_s, prepare_s, fit_s, [nonrigid_s], total_s
+
+    @property
+    def unit_name(self) -> str:
+        """The unit for people: 'mm', 'cm', 'm' or '0.04897 m' (as Detect Landmarks reports it)."""
+        return UNITS.get(self.unit_scale, f"{self.unit_scale:.4g} m")
 
     def model_vertices(self) -> np.ndarray:
         """The head in FaceKit's model space (metres): `vertices` with the similarity undone."""
@@ -74,15 +88,17 @@ def default_facekit() -> FaceKit:
     return load_facekit()
 
 
-def _landmarks_m(landmarks: np.ndarray | None, vertices: np.ndarray, faces: np.ndarray, unit: float,
-                 landmark_weights: Path | str | None, warnings: list[str]) -> np.ndarray:
-    """Scan landmarks in metres: the given ones, or the landmark model's (`landmark_weights`) on the scan."""
+def _scan_landmarks(landmarks: np.ndarray | None, vertices: np.ndarray, faces: np.ndarray,
+                    landmark_weights: Path | str | None, warnings: list[str]) -> tuple[np.ndarray, FaceFrame | None]:
+    """(scan landmarks in scan units, the face frame the landmark model found or None): the given landmarks
+    (frame None), or the landmark model's (`landmark_weights`) on the scan."""
+    frame = None
     if landmarks is None:
         from .detect_landmarks import detect_landmarks
 
         result = detect_landmarks(vertices, faces if len(faces) else None, landmark_weights)
         warnings += _without_unit_notes(result.warnings)
-        landmarks = result.landmarks
+        landmarks, frame = result.landmarks, result.frame
     lm = np.asarray(landmarks, np.float64)
     if lm.shape != (68, 3):
         raise MeshError(f"landmarks must be (68, 3) in iBUG order, got shape {lm.shape}")
@@ -94,7 +110,22 @@ def _landmarks_m(landmarks: np.ndarray | None, vertices: np.ndarray, faces: np.n
     if spread > 0 and (outside.any() or not 0.01 < spread / size < 10):
         raise MeshError("the landmarks lie far outside the scan: are they in the scan's units and frame? "
                         "(`face landmarks` writes them in the input's units)")
-    return lm * unit
+    return lm, frame
+
+
+def _scan_unit(mesh: Mesh, frame: FaceFrame | None, colors: np.ndarray | None, report: Progress,
+               warnings: list[str]) -> tuple[float, str]:
+    """(scan units -> metres, where it came from): the face frame's unit (`frame`, else one searched for on a
+    triangle mesh), else the bounding-box guess with a warning."""
+    if frame is None and mesh.n_faces:
+        frame = find_face_frame(mesh.vertices, mesh.faces, colors, progress=report)
+    if frame is not None:
+        return frame.unit_scale, UNIT_FROM_FRAME
+    unit = guess_unit_scale(mesh)
+    if unit != 1.0:
+        warnings.append(f"no face frame found: the scan looks like it is in {UNIT_NAMES[unit]} (size "
+                        f"{mesh.extent():.4g}); the head is returned in the same units")
+    return unit, UNIT_FROM_SIZE
 
 
 def _without_unit_notes(warnings: list[str]) -> list[str]:
@@ -134,15 +165,12 @@ def register_head(vertices: np.ndarray, faces: np.ndarray | None, skin: np.ndarr
     if mask.sum() < MIN_SKIN_POINTS:
         raise MeshError(f"only {int(mask.sum())} skin vertices: too few to register a head (need at least "
                         f"{MIN_SKIN_POINTS}); check the skin segmentation")
-    unit = guess_unit_scale(mesh)
-    if unit != 1.0:
-        warnings.append(f"the scan looks like it is in {UNIT_NAMES[unit]} (size {mesh.extent():.4g}); the head is "
-                        "returned in the same units")
-    v_m = mesh.vertices * unit
     t1 = time.perf_counter()
     report(0.02, "landmarks")
-    lm_m = _landmarks_m(landmarks, mesh.vertices, mesh.faces, unit, landmark_weights, warnings)
+    lm, frame = _scan_landmarks(landmarks, mesh.vertices, mesh.faces, landmark_weights, warnings)
     t2 = time.perf_counter()
+    unit, unit_source = _scan_unit(mesh, frame, colors, within(report, 0.02, 0.1), warnings)
+    v_m, lm_m = mesh.vertices * unit, lm * unit
     model = fit_model(facekit or default_facekit())
     pts, nrm = skin_samples(v_m, mesh.faces, mask, max_points, np.random.default_rng(seed))
     t3 = time.perf_counter()
@@ -167,4 +195,5 @@ def register_head(vertices: np.ndarray, faces: np.ndarray | None, skin: np.ndarr
         vertices=pose.apply(v) / unit, faces=model.fk.faces, alpha_id=alpha[:model.n_id].astype(np.float32),
         alpha_exp=alpha[model.n_id:].astype(np.float32), scale=pose.s / unit, rotation=pose.rot,
         translation=pose.t / unit, residual_mm=residual_mm, n_skin_points=len(pts), unit_scale=unit,
+        unit_source=unit_source,
         inlier_fraction=inliers, warnings=warnings, timings={**timings, "total_s": time.perf_counter() - t0})
