@@ -9,6 +9,7 @@ import argparse
 
 from ..core.pipelines.detect_landmarks import METHODS
 from .args import check_inputs, check_outputs, int_range
+from .progress_display import add_quiet_option, stage_progress
 from .summary import print_warnings
 
 
@@ -20,8 +21,10 @@ def _cmd_landmarks(args: argparse.Namespace) -> int:
 
     check_outputs([args.input, args.weights], [("--out", args.out, tuple("." + f for f in FORMATS))])
     mesh = load_mesh(args.input)
-    result = detect_landmarks(mesh.vertices, mesh.faces if mesh.n_faces else None, args.weights, method=args.method,
-                              seed=args.seed, colors=mesh.colors, uv=mesh.uv, texture=mesh.texture)
+    with stage_progress(args) as progress:
+        result = detect_landmarks(mesh.vertices, mesh.faces if mesh.n_faces else None, args.weights,
+                                  method=args.method, seed=args.seed, colors=mesh.colors, uv=mesh.uv,
+                                  texture=mesh.texture, progress=progress)
     t = result.timings
     write_landmarks(args.out, result.landmarks, result.confidence, source=str(args.input), units="input",
                     extra={"method": result.method, "orientation": result.orientation,
@@ -43,4 +46,5 @@ def add_subcommands(subparsers) -> None:
     p.add_argument("--out", required=True, help="output .json, .csv or .pp (MeshLab picked points)")
     p.add_argument("--weights", help="landmarks.pt to use instead of the shipped model")
     p.add_argument("--seed", type=int_range(0), default=0, help="seed of the resampling (0 or more)")
+    add_quiet_option(p)
     p.set_defaults(func=_cmd_landmarks)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from .args import MESH_OUTPUT_SUFFIXES, check_inputs, check_outputs, int_range
+from .progress_display import add_quiet_option, stage_progress
 from .summary import print_warnings, write_summary
 
 
@@ -44,12 +45,14 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
 
     check_outputs([args.photo], [("--out", args.out, MESH_OUTPUT_SUFFIXES), ("--json", args.json, (".json",))])
     try:
-        if args.method == "pixel2mesh":
-            from ..core.pipelines.pixel2mesh_photo import reconstruct_pixel2mesh
+        with stage_progress(args) as progress:
+            if args.method == "pixel2mesh":
+                from ..core.pipelines.pixel2mesh_photo import reconstruct_pixel2mesh
 
-            rec = reconstruct_pixel2mesh(args.photo, face_index=args.face)
-        else:
-            rec = reconstruct_photo(args.photo, method=args.method, use_prdl=not args.no_prdl, face_index=args.face)
+                rec = reconstruct_pixel2mesh(args.photo, face_index=args.face, progress=progress)
+            else:
+                rec = reconstruct_photo(args.photo, method=args.method, use_prdl=not args.no_prdl,
+                                        face_index=args.face, progress=progress)
     except PhotoError as exc:  # the pipeline's messages do not name the file
         raise PhotoError(f"{args.photo}: {exc}") from None
     faces = rec.faces if args.method == "pixel2mesh" else load_facekit().faces
@@ -77,4 +80,5 @@ def add_subcommands(subparsers) -> None:
     p.add_argument("--face", type=int_range(0, 99), default=0,
                    help="which face: 0 = the largest (default), 1 the next, ... (0-99)")
     p.add_argument("--json", help="also write coefficients, camera (K, R, t), score, timings and warnings")
+    add_quiet_option(p)
     p.set_defaults(func=_cmd_reconstruct)

@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 
 from .args import check_inputs, check_outputs, int_range
+from .progress_display import add_quiet_option, stage_progress
 from .summary import print_warnings, write_summary
 
 MAX_ITERATIONS = 200  # the fit converges in ~15; more only costs time
@@ -69,8 +70,9 @@ def _cmd_register(args: argparse.Namespace) -> int:
     faces = mesh.faces if mesh.n_faces else None
     skin = None if args.segment else read_skin(Path(args.skin), mesh.n_vertices)
     landmarks = read_landmarks(args.landmarks)[0] if args.landmarks else None
-    reg = register_head(mesh.vertices, faces, skin, landmarks=landmarks, colors=mesh.colors,
-                        iterations=args.iterations or ITERATIONS, nonrigid=args.nonrigid)
+    with stage_progress(args) as progress:
+        reg = register_head(mesh.vertices, faces, skin, landmarks=landmarks, colors=mesh.colors,
+                            iterations=args.iterations or ITERATIONS, nonrigid=args.nonrigid, progress=progress)
     summary = None
     if args.json:
         fk = default_facekit()
@@ -109,4 +111,5 @@ def add_subcommands(subparsers) -> None:
     p.add_argument("--iterations", type=int_range(1, MAX_ITERATIONS),
                    help=f"fitting iterations (1-{MAX_ITERATIONS}; default: the pipeline's, 15)")
     p.add_argument("--nonrigid", action="store_true", help="add per-vertex detail the model cannot express")
+    add_quiet_option(p)
     p.set_defaults(func=_cmd_register)

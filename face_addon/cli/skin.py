@@ -6,16 +6,18 @@ Core code, except the default views, which are Cycles renders (bpy: present unde
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from .args import check_inputs, check_outputs, choice_or_folder, finite_float, int_range
+from .progress_display import add_quiet_option, stage_progress
 from .summary import print_warnings, write_summary
 
 
-def _views(option: str, mesh, use_views: bool, weights: str | None):
+def _views(option: str, mesh, use_views: bool, weights: str | None, report: Callable[[float, str], None]):
     """SkinViews from --views: 'render' (Cycles renders of the scan; needs bpy; an untextured mesh is rendered and
     read in a neutral skin tone), 'none', or a folder with cameras.json + NN.png photos (the dataset's format:
     OpenCV cameras in the scan's frame and units); None when the model that runs takes no views
-    (core.models.skin_model, the rule the operator and the pipeline follow)."""
+    (core.models.skin_model, the rule the operator and the pipeline follow). `report`: the progress reporter."""
     from pathlib import Path
 
     import numpy as np
@@ -31,8 +33,10 @@ def _views(option: str, mesh, use_views: bool, weights: str | None):
     if option == "render":
         from ..blender.scan_views import render_views
 
+        report(0.1, "rendering views")
         cams = scan_rig(mesh.vertices)
         return SkinViews(render_views(mesh, cams), cams)
+    report(0.1, "reading the cameras' photos")
     folder = Path(option)
     cams = read_cameras_json(folder / "cameras.json")
     paths = [folder / f"{i:02d}.png" for i in range(len(cams))]
@@ -50,6 +54,7 @@ def _cmd_segment(args: argparse.Namespace) -> int:
     from ..core.atomic_write import atomic_outputs
     from ..core.mesh_files import load_mesh
     from ..core.pipelines.segment_skin import face_upright, segment_skin
+    from ..core.progress import reporter, within
     from ..core.skin_export import write_skin_ply
     from ..core.texture import with_surface_colors
 
@@ -59,12 +64,15 @@ def _cmd_segment(args: argparse.Namespace) -> int:
     faces = mesh.faces if mesh.n_faces else None
     colors = None if args.no_colors else mesh.colors
     work = mesh  # rendered views and the networks see the scan in its face's frame; photos keep their cameras' frame
-    if args.views == "render" and not args.no_colors and faces is not None:
-        work, note = face_upright(mesh)
-        load_warnings += [note] if note else []
-    views = _views(args.views, work, not args.no_colors and (colors is not None or faces is not None), args.weights)
-    result = segment_skin(work.vertices, faces, colors, weights=args.weights, max_vertices=args.max_vertices,
-                          threshold=args.threshold, views=views)
+    with stage_progress(args) as progress:  # the operator's spans: face search 0-10 %, views, network 10-100 %
+        report = reporter(progress)
+        if args.views == "render" and not args.no_colors and faces is not None:
+            work, note = face_upright(mesh, within(report, 0.0, 0.1))
+            load_warnings += [note] if note else []
+        views = _views(args.views, work, not args.no_colors and (colors is not None or faces is not None),
+                       args.weights, report)
+        result = segment_skin(work.vertices, faces, colors, weights=args.weights, max_vertices=args.max_vertices,
+                              threshold=args.threshold, views=views, progress=within(report, 0.1, 1.0))
     t = result.timings
     with atomic_outputs() as outs:  # the PLY and its summary appear together or not at all
         write_skin_ply(outs.path(args.out), mesh.vertices, faces, result.probability)
@@ -111,5 +119,6 @@ def add_subcommands(subparsers) -> None:
     p.add_argument("--no-colors", action="store_true", help="ignore colours and texture, no views (geometry-only model)")
     p.add_argument("--views", default="render", type=choice_or_folder("render", "none"),
                    help="image features from: 'render' (13 Cycles renders of the scan, default), 'none' (3D only), "
-                        "or a folder with cameras.json + 00.png, 01.png, ... (calibrated photos)"),
+                        "or a folder with cameras.json + 00.png, 01.png, ... (calibrated photos)")
+    add_quiet_option(p)
     p.set_defaults(func=_cmd_segment)

@@ -201,7 +201,7 @@ def test_cli_reconstruct_writes_obj_and_json(scene, quick_fit, tmp_path, capsys)
     assert len(doc["alpha_exp"]) == 52 and set(doc["camera"]) >= {"K", "R", "t"}
     assert np.allclose(doc["camera"]["K"], quick_fit[-1].K)
     capsys.readouterr()
-    assert main(["reconstruct", str(skimage_photo("chelsea.png")), "--out", str(tmp_path / "cat.obj")]) == 1
+    assert main(["reconstruct", str(skimage_photo("chelsea.png")), "--out", str(tmp_path / "cat.obj"), "--quiet"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("face reconstruct: error:") and "no face" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "cat.obj").exists()

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HANG_S = 120.0  # no case needs more than a few seconds; anything this long is a hang
+PROGRESS_LINE = re.compile(r"face [a-z]+: +\d+ % ")  # a stage line of the progress display on stderr
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,8 @@ def run_case(case: Case, corpus: Path, work: Path) -> Outcome:
     outputs = [Path(o.format(c=corpus, o=out_dir)) for o in case.outputs]
     failed = code != 0
     r.partial_outputs = _temp_leftovers(out_dir, corpus) + ([str(p) for p in outputs if p.exists()] if failed else [])
-    errors = [ln for ln in stderr.splitlines() if ln.strip() and not ln.startswith("warning:")]
+    errors = [ln for ln in stderr.splitlines()  # progress lines (cli/progress_display.py) are not errors
+              if ln.strip() and not ln.startswith("warning:") and not PROGRESS_LINE.match(ln)]
     if hang:
         r.problems.append(f"hang: still running after {HANG_S:.0f} s")
     if code not in case.codes:
