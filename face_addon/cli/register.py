@@ -5,7 +5,8 @@ fit FaceKit to the skin of a scan file. Pure core code (no bpy), the same under 
 The skin comes from `face segment`'s output PLY (its per-vertex `quality` = skin probability, same vertex order
 as the scan), from a .npy with one bool or probability per scan vertex, or, with --segment, from running the
 3D skin model here. Landmarks come from a `face landmarks` file (.json/.csv/.pp in the scan's units), else the
-landmark model runs.
+landmark model runs. The scan's unit is the face frame's: from the landmarks .json when it records one (the
+same unit `face landmarks` printed), else found on the scan (core/pipelines/register_head.py, Units).
 """
 from __future__ import annotations
 
@@ -56,6 +57,22 @@ def read_skin(path: Path, n_vertices: int):
     return skin
 
 
+def landmark_file_unit(path: Path) -> float | None:
+    """The face frame's unit (metres per scan unit) recorded in a `face landmarks` .json (`orientation`), so the
+    registration uses the very unit the landmarks were found in; None for .csv/.pp, no frame or anything odd
+    (the registration then finds the frame itself)."""
+    import json
+    import math
+
+    if path.suffix.lower() != ".json":
+        return None
+    try:
+        unit = json.loads(path.read_text(encoding="utf-8")).get("orientation", {}).get("unit_scale_to_m")
+    except (OSError, ValueError, AttributeError):  # unreadable or not the expected shape: read_landmarks says why
+        return None
+    return float(unit) if isinstance(unit, (int, float)) and math.isfinite(unit) and unit > 0 else None
+
+
 def _cmd_register(args: argparse.Namespace) -> int:
     check_inputs((args.input, "file"), (args.skin, "file"), (args.landmarks, "landmark file"))  # before torch
     from ..core.atomic_write import atomic_outputs
@@ -70,9 +87,11 @@ def _cmd_register(args: argparse.Namespace) -> int:
     faces = mesh.faces if mesh.n_faces else None
     skin = None if args.segment else read_skin(Path(args.skin), mesh.n_vertices)
     landmarks = read_landmarks(args.landmarks)[0] if args.landmarks else None
+    frame_unit = landmark_file_unit(Path(args.landmarks)) if args.landmarks else None
     with stage_progress(args) as progress:
         reg = register_head(mesh.vertices, faces, skin, landmarks=landmarks, colors=mesh.colors,
-                            iterations=args.iterations or ITERATIONS, nonrigid=args.nonrigid, progress=progress)
+                            iterations=args.iterations or ITERATIONS, nonrigid=args.nonrigid, progress=progress,
+                            frame_unit=frame_unit)
     summary = None
     if args.json:
         fk = default_facekit()

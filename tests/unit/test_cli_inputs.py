@@ -47,3 +47,18 @@ def test_missing_input_before_torch(tmp_path, argv, message):
     assert result["rc"] == 1 and message in run.stderr and "Traceback" not in run.stderr
     assert not result["torch"], "torch was imported before the missing input was reported"
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_landmark_file_unit(tmp_path):
+    """`face register --landmarks X.json` takes the unit `face landmarks` recorded with its face frame."""
+    from face_addon.cli.register import landmark_file_unit
+
+    cases = {"frame.json": json.dumps({"orientation": {"unit_scale_to_m": 0.04902}}),
+             "noframe.json": json.dumps({"orientation": None, "unit_scale_to_m": 0.01}),
+             "zero.json": json.dumps({"orientation": {"unit_scale_to_m": 0}}),
+             "text.json": json.dumps({"orientation": {"unit_scale_to_m": "cm"}}),
+             "broken.json": "{", "list.json": "[1, 2]", "lm.csv": "x,y,z\n"}
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text)
+    units = {name: landmark_file_unit(tmp_path / name) for name in cases}
+    assert units == {"frame.json": 0.04902, **{n: None for n in cases if n != "frame.json"}}

@@ -185,3 +185,14 @@ def test_umeyama_and_bounded_solve():
     ref = minimize(lambda z: 0.5 * z @ a @ z - b @ z, np.zeros(8), jac=lambda z: a @ z - b, bounds=list(zip(lo, hi)),
                    method="L-BFGS-B", options={"ftol": 1e-15, "gtol": 1e-12}).x
     np.testing.assert_allclose(x, ref, atol=1e-5)
+
+
+def test_frame_unit_given_by_the_caller(fk, scan):
+    """A unit the caller already has (the landmarks' face frame) is used as is, without a new search."""
+    k = 1 / 0.049
+    reg = register_head(scan.vertices * k, scan.faces, scan.skin, landmarks=scan.landmarks * k, facekit=fk,
+                        frame_unit=0.045)
+    assert (reg.unit_scale, reg.unit_source, reg.unit_name) == (0.045, UNIT_FROM_FRAME, "0.045 m")
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(MeshError, match="unit"):
+            register_head(scan.vertices, scan.faces, scan.skin, landmarks=scan.landmarks, facekit=fk, frame_unit=bad)

@@ -23,7 +23,8 @@ the shape there.
 Units: the scan's unit is the face frame's (core/pipelines/face_orientation.py: the size of the face itself), the
 same unit Detect Landmarks and Segment Skin use, so one file gets one unit answer (a head-and-shoulders bust in
 arbitrary units is not "centimetres" because of its bounding box); the frame comes from the landmark model when
-it runs, else from a search on the mesh (~1 s). Only when no face frame is found (point clouds, no face seen)
+it runs, else the caller's (`frame_unit`: e.g. from the landmark file `face landmarks` wrote), else from a
+search on the mesh (~1 s). Only when no face frame is found (point clouds, no face seen)
 is the unit guessed from the bounding box, with a warning.
 
 This module orchestrates (input checks, units, landmarks, timings, warnings); the algorithm is the library
@@ -113,14 +114,14 @@ def _scan_landmarks(landmarks: np.ndarray | None, vertices: np.ndarray, faces: n
     return lm, frame
 
 
-def _scan_unit(mesh: Mesh, frame: FaceFrame | None, colors: np.ndarray | None, report: Progress,
-               warnings: list[str]) -> tuple[float, str]:
-    """(scan units -> metres, where it came from): the face frame's unit (`frame`, else one searched for on a
-    triangle mesh), else the bounding-box guess with a warning."""
-    if frame is None and mesh.n_faces:
+def _scan_unit(mesh: Mesh, frame: FaceFrame | None, frame_unit: float | None, colors: np.ndarray | None,
+               report: Progress, warnings: list[str]) -> tuple[float, str]:
+    """(scan units -> metres, where it came from): the face frame's unit (`frame`, else the caller's
+    `frame_unit`, else a frame searched for on a triangle mesh), else the bounding-box guess with a warning."""
+    if frame is None and frame_unit is None and mesh.n_faces:
         frame = find_face_frame(mesh.vertices, mesh.faces, colors, progress=report)
-    if frame is not None:
-        return frame.unit_scale, UNIT_FROM_FRAME
+    if frame is not None or frame_unit is not None:
+        return (frame.unit_scale if frame is not None else frame_unit), UNIT_FROM_FRAME
     unit = guess_unit_scale(mesh)
     if unit != 1.0:
         warnings.append(f"no face frame found: the scan looks like it is in {UNIT_NAMES[unit]} (size "
@@ -137,17 +138,22 @@ def register_head(vertices: np.ndarray, faces: np.ndarray | None, skin: np.ndarr
                   landmarks: np.ndarray | None = None, colors: np.ndarray | None = None,
                   iterations: int = ITERATIONS, nonrigid: bool = False, progress: Progress | None = None,
                   facekit: FaceKit | None = None, max_points: int = MAX_SKIN_POINTS, seed: int = 0,
-                  cancel: Cancel | None = None, landmark_weights: Path | str | None = None) -> Registration:
+                  cancel: Cancel | None = None, landmark_weights: Path | str | None = None,
+                  frame_unit: float | None = None) -> Registration:
     """Fit FaceKit to the skin of a head scan (mesh or point cloud, any unit and pose).
 
     skin: (n,) bool or skin probability per vertex (≥ 0.5 = skin), e.g. `segment_skin(...).probability`; None
     runs `segment_skin(vertices, faces, colors)` first. landmarks: (68, 3) iBUG landmarks on the scan in its
-    units; None runs the landmark model (`landmark_weights`: its file, None for the shipped one). Raises MeshError
+    units; None runs the landmark model (`landmark_weights`: its file, None for the shipped one). frame_unit: the
+    scan's face-frame unit (metres per scan unit) when the caller already knows it, used with given landmarks
+    instead of searching the frame again (module doc: Units). Raises MeshError
     for unusable input (NaN, too little skin, bad shapes), and Cancelled at the next stage or fitting round once
     `cancel()` is true (core/progress.py).
     """
     if iterations < 1:
         raise ValueError(f"iterations must be at least 1, got {iterations}")
+    if frame_unit is not None and not (np.isfinite(frame_unit) and frame_unit > 0):
+        raise MeshError(f"the scan's unit must be a positive number of metres, got {frame_unit}")
     t0 = time.perf_counter()
     report = reporter(progress, cancel)
     report(0.0, "checking the input")
@@ -169,7 +175,7 @@ def register_head(vertices: np.ndarray, faces: np.ndarray | None, skin: np.ndarr
     report(0.02, "landmarks")
     lm, frame = _scan_landmarks(landmarks, mesh.vertices, mesh.faces, landmark_weights, warnings)
     t2 = time.perf_counter()
-    unit, unit_source = _scan_unit(mesh, frame, colors, within(report, 0.02, 0.1), warnings)
+    unit, unit_source = _scan_unit(mesh, frame, frame_unit, colors, within(report, 0.02, 0.1), warnings)
     v_m, lm_m = mesh.vertices * unit, lm * unit
     model = fit_model(facekit or default_facekit())
     pts, nrm = skin_samples(v_m, mesh.faces, mask, max_points, np.random.default_rng(seed))
