@@ -24,7 +24,8 @@ import numpy as np
 
 from ..core.dataset import CLASS_IDS, CLASS_NAMES, split_of
 from .budget import Budget
-from .checkpoints import load_checkpoint, run_ship, save_checkpoint
+from .checkpoints import copy_for_shipping, resume_or_start, run_ship, save_checkpoint
+from .model_card import About, Row, build_card, run_record, write_card
 from .options import add_common, data_folders, out_folder, standalone
 
 WEIGHTS_KIND = "skin_image_encoder"
@@ -130,11 +131,9 @@ def train(out: Path, s: Settings, resume: bool = True, log=print, data=None) -> 
     model = make_model(s)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=s.lr)
-    state = {"step": 0, "seconds": 0.0, "losses": [], "accuracy": []}
-    ckpt = out / "checkpoint.pt"
-    if resume and ckpt.exists():
-        state = load_checkpoint(ckpt, model, opt, None, strict=False)  # a frozen backbone is not stored
-        log(f"resumed at step {state['step']}")
+    # strict=False: a frozen backbone is not stored
+    ckpt, state = resume_or_start(out, {"step": 0, "seconds": 0.0, "losses": [], "accuracy": []}, model, opt, None,
+                                  resume, log, strict=False)
     rng = np.random.default_rng([s.seed, state["step"]])
     budget = Budget(s.max_minutes, s.max_steps, s.checkpoint_s, state["seconds"])
     run_loss, run_acc = [], []
@@ -199,29 +198,32 @@ def smoke_data(n: int = 8, size: int = 48) -> tuple[np.ndarray, np.ndarray, list
 def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
     """Copy the run's encoder to models_dir/skin_image.pt with a model card skin_image.json."""
     from ..core.weights import load_weights
-    from .checkpoints import copy_for_shipping
 
     meta, bench_d, size_mb = copy_for_shipping(run_dir, models_dir, "skin_image.pt", WEIGHTS_KIND, bench_json)
     load_weights(models_dir / "skin_image.pt", WEIGHTS_KIND, WEIGHTS_VERSIONS)
-    card = {
-        "model": "Segment Skin image encoder (U-Net, per-pixel classes) — stands in for the paper's frozen DINOv2",
-        "paper": "Chen et al.: Pixels2Points, Eurographics 2025 (shared/seeds/000), §2.1 image features",
-        "file": "skin_image.pt", "size_mb": size_mb,
-        "load": "face_addon.core.pipelines.skin_image.load_image_encoder (torch.load weights_only=True)",
+    about = About(model="Segment Skin image encoder (U-Net, per-pixel classes) — stands in for the paper's frozen "
+                        "DINOv2",
+                  paper="Chen et al.: Pixels2Points, Eurographics 2025 (shared/seeds/000), §2.1 image features",
+                  load="face_addon.core.pipelines.skin_image.load_image_encoder (torch.load weights_only=True)")
+    miou = (bench_d.get("miou") or {}).get("2d_baseline")
+    card = build_card(about, "skin_image.pt", size_mb, {
         "backbone": meta["backbone"], "classes": meta["class_names"], "feature_channels": meta["feature_channels"],
-        "training": meta["training"], "settings": meta["settings"],
+        **run_record(meta),
         "data": {"source": "13 Cycles views (160 px) per train-split scan of `face synth --profile scan "
                            "--target-verts 30000`, rendered by face_addon.synth.skin_views --jitter",
                  "label": "class of the visible scan surface per pixel (labels.npz:class_id through the camera)"},
-        "metrics": {"miou_2d_baseline": (bench_d.get("miou") or {}).get("2d_baseline"),
-                    "test_n": bench_d.get("test_n")},
+        "metrics": {"miou_2d_baseline": miou, "test_n": bench_d.get("test_n")},
         "reproduce": ["python -m face_addon.synth.skin_views --data /work/data/synth/train_lm --out out/skin_views "
                       "--jitter",
                       f"python -m face_addon train skin_image --data out/skin_views --out {run_dir} --minutes "
                       f"{meta['settings']['max_minutes']}",
-                      f"python -m face_addon train skin_image --ship {run_dir}"],
-    }
-    (models_dir / "skin_image.json").write_text(json.dumps(card, indent=1) + "\n")
+                      f"python -m face_addon train skin_image --ship {run_dir}"]})
+    tr = meta["training"]
+    write_card(models_dir, "skin_image.pt", card, Row(
+        trained_on=f"{tr.get('n_train_views')} renders (160 px) of {tr.get('n_train_scans')} synthetic scans, "
+                   f"{tr['steps']} batches of {meta['settings'].get('batch')} crops",
+        held_out=(f"as the 2D baseline (its skin masks projected): mIoU {miou:.3f} on {bench_d.get('test_n')} scans"
+                  if miou is not None else "not measured")))
     return models_dir / "skin_image.pt"
 
 

@@ -31,8 +31,9 @@ import numpy as np
 from ..core.dataset import CLASS_IDS, HEAD_CLASSES
 from .appearance import augment_appearance, random_background
 from .budget import Budget
-from .checkpoints import load_checkpoint, run_ship, save_checkpoint
+from .checkpoints import copy_for_shipping, resume_or_start, run_ship, save_checkpoint
 from .london_skin import ALLOWED, load_london_masks, set_cross_entropy
+from .model_card import About, Row, build_card, run_record, write_card
 from .options import add_common, data_folders, out_folder, standalone
 from .skin_image import WEIGHTS_KIND, WEIGHTS_VERSIONS, Settings, augment, export, load_train_views, make_model
 
@@ -125,11 +126,7 @@ def train(out: Path, ft: FineTune, teacher_path: Path, resume: bool = True, log=
     model = make_model(s)
     model.load_state_dict(teacher.state_dict())
     opt = torch.optim.Adam(model.parameters(), lr=ft.lr)
-    state = {"step": 0, "seconds": 0.0, "log": []}
-    ckpt = out / "checkpoint.pt"
-    if resume and ckpt.exists():
-        state = load_checkpoint(ckpt, model, opt, None)
-        log(f"resumed at step {state['step']}")
+    ckpt, state = resume_or_start(out, {"step": 0, "seconds": 0.0, "log": []}, model, opt, None, resume, log)
     rng = np.random.default_rng([ft.seed, state["step"]])
     with torch.no_grad():  # per-channel scale of the teacher's features, for the feature-keeping loss
         pick = rng.choice(len(images), min(32, len(images)), replace=False)
@@ -211,20 +208,18 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
     """Copy the run's encoder to models_dir/skin_image.pt with its model card skin_image.json; metrics from the
     real-data benchmark (tests/bench/results/real.json, part skin)."""
     from ..core.weights import load_weights
-    from .checkpoints import copy_for_shipping
 
     meta, bench, size_mb = copy_for_shipping(run_dir, models_dir, "skin_image.pt", WEIGHTS_KIND, bench_json)
     load_weights(models_dir / "skin_image.pt", WEIGHTS_KIND, WEIGHTS_VERSIONS)
     real = bench.get("skin_real", {})
     london = real.get("london", {})
-    card = {
-        "model": "Segment Skin image encoder (U-Net, per-pixel classes) — stands in for the paper's frozen DINOv2; "
-                 "fine-tuned for real appearance (issue 19)",
-        "paper": "Chen et al.: Pixels2Points, Eurographics 2025 (shared/seeds/000), §2.1 image features",
-        "file": "skin_image.pt", "size_mb": size_mb,
-        "load": "face_addon.core.pipelines.skin_image.load_image_encoder (torch.load weights_only=True)",
+    about = About(model="Segment Skin image encoder (U-Net, per-pixel classes) — stands in for the paper's frozen "
+                        "DINOv2; fine-tuned for real appearance (issue 19)",
+                  paper="Chen et al.: Pixels2Points, Eurographics 2025 (shared/seeds/000), §2.1 image features",
+                  load="face_addon.core.pipelines.skin_image.load_image_encoder (torch.load weights_only=True)")
+    card = build_card(about, "skin_image.pt", size_mb, {
         "backbone": meta["backbone"], "classes": meta["class_names"], "feature_channels": meta["feature_channels"],
-        "training": meta["training"], "settings": meta["settings"],
+        **run_record(meta),
         "data": {
             "synthetic": "13 Cycles views (160 px) per train-split scan of `face synth --profile scan --target-verts "
                          "30000` (seeds 500000-500047), rendered by face_addon.synth.skin_views --jitter; labels: the "
@@ -250,9 +245,14 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
             f"python -m face_addon.train.skin_image_real --data /work/data/synth/skin_views_train --london ../shared/real "
             f"--teacher /tmp/skin_image_renders.pt --out {run_dir} --minutes {meta['training']['fine_tune']['max_minutes']:g}",
             f"python -m face_addon.train.skin_image_real --ship {run_dir}",
-            "flock /tmp/real_bench.lock python tests/bench/bench_real.py --part skin"],
-    }
-    (models_dir / "skin_image.json").write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n")
+            "flock /tmp/real_bench.lock python tests/bench/bench_real.py --part skin"]})
+    tr, held = meta["training"], bench.get("skin_london_iou")
+    write_card(models_dir, "skin_image.pt", card, Row(
+        trained_on=f"{tr.get('n_train_views')} renders of {tr.get('n_train_scans')} synthetic scans + the London "
+                   f"masks ({tr.get('london_ids')}, CC BY 4.0), {tr['steps']} fine-tuning steps from the "
+                   "renders-only encoder",
+        held_out=(f"London skin IoU {held:.3f} on the odd ids (never trained on); synthetic mIoU "
+                  f"{bench.get('skin_synth_miou')} (default pipeline)" if held is not None else "not measured")))
     return models_dir / "skin_image.pt"
 
 
