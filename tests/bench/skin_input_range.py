@@ -1,11 +1,11 @@
 """Measure the range of the skin network's inputs on training scans and store it beside the model.
 
-    python -m face_addon.train.skin_input_range --weights face_addon/models/skin_p2p.pt \
+    python tests/bench/skin_input_range.py --weights face_addon/models/skin_p2p.pt \
         --data /work/data/synth/train_skin --views /work/data/synth/skin_views_train --cache out/skin_range_cache \
         --scans 16 --check-data /work/data/synth/val_skin --check-views /work/data/synth/skin_views_val
 
 Each train-split scan is cached and its views encoded with the model's shipped image encoder exactly as in
-training (train/skin_data.py), the raw inputs (segment_skin.feature_matrix) of all their reduced vertices pooled,
+training (face_addon/train/skin_data.py), the raw inputs (segment_skin.feature_matrix) of all their reduced vertices pooled,
 and core/pipelines/input_range.py's range measured on them. --check-data: held-out scans on which the share of
 vertices handed to the image branch is reported (it should be near 1 - TRUSTED_PERCENTILE). Writes
 `<weights stem>_range.json` (the range and its record: data, encoder hash, settings, check result).
@@ -21,12 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.dataset import complete_seeds
-from ..core.models import resolve
-from ..core.pipelines import segment_skin as ss
-from ..core.pipelines.input_range import column_names, measure_range, range_path
-from ..core.pipelines.skin_image import load_image_encoder
-from .skin_data import cache_sample, lift_sample, raw_features, with_lifted
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from face_addon.core.dataset import complete_seeds  # noqa: E402
+from face_addon.core.models import resolve  # noqa: E402
+from face_addon.core.pipelines import segment_skin as ss  # noqa: E402
+from face_addon.core.pipelines.input_range import column_names, measure_range, range_path  # noqa: E402
+from face_addon.core.pipelines.skin_image import load_image_encoder  # noqa: E402
+from face_addon.train.skin_data import cache_sample, lift_sample, raw_features, with_lifted  # noqa: E402
 
 
 def scan_inputs(data: Path, views: Path, cache: Path, n: int, meta: dict, encoder, encoder_path: Path,
@@ -84,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
                          "data": f"{len(seeds)} synthetic train-split scans {seeds[0]}-{seeds[-1]} ({args.data}), "
                                  f"{len(x)} reduced vertices; no real data",
                          "licence": "our synthetic scans (FaceKit), no third-party data",
-                         "reproduce": "python -m face_addon.train.skin_input_range " + " ".join(sys.argv[1:] if argv is None else argv)}}
+                         "reproduce": "python tests/bench/skin_input_range.py " + " ".join(sys.argv[1:] if argv is None else argv)}}
     if args.check_data:
         xc, check_seeds, _ = scan_inputs(Path(args.check_data), Path(args.check_views), Path(args.cache),
                                       args.check_scans, meta, encoder, encoder_path)

@@ -3,7 +3,7 @@
 DiffusionNet answers anything for inputs it never saw: on real scans the lifted cross-view variance of the image
 features (img_var) lies far outside the synthetic training range, and the network then calls whole faces non-skin
 while the image branch alone reads them correctly. The range is measured on the training scans
-(`train/skin_input_range.py`, stored beside the model as `<model>_range.json`): per input column the
+(`tests/bench/skin_input_range.py`, stored beside the model as `<model>_range.json`): per input column the
 LOW_PERCENTILE..HIGH_PERCENTILE percentiles, and per vertex the largest excess beyond them over all columns, in
 training standard deviations. The trusted excess is the TRUSTED_PERCENTILE of that excess over the training
 vertices, so 99.5 % of training vertices keep the network's decision; beyond it the image branch takes over
