@@ -43,7 +43,6 @@ from ..mesh import Mesh, MeshError, guess_unit_scale
 from ..models import SKIN_COLOR_MODEL, SKIN_GEOMETRY_MODEL, SKIN_IMAGE_MODEL, available, resolve, skin_model
 from ..progress import Cancel, Progress, reporter
 from ..weights import cached_per_file_version, load_weights
-from .input_range import load_range
 
 WEIGHTS_KIND = "skin_segmentation"
 WEIGHTS_VERSIONS = (1,)
@@ -306,25 +305,6 @@ def sigma_outside_training(shape: SkinShape, meta: dict) -> np.ndarray:
     return np.clip((np.abs(z) - SIGMA_TRUSTED) / SIGMA_BLEND, 0.0, 1.0)
 
 
-def hand_to_images(prob: np.ndarray, shape: SkinShape, meta: dict, warnings: list[str]) -> np.ndarray:
-    """(k,) the network's skin probability `prob` with the image branch's 2D decision (shape.img_skin) taking over
-    per reduced vertex where σ is out of range (`sigma_outside_training`) or any network input lies outside the
-    model's training range (`input_range`, measured on the training scans and stored beside the weights), whichever
-    hands over more; a warning says how much of the scan was handed over and why."""
-    names = tuple(meta["features"])
-    w = sigma_outside_training(shape, meta) if "sigma30" in names else np.zeros(len(prob))
-    if (w > 0.5).mean() > 0.1:
-        warnings.append(f"the surface of {100 * (w > 0.5).mean():.0f} % of the scan is rougher or smoother than "
-                        "the training scans': the images decided there")
-    ranges = load_range(meta["path"], names) if "path" in meta else None
-    if ranges is not None:
-        w_range, message = ranges.handover(shape.features(names))
-        w = np.maximum(w, w_range)
-        if message:
-            warnings.append(message)
-    return (1 - w) * prob + w * shape.img_skin
-
-
 def face_upright(mesh: Mesh, progress: Progress | None = None) -> tuple[Mesh, str | None]:
     """(the scan in its face's own frame — metres, +Z up, the face looking along −Y, origin between the ears:
     what the rendered views' rig assumes — , a warning or None). The frame comes from the face found in renders
@@ -402,8 +382,12 @@ def segment_skin(vertices: np.ndarray, faces: np.ndarray | None = None, colors: 
     report(0.85, "network")
     t3 = time.perf_counter()
     prob_reduced = predict(net, meta, shape)
-    if shape.img_skin is not None:
-        prob_reduced = hand_to_images(prob_reduced, shape, meta, warnings)
+    if shape.img_skin is not None and "sigma30" in names:
+        w = sigma_outside_training(shape, meta)
+        prob_reduced = (1 - w) * prob_reduced + w * shape.img_skin
+        if (w > 0.5).mean() > 0.1:
+            warnings.append(f"the surface of {100 * (w > 0.5).mean():.0f} % of the scan is rougher or smoother than "
+                            "the training scans': the images decided there")
     if shape.img_skin is not None:
         prob_reduced = np.clip(heat_diffuse(shape.ops.laplacian, shape.ops.mass, prob_reduced, SMOOTHING_LENGTH_M), 0, 1)
     t4 = time.perf_counter()
