@@ -59,7 +59,7 @@ def _cases() -> list[Case]:
         # -- check
         Case("check_ok", ("check", s), OK, "vertices"),
         Case("check_missing", ("check", "{c}/missing.obj"), FAIL, "no such file"),
-        Case("check_folder", ("check", "{c}"), FAIL, "a folder, not a file"),
+        Case("check_input_is_folder", ("check", "{c}"), FAIL, "a folder, not a file"),
         Case("check_empty", ("check", "{c}/empty.obj"), FAIL, "empty.obj"),
         Case("check_garbage", ("check", "{c}/garbage.ply"), FAIL, "garbage.ply"),
         Case("check_truncated", ("check", "{c}/truncated.ply"), FAIL, "truncated.ply"),
