@@ -9,6 +9,20 @@ import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+#: Pictures of results on real data: in the ignored out/ folder, never in git (the real data's README: nothing of
+#: it is committed, and a render of a scan or an overlay on a photo is still the scan or the photo)
+PICTURES = REPO / "out" / "real_pictures"
+
+
+def picture_path(name: str) -> Path:
+    """out/real_pictures/<name>, the folder made when missing."""
+    PICTURES.mkdir(parents=True, exist_ok=True)
+    return PICTURES / name
+
+
+def picture_note(name: str, what: str) -> str:
+    """The real.md line that names a picture this benchmark wrote (not linked: it is not in git)."""
+    return f"Picture ({what}; written by this benchmark, not in git): `out/real_pictures/{name}`."
 
 
 def real_root() -> Path | None:

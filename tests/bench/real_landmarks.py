@@ -9,7 +9,7 @@
 - humface: its 7 points (eye corners, nose tip, mouth corners).
 - seconds per 100k-vertex scan on one thread (an Artec scan refined to ~100k vertices by midpoint subdivision
   of part of its triangles).
-- pictures: docs/img/landmarks_real.png (lee_perry_smith, fran, three Artec scans with the hand-clicked points).
+- pictures: out/real_pictures/landmarks_real.png, not in git (lee_perry_smith, fran, three Artec scans with the hand-clicked points).
 
 Settings of the view method were chosen on p02/p05/p06 (shading, rig, fill) and are checked on all 15 scans.
 The ICP baseline of bench_landmarks.py is not run here: it starts from an upright pose and snaps the FaceKit
@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from real_data import picture_note, picture_path
 
 REPO = Path(__file__).resolve().parents[2]
 #: iBUG index <- lm22 index (../shared/real/README.md)
@@ -257,7 +258,7 @@ def time_100k(mesh) -> dict:
 
 
 def pictures(root: Path, scans) -> str:
-    """docs/img/landmarks_real.png: predicted landmarks (red, views) and hand-clicked points (green) on
+    """out/real_pictures/landmarks_real.png: predicted landmarks (red, views) and hand-clicked points (green) on
     lee_perry_smith, fran and three Artec scans, rendered frontally in the found face frame."""
     from PIL import Image, ImageDraw
 
@@ -286,9 +287,8 @@ def pictures(root: Path, scans) -> str:
             draw.ellipse([x - 2, y - 2, x + 2, y + 2], fill=red)
         draw.text((6, 4), f"{mesh.name}: {r.frame.describe()}"[:70], fill=(255, 255, 255))
         tiles.append(np.asarray(im))
-    out = REPO / "docs" / "img" / "landmarks_real.png"
-    Image.fromarray(np.concatenate(tiles, 1)).save(out)
-    return "../../../docs/img/landmarks_real.png"  # relative to tests/bench/results/real.md
+    Image.fromarray(np.concatenate(tiles, 1)).save(picture_path("landmarks_real.png"))
+    return "landmarks_real.png"
 
 
 def markdown(keys: dict, rows: list[str], picture: str) -> str:
@@ -319,5 +319,5 @@ def markdown(keys: dict, rows: list[str], picture: str) -> str:
               "| scan | vertices | views | sgcn | fusion | views rotated | rotated vs upright | units | "
               "frame confidence | views CPU s |", "|---|---|---|---|---|---|---|---|---|---|"]
     lines += rows
-    lines += ["", f"![predicted landmarks on real scans]({picture})"]
+    lines += ["", picture_note(picture, "predicted landmarks on real scans")]
     return "\n".join(lines)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from real_data import picture_note, picture_path
 
 from face_addon.core.photo.ibug_map import mediapipe_to_ibug68
 from face_addon.train.london import LondonLandmarks, load_info, load_landmarks, mediapipe_points, photo_path
@@ -164,16 +165,13 @@ def run(root: Path) -> tuple[dict, str]:
         keys.update(k)
         sections.append(md)
     people = overlay_people(ctx)
-    picture = render_overlays(ctx, people, OVERLAY)
-    sections.append(f"![London reconstructions](../../../docs/img/{picture.name})\n\n*People {', '.join(people)} "
+    picture = render_overlays(ctx, people, picture_path("photo_london.png"))
+    sections.append(picture_note(picture.name, "London reconstructions") + f"\n\n*People {', '.join(people)} "
                     "(the first of each ethnicity group in london_info.csv), neutral (top: annotation green, the "
                     "detector's mapped points blue, the reconstruction's reprojected landmarks red) and smiling "
                     "(bottom), with the reconstruction's facial-skin wireframe (yellow). Face Research Lab London "
                     "Set, DeBruine & Jones 2017, CC BY 4.0.*")
     return keys, "## Photo (London set, CC BY 4.0, DeBruine & Jones 2017)\n\n" + "\n\n".join(sections)
-
-
-OVERLAY = Path(__file__).resolve().parents[2] / "docs" / "img" / "photo_london.png"
 
 
 def overlay_people(ctx: London) -> tuple[str, ...]:

@@ -38,11 +38,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from real_data import picture_note, picture_path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 REPO = Path(__file__).resolve().parents[2]
-PICTURE = REPO / "docs" / "img" / "skin_real.png"
 SKIN_LABELS = (1, 2, 3, 6, 7, 8, 9, 10)
 IGNORED_LABELS = (4, 5)
 #: file axes → Blender's (+Z up, face towards −Y), as the scans' README states them
@@ -410,8 +410,7 @@ def save_picture(scan_tiles: list[tuple[str, np.ndarray]], london_tiles: list[np
         scale = sheet.shape[1] / strip.shape[1]
         strip = np.asarray(Image.fromarray(strip).resize((sheet.shape[1], round(strip.shape[0] * scale))))
         sheet = np.concatenate([sheet, strip], 0)
-    PICTURE.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(sheet).save(PICTURE)
+    Image.fromarray(sheet).save(picture_path("skin_real.png"))
 
 
 def run(root: Path) -> tuple[dict, str]:
@@ -462,7 +461,7 @@ def markdown(keys: dict, lon: dict, sc: dict, tm: dict, synth: dict) -> str:
               f"**{tm['seconds']:.1f} s**, peak RSS **{tm['peak_rss_gib']:.2f} GiB** ({tm['model']}).",
               f"Synthetic mIoU: **{keys['skin_synth_miou']}** ({keys['skin_synth_miou_note']}); the 2D baseline "
               f"(lifted encoder skin maps alone) on the same scans: {synth.get('miou_2d')}.",
-              "", "![real scans](../../../docs/img/skin_real.png)"]
+              "", picture_note("skin_real.png", "real scans, skin in orange")]
     return "\n".join(lines)
 
 
