@@ -20,7 +20,6 @@ from ..core.mesh import Mesh
 from ..core.pipelines.segment_skin import NEUTRAL_SKIN_ALBEDO
 from .mesh_io import new_mesh_object
 from .photo_camera import apply_camera, blender_camera
-from .render import render_still
 
 BACKGROUND = (0.05, 0.05, 0.05)  # linear: the grey of the training renders (sRGB 63)
 
@@ -78,7 +77,6 @@ def render_views(mesh: Mesh, cameras: list[ViewCamera], samples: int = 2) -> np.
     w, h = cameras[0].width, cameras[0].height
     if any((c.width, c.height) != (w, h) for c in cameras):
         raise ValueError("all views must have the same image size")
-    had_render_result = any(im.type == "RENDER_RESULT" for im in bpy.data.images)
     scene = bpy.data.scenes.new("FaceAddon Scan Views")
     created: list = []
     try:
@@ -126,7 +124,11 @@ def render_views(mesh: Mesh, cameras: list[ViewCamera], samples: int = 2) -> np.
                 apply_camera(cam_obj, blender_camera(m[:3, :3], m[:3, 3], cam.K, w, h))
                 dist = float(np.linalg.norm(cam.center - mesh.vertices.mean(0)))  # scans come in any unit
                 cam_obj.data.clip_start, cam_obj.data.clip_end = 0.01 * dist, 100.0 * dist
-                render_still(scene, path)
+                # write_still, not render_still's save_render, and Blender's 'Render Result' image is left alone:
+                # with either change, a later bpy.ops call crashed bpy 5.3.0 once in CI (a segfault in
+                # attribute_convert after these renders); this is the path that ran clean on 5.0.1 and 5.3.0
+                scene.render.filepath = str(path)
+                bpy.ops.render.render(write_still=True, scene=scene.name)
                 out[i] = read_png(path)[..., :3].astype(np.float32) / 255.0
         return out
     finally:
@@ -144,9 +146,6 @@ def render_views(mesh: Mesh, cameras: list[ViewCamera], samples: int = 2) -> np.
             elif isinstance(item, bpy.types.World):
                 bpy.data.worlds.remove(item)
         bpy.data.scenes.remove(scene)
-        if not had_render_result:  # bpy.ops.render.render made it: leave the file as it was
-            for image in [im for im in bpy.data.images if im.type == "RENDER_RESULT"]:
-                bpy.data.images.remove(image)
 
 
 def camera_photo_views(scene: bpy.types.Scene) -> tuple[np.ndarray, list[ViewCamera]] | None:
