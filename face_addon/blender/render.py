@@ -78,7 +78,8 @@ def render_still(scene: bpy.types.Scene, path: Path) -> None:
     """Render `scene` and save the image to `path` with the scene's output settings.
 
     Not `render.render(write_still=True)`: that logs "Saved: '<path>'" for every image, and our renders go to
-    temp files a user has no use for (`face segment` printed 13 such lines). Same pixels."""
+    temp files a user has no use for (`face demo` printed 5 such lines). Same pixels. Segment Skin's scan views
+    keep write_still (blender/scan_views.py says why)."""
     bpy.ops.render.render(scene=scene.name)
     result = next(im for im in bpy.data.images if im.type == "RENDER_RESULT")
     result.save_render(str(path), scene=scene)
