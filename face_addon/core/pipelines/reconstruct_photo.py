@@ -5,7 +5,8 @@
     rec.rotation, rec.translation, rec.K, rec.width, rec.height   # the photo's camera (OpenCV)
 
 Stages: MediaPipe-derived face detector + 468-point mesh (`core.photo.face_mesh`) -> square crop around the
-landmarks (224²) -> the learned network (`models/photo_regressor.pt`): FaceKit parameters (the fit's
+landmarks (224²), turned upright with the face when the photo shows it rolled (`core.photo.upright_crop`; the
+pose goes back into the photo's camera at the end) -> the learned network (`models/photo_regressor.pt`): FaceKit parameters (the fit's
 initialiser) and part masks from its parser head, each replaced by the MediaPipe contour polygon where the
 parser lost the part (`masks="combined"`, `parts2d.combine_masks`) -> per-photo fitting (`core.photo.fit`:
 landmarks + PRDL + photometric + regularisation) -> the ARKit units the detected mesh's geometry shows
@@ -23,9 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from ..capabilities import MODELS_DIR
-from ..photo.camera import CROP, MODEL_TO_CAMERA, Crop
+from ..photo.camera import CROP, MODEL_TO_CAMERA
 from ..photo.detail import landmark_detail
 from ..photo.fit import FitConfig, FitParams, FitResult, Fitter, FitTarget
+from ..photo.upright_crop import UprightCrop
 from ..progress import Cancel, Progress, reporter
 from ..weights import cached_per_file_version
 
@@ -46,7 +48,7 @@ class PhotoReconstruction:
     width: int
     height: int
     landmarks: np.ndarray  # (468, 3) photo pixels
-    crop: Crop
+    crop: UprightCrop  # the face crop the network and the fit saw, turned upright with the face
     score: float
     n_faces: int
     method: str
@@ -175,7 +177,7 @@ def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", us
         raise PhotoError(f"the photo has {len(faces)} face(s); face {face_index + 1} does not exist")
     face = faces[face_index]
     times["detect"] = time.perf_counter() - t
-    crop = Crop.for_landmarks(face.points)
+    crop = UprightCrop.for_landmarks(face.points)
     crop_img = crop.sample(img)
     lm = crop.to_crop(face.points[:, :2])
     warnings = []
@@ -204,20 +206,21 @@ def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", us
     if method == "regressor":
         cfg = FitConfig(use_prdl=False, use_photo=False, coarse_iters=0, mid_iters=0, fine_iters=0)
     res = f.fit(target, init=init, cfg=cfg)
-    K = crop.image_intrinsics()
     detail = None
     if method == "fit" and f.model.embedding:
         step(0.8, "reading the expression")
-        res, detail, trust = follow_detections(f, target, res, K, face.points)
+        res, detail, trust = follow_detections(f, target, res, crop.upright_intrinsics(),
+                                               crop.upright_points(face.points))
         if trust < 1.0:
             warnings.append(f"the head is turned: the expression and landmark correction follow the detector at "
                             f"{100 * trust:.0f} %")
     times["fit"] = time.perf_counter() - t
     step(1.0, "done")
     h, w = img.shape[:2]
+    rotation, translation = crop.to_photo(_rotation(res), res.params.t.double().numpy())
     return PhotoReconstruction(
         alpha_id=res.alpha_id, alpha_exp=res.alpha_exp,
-        vertices=res.vertices if detail is None else res.vertices + detail, rotation=_rotation(res),
-        translation=res.params.t.double().numpy(), K=K, width=w, height=h, detail=detail,
+        vertices=res.vertices if detail is None else res.vertices + detail, rotation=rotation,
+        translation=translation, K=crop.image_intrinsics(), width=w, height=h, detail=detail,
         landmarks=np.asarray(face.points), crop=crop, score=float(face.score), n_faces=len(faces), method=method,
         masks=part, part_labels=f.label_image(res.params), timings={k: round(v, 3) for k, v in times.items()}, warnings=warnings)
