@@ -1,0 +1,75 @@
+"""The jaw contour (iBUG 0-16, the chin 8 among them) from FaceKit fitted to the scan, not from the views.
+
+    contour = contour_from_fit(vertices, faces, landmarks, frame)   # landmarks: (68, 3), inner 17-67 used
+
+Why: a photo model's face-oval points follow the silhouette of each rendered view (and a beard, a collar or a
+face crop's border), not the 3D jawline people click on a scan (synthetic test scans: contour 29.8 mm from the
+views, docs/landmarks.md round 4). The 51 inner points the views find are good, so they place the head model:
+
+1. The scan's face region (vertices within REGION_M of the inner landmarks' centre, at most MAX_POINTS) is the
+   data of Register Head's fit (core/registration/icp.fit: similarity + FaceKit identity and expression,
+   regularised by the coefficient prior, inner landmarks 17-67 as a term that fades while the surface takes
+   over), ITERATIONS rounds instead of Register Head's 15: the contour needs the jaw's shape, not sub-mm skin.
+2. FaceKit's own 17 contour landmarks (barycentric surface points in the human convention, docs/facekit.md) on
+   the fitted head are snapped onto the scan (closest surface point).
+3. Confidence per contour point: how well the scan holds the fitted jaw there, the mean of exp(-1/2 (d /
+   SPREAD_MM)^2) over the fitted head's vertices within SUPPORT_M of the point, d their distance to the scan
+   surface (the fit's residual around the point): a jaw beyond a face crop's border, or under a beard, is the
+   prior's guess and gets a low confidence.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..geometry.surface_distance import SurfaceQuery
+from ..registration.fit_model import fit_model
+from ..registration.icp import fit
+from ..registration.skin_points import skin_samples
+from .face_orientation import FaceFrame
+
+CONTOUR = np.arange(17)       # iBUG jaw contour, 8 = chin
+ITERATIONS = 6
+REGION_M = 0.12               # scan points this near the inner landmarks' centre are the fit's data
+MAX_POINTS = 4000             # a random subset of larger regions (the normal equations are per model vertex)
+SUPPORT_M = 0.012             # fitted-head vertices this near a contour point tell whether the scan holds it
+SPREAD_MM = 2.5               # model-to-scan distance at which the agreement is exp(-1/2), as the views' spread
+
+
+@dataclass
+class ContourFit:
+    """points (17, 3) on the scan surface, raw (17, 3) on the fitted head (scan units), confidence (17,),
+    residual_mm (mean |point-to-plane| residual of the face region, last round)."""
+
+    points: np.ndarray
+    raw: np.ndarray
+    confidence: np.ndarray
+    residual_mm: float
+
+
+def contour_from_fit(vertices: np.ndarray, faces: np.ndarray, landmarks: np.ndarray, frame: FaceFrame,
+                     query: SurfaceQuery | None = None, iterations: int = ITERATIONS, seed: int = 0) -> ContourFit:
+    """The 17 contour points of FaceKit fitted to the scan's face region with the inner `landmarks` (68, 3; the
+    contour rows are not read) as initialisation, in the scan's units (module doc)."""
+    from .register_head import default_facekit
+
+    unit = 1.0 / frame.scale  # metres per scan unit, the face's own size (not snapped to a named unit)
+    v_m, lm_m = np.asarray(vertices, np.float64) * unit, np.asarray(landmarks, np.float64) * unit
+    centre = lm_m[CONTOUR[-1] + 1:].mean(axis=0)
+    region = ((v_m - centre) ** 2).sum(axis=1) <= REGION_M ** 2
+    pts, nrm = skin_samples(v_m, faces, region, MAX_POINTS, np.random.default_rng(seed))
+    model = fit_model(default_facekit())
+    alpha, pose, matches = fit(model, pts, nrm, lm_m, iterations, lambda *_: None)
+    head = model.evaluate(alpha)
+    raw = pose.apply(model.fk.landmarks(head)[CONTOUR]) / unit
+    query = query or SurfaceQuery(vertices, faces)
+    snapped = query.nearest(raw)[0]
+    posed = pose.apply(head) / unit
+    near = ((posed[None] - raw[:, None]) ** 2).sum(-1) <= (SUPPORT_M / unit) ** 2  # (17, n)
+    used = np.flatnonzero(near.any(0))
+    agree = np.zeros(len(head))
+    agree[used] = np.exp(-0.5 * (query.nearest(posed[used])[1] * unit * 1e3 / SPREAD_MM) ** 2)
+    conf = (near * agree).sum(1) / np.maximum(near.sum(1), 1)
+    residual = float(np.abs(matches.residual).mean() * pose.s * 1e3) if len(matches.vertex) else float("inf")
+    return ContourFit(snapped, raw, conf, residual)
