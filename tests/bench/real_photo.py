@@ -10,6 +10,8 @@ Face Research Lab London Set (DeBruine & Jones 2017, CC BY 4.0, doi:10.6084/m9.f
   above their neutral one's (NNN_03); `photo_neutral_mouth_smile`: mean mouthSmile (L+R)/2 on neutral photos.
 - `photo_smile_pairs_ok_split`: the same on the first 24 people (looked at while developing the expression
   reading) and on the other 78; `photo_{neutral,smiling}_{jaw_open,eye_blink}`: mean units.
+- `photo_london_nme_rotated`, `photo_smile_pairs_ok_rotated`, `photo_neutral_mouth_smile_rotated`: the first
+  30 people's portraits turned in the image plane (0-270°), see real_photo_rotated.py.
 - `photo_fit_seconds`: median fit wall time on one thread; `photo_reconstruct_cpu_seconds`: CPU time of the
   whole reconstruction on one thread (the machine is shared, so wall time depends on the load).
 Each measurement is one function taking the shared `London` context, so other photo measurements (part IoU,
@@ -151,7 +153,15 @@ def measure_parts(ctx: London) -> tuple[dict, str]:
     return part_iou(ctx.root)
 
 
-MEASUREMENTS = (measure_nme, measure_expressions, measure_time, measure_detection, measure_parts)
+def measure_turned(ctx: London) -> tuple[dict, str]:
+    """`photo_london_nme_rotated`, `photo_smile_pairs_ok_rotated`: portraits turned in the image plane
+    (real_photo_rotated.py)."""
+    from real_photo_rotated import measure_rotated
+
+    return measure_rotated(ctx)
+
+
+MEASUREMENTS = (measure_nme, measure_expressions, measure_time, measure_detection, measure_parts, measure_turned)
 
 
 def run(root: Path) -> tuple[dict, str]:
@@ -182,6 +192,21 @@ def overlay_people(ctx: London) -> tuple[str, ...]:
     return tuple(first[g] for g in sorted(first) if "/" not in g)
 
 
+def draw_reconstruction(draw, rec, points: list[tuple[np.ndarray, tuple[int, int, int]]], ibug: np.ndarray) -> None:
+    """On a PIL ImageDraw of the reconstruction's photo: its facial-skin wireframe (yellow), the point sets
+    `points` [(pts (n, 2), colour)] and its reprojected landmarks at the iBUG indices `ibug` (red)."""
+    from face_addon.core.photo.face_surface import front_face_triangles
+
+    edges = np.unique(np.sort(front_face_triangles()[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), 1), axis=0)
+    q = (rec.vertices @ rec.rotation.T + rec.translation) @ rec.K.T
+    uv = q[:, :2] / q[:, 2:]
+    for a, b in edges:
+        draw.line([tuple(uv[a]), tuple(uv[b])], fill=(255, 230, 0, 110), width=1)
+    for pts, colour in [*points, (reprojected_landmarks(rec)[ibug], (255, 40, 40))]:
+        for x, y in pts:
+            draw.ellipse([x - 4, y - 4, x + 4, y + 4], outline=colour, width=2)
+
+
 def render_overlays(ctx: London, people: tuple[str, ...], out: Path) -> Path:
     """Two rows of London photos (cropped to the face): neutral (top) with the human annotation (green), the
     detector's mapped points (blue) and the fit's reprojected landmarks (red); smiling (bottom). On both, the
@@ -189,10 +214,8 @@ def render_overlays(ctx: London, people: tuple[str, ...], out: Path) -> Path:
     from PIL import Image, ImageDraw
 
     from face_addon.core.facekit import load_facekit
-    from face_addon.core.photo.face_surface import front_face_triangles
 
     fk = load_facekit()
-    edges = np.unique(np.sort(front_face_triangles()[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), 1), axis=0)
     units = [fk.exp_names.index(n) for n in ("mouthSmileLeft", "mouthSmileRight", "jawOpen", "eyeBlinkLeft",
                                               "eyeBlinkRight")]
     tiles = {"neutral": [], "smiling": []}
@@ -203,18 +226,11 @@ def render_overlays(ctx: London, people: tuple[str, ...], out: Path) -> Path:
         for which in tiles:
             rec = ctx.reconstruct(p, which)
             img = Image.open(photo_path(ctx.root, p, which)).convert("RGB")
-            draw = ImageDraw.Draw(img, "RGBA")
-            q = (rec.vertices @ rec.rotation.T + rec.translation) @ rec.K.T
-            uv = q[:, :2] / q[:, 2:]
-            for a, b in edges:
-                draw.line([tuple(uv[a]), tuple(uv[b])], fill=(255, 230, 0, 110), width=1)
-            points = [(reprojected_landmarks(rec)[ctx.lm.ibug], (255, 40, 40))]
+            points = []
             if which == "neutral":
                 mp = mediapipe_to_ibug68(mediapipe_points(ctx.root, ctx.lm.ids)[row, :, :2])
-                points = [(ctx.lm.points[row], (0, 220, 0)), (mp[ctx.lm.ibug], (40, 120, 255))] + points
-            for pts, colour in points:
-                for x, y in pts:
-                    draw.ellipse([x - 4, y - 4, x + 4, y + 4], outline=colour, width=2)
+                points = [(ctx.lm.points[row], (0, 220, 0)), (mp[ctx.lm.ibug], (40, 120, 255))]
+            draw_reconstruction(ImageDraw.Draw(img, "RGBA"), rec, points, ctx.lm.ibug)
             tile = img.crop((int(c[0] - half), int(c[1] - half), int(c[0] + half), int(c[1] + half))).resize((400, 400))
             ImageDraw.Draw(tile).text((6, 6), f"{p} {which} smile {rec.alpha_exp[units[0]]:.2f}/"
                                       f"{rec.alpha_exp[units[1]]:.2f} jaw {rec.alpha_exp[units[2]]:.2f} blink "
