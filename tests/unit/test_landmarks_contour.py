@@ -47,7 +47,7 @@ def test_contour_lies_on_the_surface_and_follows_the_jaw(scan):
     prior_err = np.linalg.norm(mean_placed[CONTOUR] - truth[CONTOUR], axis=1)
     assert err.mean() < 2.0 and err.max() < 5.0, err  # the head's own jaw, within a couple of mm
     assert err.mean() < 0.3 * prior_err.mean()  # the fit, not FaceKit's mean jaw, decides the contour
-    assert (out.confidence > 0.5).all() and out.residual_mm < 0.5
+    assert (out.confidence > 0.5).all()
 
 
 def test_crop_without_the_jaw_has_low_confidence_there(scan):
@@ -59,3 +59,4 @@ def test_crop_without_the_jaw_has_low_confidence_there(scan):
     out = contour_from_fit(v[keep], index[f[kept]], truth, frame)
     assert out.confidence[4:13].max() < 0.2  # the lower jaw is the prior's guess
     assert np.isfinite(out.points).all()
+    assert contour_from_fit(v[:100], np.zeros((0, 3), np.int64), truth, frame) is None  # nothing to fit to

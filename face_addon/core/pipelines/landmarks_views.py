@@ -22,6 +22,8 @@
    NOSE_TIP_RADIUS_MM: the tip is a geometric point a photo model can only place up to the nose's length.
 6. Confidence per point from the agreement of the views: exp(-½ (rms spread / SPREAD_MM)²), lowered when fewer
    than MIN_VIEWS views remain; 0 for points no view placed on the scan (filled from FaceKit's mean face).
+7. The jaw contour (iBUG 0-16 but the chin 8) is replaced by FaceKit's contour fitted to the scan around the
+   inner points (`landmarks_contour`), with the fit's confidence.
 """
 from __future__ import annotations
 
@@ -62,6 +64,12 @@ RENDER_CELL_PX = 0.5       # views render a vertex-clustered copy with cells of 
 #                            of the scan's density; points are snapped back onto the full scan)
 NOSE_TIP = 30
 NOSE_TIP_RADIUS_MM = 8.0  # the nose tip is the most prominent surface point (along the face's forward) this near
+#: the jaw contour (0-16) from FaceKit fitted to the scan (`landmarks_contour`), not from the views' face ovals,
+#: which follow each view's silhouette, beard and collar: synthetic test scans with a face frame, contour 36.2 ->
+#: 2.6 mm; the chin 8 stays the views' (Artec selection scans: 5.9 mm from the views, 10.3 from the fit, whose
+#: chin lies ~10 mm below and behind the clicked one; docs/landmarks.md round 4)
+CONTOUR = "fit"
+KEEP_VIEW_CONTOUR = (8,)
 
 
 @dataclass
@@ -201,10 +209,11 @@ def with_cavity(surface: ScanSurface) -> ScanSurface:
 
 def landmarks_from_views(surface: ScanSurface, frame: FaceFrame, rig=RIG, shading: str = SHADING,
                          size: int = VIEW_SIZE, query: SurfaceQuery | None = None,
-                         ibug_weights: np.ndarray | None = None, progress: Progress | None = None
-                         ) -> ViewLandmarks | None:
+                         ibug_weights: np.ndarray | None = None, progress: Progress | None = None,
+                         contour: str = CONTOUR) -> ViewLandmarks | None:
     """68 iBUG landmarks (+ the 468 mesh points) of the scan from the view rig; None when no view reads a face.
-    `ibug_weights`: the 468 -> 68 map (default: `scan_weights()`).
+    `ibug_weights`: the 468 -> 68 map (default: `scan_weights()`); `contour`: "fit" (jaw contour from FaceKit
+    fitted to the scan, step 7) or "views".
     `progress(fraction, stage)` is called before each view (core/progress.py: where a run can be cancelled)."""
     from ..photo.ibug_map import mediapipe_to_ibug68
 
@@ -242,4 +251,22 @@ def landmarks_from_views(surface: ScanSurface, frame: FaceFrame, rig=RIG, shadin
         snapped[NOSE_TIP] = most_prominent(surface.vertices, snapped[NOSE_TIP], frame.forward,
                                            NOSE_TIP_RADIUS_MM * 1e-3 * frame.scale)
     conf = np.where(found, confidence_from_spread(spread / frame.scale * 1e3, used), 0.0)
+    if contour == "fit":
+        raw, snapped, conf = _with_fitted_contour(surface, frame, query, raw, snapped, conf)
     return ViewLandmarks(snapped, raw, conf, pts468, len(views), frame, views)
+
+
+def _with_fitted_contour(surface: ScanSurface, frame: FaceFrame, query: SurfaceQuery, raw: np.ndarray,
+                         snapped: np.ndarray, conf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(raw, snapped, confidence) with the jaw contour but the chin from FaceKit fitted to the scan
+    (`landmarks_contour`; the chin stays the views', module doc step 7); unchanged when the fit has too few
+    scan points."""
+    from .landmarks_contour import contour_from_fit
+
+    fitted = contour_from_fit(surface.vertices, surface.faces, snapped, frame, query)
+    if fitted is None:
+        return raw, snapped, conf
+    rows = np.setdiff1d(np.arange(len(fitted.points)), KEEP_VIEW_CONTOUR)
+    raw, snapped, conf = raw.copy(), snapped.copy(), conf.copy()
+    raw[rows], snapped[rows], conf[rows] = fitted.raw[rows], fitted.points[rows], fitted.confidence[rows]
+    return raw, snapped, conf
