@@ -129,18 +129,50 @@ def test_landmarks_and_prdl_fit_a_posed_face(fitter):
     assert res.history[-1]["lmk"] < 10.0  # px²
 
 
-def test_combined_masks_keep_the_parser_unless_it_lost_the_part():
-    """`combine_masks`: a parser mask that covers a fifth of the part's landmark polygon is kept (its own
-    convention, e.g. a thicker brow); one that lost the part (empty, or elsewhere) is replaced by the polygon."""
-    from face_addon.core.photo.parts2d import combine_masks
+def test_combined_masks_take_the_parser_only_in_its_domain():
+    """`combine_masks` takes one source per photo: the parser's masks (empty parts included) when its brows are
+    at least PARSER_BROW_RATIO times the landmark brow bands, as on the renders it learnt from; the polygons when
+    it shrank or lost them, as on real photos."""
+    from face_addon.core.photo.parts2d import PARSER_BROW_RATIO, combine_masks, parser_in_domain
 
-    poly = np.zeros((20, 20), bool)
-    poly[5:10, 5:15] = True
-    thick = np.zeros_like(poly)
-    thick[3:12, 4:16] = True
-    elsewhere = np.zeros_like(poly)
-    elsewhere[15:19, 0:20] = True
-    polygons = {"left_eyebrow": poly, "left_eye": poly, "nose": poly}
-    got = combine_masks({"left_eyebrow": thick, "left_eye": np.zeros_like(poly), "nose": elsewhere}, polygons)
-    assert got["left_eyebrow"] is thick
-    assert got["left_eye"] is poly and got["nose"] is poly
+    band = np.zeros((40, 40), bool)
+    band[10:12, 5:25] = True
+    thick, thin, hidden = np.zeros_like(band), np.zeros_like(band), np.zeros_like(band)
+    thick[6:16, 4:26] = True
+    thin[10:11, 5:15] = True
+    polygons = {"left_eyebrow": band, "right_eyebrow": band, "left_eye": band}
+    rendered = {"left_eyebrow": thick, "right_eyebrow": thick, "left_eye": hidden}
+    real = {"left_eyebrow": thin, "right_eyebrow": hidden, "left_eye": thick}
+    assert np.count_nonzero(thick) >= PARSER_BROW_RATIO * np.count_nonzero(band) > np.count_nonzero(thin)
+    assert parser_in_domain(rendered, polygons) and not parser_in_domain(real, polygons)
+    got = combine_masks(rendered, polygons)
+    assert got["left_eyebrow"] is thick and got["left_eye"] is hidden
+    got = combine_masks(real, polygons)
+    assert all(got[p] is polygons[p] for p in polygons)
+
+
+def _mediapipe_like_points() -> np.ndarray:
+    """(468, 2) crop pixels: the MediaPipe points embedded on the mean FaceKit face, seen frontally."""
+    m = load_photo_facekit()
+    if not m.embedding:
+        pytest.skip("no MediaPipe embedding (models/mediapipe_facekit.npz)")
+    pts = torch.as_tensor(m.embedded_points(m.fk.evaluate(m.id_mean, m.exp_mean).astype(np.float64)))
+    return project(to_camera(pts, torch.zeros(3, dtype=pts.dtype), torch.tensor([0.0, 0.0, 0.62], dtype=pts.dtype))).numpy()
+
+
+def test_polygon_rules_widen_nose_brows_and_forehead():
+    """`PolygonRules`: the nose reaches the nasion with a top edge and covers the nostril wings, the brow band
+    grows, the face oval reaches higher; with every rule at zero the nose is MediaPipe's hull plus the wings."""
+    from face_addon.core.photo.mediapipe_assets import load_connections
+    from face_addon.core.photo.parts2d import NASION, PolygonRules, part_masks
+
+    pts = _mediapipe_like_points()
+    conn = load_connections()
+    wide = part_masks(pts, conn, 224, 224)
+    plain = part_masks(pts, conn, 224, 224, PolygonRules(nose_bridge=0.0, brow_band=0.0, forehead=0.0))
+    for p in ("nose", "left_eyebrow", "right_eyebrow"):
+        assert np.count_nonzero(wide[p]) > np.count_nonzero(plain[p])
+    top = np.argwhere(wide["skin"] | wide["nose"])[:, 0].min()
+    assert top < np.argwhere(plain["skin"] | plain["nose"])[:, 0].min()
+    x, y = np.rint(pts[NASION]).astype(int)
+    assert wide["nose"][y + 1, x + 2] and wide["nose"][y + 1, x - 2] and not plain["nose"][y + 1, x - 2]
