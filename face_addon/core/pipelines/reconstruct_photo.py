@@ -7,8 +7,8 @@
 Stages: MediaPipe-derived face detector + 468-point mesh (`core.photo.face_mesh`) -> square crop around the
 landmarks (224²), turned upright with the face when the photo shows it rolled (`core.photo.upright_crop`; the
 pose goes back into the photo's camera at the end) -> the learned network (`models/photo_regressor.pt`): FaceKit parameters (the fit's
-initialiser) and part masks from its parser head, each replaced by the MediaPipe contour polygon where the
-parser lost the part (`masks="combined"`, `parts2d.combine_masks`) -> per-photo fitting (`core.photo.fit`:
+initialiser) and part masks from its parser head, used when the parser sees a photo like its renders, else
+the MediaPipe contour polygons, as on real photos (`masks="combined"`, `parts2d.combine_masks`) -> per-photo fitting (`core.photo.fit`:
 landmarks + PRDL + photometric + regularisation) -> the ARKit units the detected mesh's geometry shows
 (`core.photo.expressions`) -> identity refit with them held -> a landmark correction (`core.photo.detail`, in
 `vertices` and `detail`); the last three follow the detections as far as the head's pose lets them be trusted
