@@ -200,7 +200,14 @@ def test_cli_reconstruct_writes_obj_and_json(scene, quick_fit, tmp_path, capsys)
     assert doc["units"] == "m"  # the mesh and the camera's t: a user must not have to read --help for it
     assert len(doc["alpha_exp"]) == 52 and set(doc["camera"]) >= {"K", "R", "t"}
     assert np.allclose(doc["camera"]["K"], quick_fit[-1].K)
+    shipped = "photo_regressor.pt" if _method() == "regressor" else None  # the regressor and its parser head
+    assert doc["models"] == {"regressor": shipped, "parser": shipped}
     capsys.readouterr()
+    (tmp_path / "001_03.tem").write_text("189\n0 0\n")  # a landmark template picked by mistake
+    assert main(["reconstruct", str(tmp_path / "001_03.tem"), "--out", str(tmp_path / "t.obj"), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.count("001_03.tem") == 1 and "not an image" in err
+    assert "Pillow" not in err
     assert main(["reconstruct", str(skimage_photo("chelsea.png")), "--out", str(tmp_path / "cat.obj"), "--quiet"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("face reconstruct: error:") and "no face" in err and len(err.splitlines()) == 1

@@ -8,7 +8,9 @@ What a camera or an editor hands us varies, and each case has one documented ans
 - transparency is composited over white: the colour under alpha 0 is arbitrary (often black), and a cut-out
   portrait on white is what a person sees in most viewers;
 - more than MAX_PIXELS pixels (checked from the header, before decoding: decompression bombs), unreadable,
-  truncated or non-image files raise PhotoError with the reason.
+  truncated or non-image files raise PhotoError with the reason in one line a user can act on, without the
+  file's name (the Reconstruct operator and `face reconstruct` put it in front) and without the decoder's own
+  wording.
 """
 from __future__ import annotations
 
@@ -35,18 +37,19 @@ def load_photo(path: str | Path) -> np.ndarray:
             with Image.open(path) as img:
                 w, h = img.size
                 if w * h > MAX_PIXELS:
-                    raise PhotoError(f"{path.name} is {w}×{h} = {w * h / 1e6:.0f} MP; photos above "
+                    raise PhotoError(f"the photo is {w}×{h} = {w * h / 1e6:.0f} MP; photos above "
                                      f"{MAX_PIXELS / 1e6:.0f} MP are refused (scale it down first)")
                 img.load()
                 return _to_array(ImageOps.exif_transpose(img))
     except PhotoError:
         raise
-    except Image.DecompressionBombError as ex:  # Pillow's own guard, at twice its 89 MP warning limit
-        raise PhotoError(f"{path.name} is refused: {ex}") from ex
+    except Image.DecompressionBombError as ex:  # Pillow's own guard, at Image.open, for twice its 89 MP limit
+        raise PhotoError(f"the photo has more than {MAX_PIXELS / 1e6:.0f} MP and is refused (scale it down "
+                         "first)") from ex
     except UnidentifiedImageError as ex:
-        raise PhotoError(f"{path.name} is not an image Pillow can read ({ex})") from ex
+        raise PhotoError("not an image file (use a .jpg, .png, .bmp, .tif or .webp photo)") from ex
     except (OSError, SyntaxError, ValueError) as ex:  # truncated or corrupt data
-        raise PhotoError(f"{path.name} could not be decoded, the file looks damaged or truncated ({ex})") from ex
+        raise PhotoError("the image could not be decoded: the file looks damaged or truncated") from ex
 
 
 def _to_array(img: Image.Image) -> np.ndarray:

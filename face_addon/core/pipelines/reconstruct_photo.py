@@ -57,6 +57,7 @@ class PhotoReconstruction:
     detail: np.ndarray | None = None  # (n, 3) model-space offsets already in `vertices` (`photo.detail`)
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    models: dict[str, str | None] = field(default_factory=dict)  # the weights files that ran (None: not used)
 
     @property
     def world_to_camera(self) -> np.ndarray:
@@ -187,8 +188,12 @@ def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", us
     t = time.perf_counter()
     f = fitter()
     init, part = None, None
+    models: dict[str, str | None] = {"regressor": None, "parser": None}
     if regressor_path is not None and Path(regressor_path).is_file():
         init, part = regress(load_regressor(regressor_path), crop_img)
+        models = {"regressor": Path(regressor_path).name, "parser": Path(regressor_path).name}
+        if masks == "landmarks":
+            models["parser"] = None
     elif method == "regressor":
         from ..weights import WeightsError
 
@@ -223,4 +228,5 @@ def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", us
         vertices=res.vertices if detail is None else res.vertices + detail, rotation=rotation,
         translation=translation, K=crop.image_intrinsics(), width=w, height=h, detail=detail,
         landmarks=np.asarray(face.points), crop=crop, score=float(face.score), n_faces=len(faces), method=method,
-        masks=part, part_labels=f.label_image(res.params), timings={k: round(v, 3) for k, v in times.items()}, warnings=warnings)
+        masks=part, part_labels=f.label_image(res.params), timings={k: round(v, 3) for k, v in times.items()}, warnings=warnings,
+        models=models)
