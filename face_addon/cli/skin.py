@@ -53,7 +53,8 @@ def _cmd_segment(args: argparse.Namespace) -> int:
     check_inputs((args.input, "file"))  # before the imports below (torch: seconds)
     from ..core.atomic_write import atomic_outputs
     from ..core.mesh_files import load_mesh
-    from ..core.pipelines.segment_skin import face_upright, segment_skin
+    from ..core.pipelines.register_head import UNIT_FROM_FRAME, UNIT_FROM_SIZE
+    from ..core.pipelines.segment_skin import face_upright_frame, segment_skin
     from ..core.progress import reporter, within
     from ..core.skin_export import write_skin_ply
     from ..core.texture import with_surface_colors
@@ -63,17 +64,18 @@ def _cmd_segment(args: argparse.Namespace) -> int:
     mesh = with_surface_colors(load_mesh(args.input, load_warnings))  # a texture gives the per-vertex colours
     faces = mesh.faces if mesh.n_faces else None
     colors = None if args.no_colors else mesh.colors
-    work = mesh  # rendered views and the networks see the scan in its face's frame; photos keep their cameras' frame
+    work, frame = mesh, None  # rendered views and the networks see the scan in its face's frame; photos keep theirs
     with stage_progress(args) as progress:  # the operator's spans: face search 0-10 %, views, network 10-100 %
         report = reporter(progress)
         if args.views == "render" and not args.no_colors and faces is not None:
-            work, note = face_upright(mesh, within(report, 0.0, 0.1))
+            work, frame, note = face_upright_frame(mesh, within(report, 0.0, 0.1))
             load_warnings += [note] if note else []
         views = _views(args.views, work, not args.no_colors and (colors is not None or faces is not None),
                        args.weights, report)
         result = segment_skin(work.vertices, faces, colors, weights=args.weights, max_vertices=args.max_vertices,
                               threshold=args.threshold, views=views, progress=within(report, 0.1, 1.0))
     t = result.timings
+    unit = frame.unit_scale if frame is not None else result.unit_scale  # the upright copy is in metres
     with atomic_outputs() as outs:  # the PLY and its summary appear together or not at all
         write_skin_ply(outs.path(args.out), mesh.vertices, faces, result.probability)
         if args.json:
@@ -81,9 +83,13 @@ def _cmd_segment(args: argparse.Namespace) -> int:
                 "source": str(args.input), "output": str(args.out), "n_vertices": mesh.n_vertices,
                 "skin_vertices": int(result.skin.sum()), "skin_fraction": round(result.skin_fraction, 6),
                 "threshold": args.threshold, "model": result.variant, "features": list(result.features),
-                "network_vertices": result.n_network_vertices, "unit_scale_to_m": result.unit_scale,
+                "network_vertices": result.n_network_vertices, "unit_scale_to_m": unit,
+                "unit_source": UNIT_FROM_FRAME if frame is not None else UNIT_FROM_SIZE,
+                "orientation": frame.to_dict() if frame is not None else None,
                 "timings_s": {k: round(v, 4) for k, v in t.items()}, "warnings": load_warnings + result.warnings})
     print_warnings(load_warnings + result.warnings)
+    if frame is not None:
+        print(frame.describe())
     print(f"{100 * result.skin_fraction:.1f} % of {mesh.n_vertices} {'points' if mesh.is_point_cloud else 'vertices'} "
           f"are skin ({result.variant}) in {t['total_s']:.1f} s (" + ", ".join(f"{k[:-2]} {v:.1f}" for k, v in t.items()
                                                                    if k != "total_s") + f") -> {args.out}")

@@ -101,7 +101,7 @@ class FACE_OT_segment_skin(PipelineOperator, bpy.types.Operator):
 
     def steps(self, context):
         from ...core.models import skin_model
-        from ...core.pipelines.segment_skin import face_upright, segment_skin
+        from ...core.pipelines.segment_skin import face_upright_frame, segment_skin
         from ...core.progress import reporter
         from ..model_files import models_dir
 
@@ -110,10 +110,12 @@ class FACE_OT_segment_skin(PipelineOperator, bpy.types.Operator):
         # render or read views only for a model that takes them (the core's choice, with views and colours)
         reads_views = skin_model(True, True, models_dir(context), weights).uses_views
         mesh, warnings, source_name = _read_scan(obj)
+        frame = None
         if self.views == "RENDER" and mesh.n_faces:
             # rendered views and the networks see the scan in its face's own frame (vertex order is kept)
-            mesh, note = yield Offload(lambda progress, cancel: face_upright(mesh, reporter(progress, cancel)),
-                                       (0.0, 0.1), "finding the face")
+            mesh, frame, note = yield Offload(
+                lambda progress, cancel: face_upright_frame(mesh, reporter(progress, cancel)), (0.0, 0.1),
+                "finding the face")
             warnings += [note] if note else []
         if reads_views and self.views != "NONE":
             yield announce("rendering views" if self.views == "RENDER" else "reading the cameras' photos", 0.1)
@@ -138,6 +140,9 @@ class FACE_OT_segment_skin(PipelineOperator, bpy.types.Operator):
             message += f"; skin faces in '{new.name}'"
         obj[RESULT_PROP] = message
         obj[RESULT_PROP + "_warnings"] = "; ".join(warnings + result.warnings)
+        if frame is not None:  # as Detect Landmarks reports it
+            obj[RESULT_PROP + "_orientation"] = frame.describe()
+            self.report({"INFO"}, f"'{obj.name}': {frame.describe()}")
         for w in warnings + result.warnings:
             self.report({"WARNING"}, w)
         self.report({"INFO"}, f"'{obj.name}': {message}")

@@ -325,6 +325,8 @@ def detect_landmarks(vertices: np.ndarray, faces: np.ndarray | None = None, weig
         views_result = _views_result(mesh, found, frame)
         result = views_result if method == "views" else _fuse(mesh, views_result, result)
     result.frame = frame
+    if frame is not None and frame.warning:  # a weak face read: the frame, the unit and the views may be off
+        result.warnings.append(frame.warning)
     result.timings = {**result.timings, "orientation_s": t1 - t0, "views_s": t2 - t1,
                       "total_s": time.perf_counter() - t0}
     report(1.0, "done")

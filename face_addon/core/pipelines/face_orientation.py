@@ -65,6 +65,7 @@ FACE_FILL = 0.5              # the face mesh's height (FACE_SIZE_M) as a fractio
 FACE_SIZE_M = 0.145          # face box) then about fills the picture; FACE_SIZE_M: brow-to-chin of FaceKit's mean face
 RESIDUAL_SCALE_MM = 6.0      # fit residual at which the confidence halves (MediaPipe vs. FaceKit ≈ 3-4 mm)
 MIN_CONFIDENCE = 0.25        # below: "no face found"
+LOW_CONFIDENCE = 0.4         # below: a warning that the frame may be off (chosen on synthetic scans: docs/landmarks.md)
 UNITS = {1.0: "m", 0.1: "dm", 0.01: "cm", 0.001: "mm"}
 
 
@@ -114,8 +115,19 @@ class FaceFrame:
 
     def describe(self) -> str:
         """One line for people: 'face looks along +Z, up +Y, units mm (confidence 0.93)'."""
-        return (f"face looks along {axis_name(self.forward)}, up {axis_name(self.up)}, units "
-                f"{self.to_dict()['units']} (confidence {self.confidence:.2f})")
+        return f"{self._pose_text()} (confidence {self.confidence:.2f})"
+
+    def _pose_text(self) -> str:
+        return f"face looks along {axis_name(self.forward)}, up {axis_name(self.up)}, units {self.to_dict()['units']}"
+
+    @property
+    def warning(self) -> str | None:
+        """One line when the confidence is below LOW_CONFIDENCE (the face read weakly: the frame and the unit may
+        be off, and so may everything that turns the face upright with it), else None."""
+        if self.confidence >= LOW_CONFIDENCE:
+            return None
+        return (f"the face frame is uncertain (confidence {self.confidence:.2f} < {LOW_CONFIDENCE}): "
+                f"{self._pose_text()}; check the orientation and unit")
 
 
 def axis_name(v: np.ndarray) -> str:
@@ -248,10 +260,24 @@ def _zoom(surface: ScanSurface, coarse: ScanSurface, view: ScanView, box) -> tup
     zcam = look_at(centre[0] - dist * rot[2], centre[0], up, ZOOM_FILL * FRONT_SIZE * dist / size, FRONT_SIZE)
     zview = render(surface, zcam, dark_back=True)
     boxes = detect_faces(zview.image, search="whole", quarter_turns=(0, 1, 2, 3))
-    if not boxes:
-        return None
     mid = np.array([(FRONT_SIZE - 1) / 2] * 2)
+    if not boxes:
+        return zview, _levelled_box(box, mid)
     return zview, min(boxes, key=lambda b: np.linalg.norm(np.array(b.center) - mid))
+
+
+def _levelled_box(box, mid: np.ndarray):
+    """The search detection `box` as `_zoom` framed it: centred at `mid`, its long side ZOOM_FILL of the
+    picture, eyes level. Used when the detector does not find the face again in the zoom: untextured faces under
+    hair read weakly (a full head's face scored 0.59 in the search tile and nothing at 40 % of the zoom), and
+    the face mesh's presence and the fit residual judge the candidate anyway."""
+    from ..photo.face_detect import FaceBox
+
+    scale = ZOOM_FILL * FRONT_SIZE / max(box.width, box.height)
+    half = np.array([box.width, box.height]) * scale / 2
+    kps = np.tile(mid, (6, 1))
+    kps[0], kps[1] = mid + half * [-0.4, -0.3], mid + half * [0.4, -0.3]  # subject's right eye, left eye
+    return FaceBox(np.concatenate([mid - half, mid + half]), kps, box.score)
 
 
 def frontal_view(surface: ScanSurface, frame: FaceFrame, size: int = FRONT_SIZE, yaw_deg: float = 0.0,

@@ -24,8 +24,9 @@ Units: the scan's unit is the face frame's (core/pipelines/face_orientation.py: 
 same unit Detect Landmarks and Segment Skin use, so one file gets one unit answer (a head-and-shoulders bust in
 arbitrary units is not "centimetres" because of its bounding box); the frame comes from the landmark model when
 it runs, else the caller's (`frame_unit`: e.g. from the landmark file `face landmarks` wrote), else from a
-search on the mesh (~1 s). Only when no face frame is found (point clouds, no face seen)
-is the unit guessed from the bounding box, with a warning.
+search on the mesh (~1 s; never a second search after the landmark model's found none: one that finds nothing
+costs 5-10 s). Only when no face frame is found (point clouds, no face seen) is the unit guessed from the
+bounding box, with a warning.
 
 This module orchestrates (input checks, units, landmarks, timings, warnings); the algorithm is the library
 core/registration/: fit_model (FaceKit arranged for fitting), skin_points, correspondence, solver, icp, metric.
@@ -90,16 +91,18 @@ def default_facekit() -> FaceKit:
 
 
 def _scan_landmarks(landmarks: np.ndarray | None, vertices: np.ndarray, faces: np.ndarray,
-                    landmark_weights: Path | str | None, warnings: list[str]) -> tuple[np.ndarray, FaceFrame | None]:
-    """(scan landmarks in scan units, the face frame the landmark model found or None): the given landmarks
-    (frame None), or the landmark model's (`landmark_weights`) on the scan."""
-    frame = None
+                    landmark_weights: Path | str | None, colors: np.ndarray | None, warnings: list[str]
+                    ) -> tuple[np.ndarray, FaceFrame | None, bool]:
+    """(scan landmarks in scan units, the face frame the landmark model found or None, whether it searched
+    for one): the given landmarks (no search), or the landmark model's (`landmark_weights`) on the scan, which
+    sees the colours as `face landmarks` does (one file, one frame)."""
+    frame, searched = None, False
     if landmarks is None:
         from .detect_landmarks import detect_landmarks
 
-        result = detect_landmarks(vertices, faces if len(faces) else None, landmark_weights)
+        result = detect_landmarks(vertices, faces if len(faces) else None, landmark_weights, colors=colors)
         warnings += _without_unit_notes(result.warnings)
-        landmarks, frame = result.landmarks, result.frame
+        landmarks, frame, searched = result.landmarks, result.frame, len(faces) > 0
     lm = np.asarray(landmarks, np.float64)
     if lm.shape != (68, 3):
         raise MeshError(f"landmarks must be (68, 3) in iBUG order, got shape {lm.shape}")
@@ -111,15 +114,18 @@ def _scan_landmarks(landmarks: np.ndarray | None, vertices: np.ndarray, faces: n
     if spread > 0 and (outside.any() or not 0.01 < spread / size < 10):
         raise MeshError("the landmarks lie far outside the scan: are they in the scan's units and frame? "
                         "(`face landmarks` writes them in the input's units)")
-    return lm, frame
+    return lm, frame, searched
 
 
-def _scan_unit(mesh: Mesh, frame: FaceFrame | None, frame_unit: float | None, colors: np.ndarray | None,
-               report: Progress, warnings: list[str]) -> tuple[float, str]:
+def _scan_unit(mesh: Mesh, frame: FaceFrame | None, frame_unit: float | None, searched: bool,
+               colors: np.ndarray | None, report: Progress, warnings: list[str]) -> tuple[float, str]:
     """(scan units -> metres, where it came from): the face frame's unit (`frame`, else the caller's
-    `frame_unit`, else a frame searched for on a triangle mesh), else the bounding-box guess with a warning."""
-    if frame is None and frame_unit is None and mesh.n_faces:
+    `frame_unit`, else a frame searched for on a triangle mesh unless the landmark model's search already found
+    none: a search that finds nothing costs 5-10 s, and a second one on the same mesh finds nothing again),
+    else the bounding-box guess with a warning."""
+    if frame is None and frame_unit is None and mesh.n_faces and not searched:
         frame = find_face_frame(mesh.vertices, mesh.faces, colors, progress=report)
+        warnings += [frame.warning] if frame is not None and frame.warning else []
     if frame is not None or frame_unit is not None:
         return (frame.unit_scale if frame is not None else frame_unit), UNIT_FROM_FRAME
     unit = guess_unit_scale(mesh)
@@ -173,9 +179,9 @@ def register_head(vertices: np.ndarray, faces: np.ndarray | None, skin: np.ndarr
                         f"{MIN_SKIN_POINTS}); check the skin segmentation")
     t1 = time.perf_counter()
     report(0.02, "landmarks")
-    lm, frame = _scan_landmarks(landmarks, mesh.vertices, mesh.faces, landmark_weights, warnings)
+    lm, frame, searched = _scan_landmarks(landmarks, mesh.vertices, mesh.faces, landmark_weights, colors, warnings)
     t2 = time.perf_counter()
-    unit, unit_source = _scan_unit(mesh, frame, frame_unit, colors, within(report, 0.02, 0.1), warnings)
+    unit, unit_source = _scan_unit(mesh, frame, frame_unit, searched, colors, within(report, 0.02, 0.1), warnings)
     v_m, lm_m = mesh.vertices * unit, lm * unit
     model = fit_model(facekit or default_facekit())
     pts, nrm = skin_samples(v_m, mesh.faces, mask, max_points, np.random.default_rng(seed))

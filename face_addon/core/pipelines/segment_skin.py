@@ -43,6 +43,7 @@ from ..mesh import Mesh, MeshError, guess_unit_scale
 from ..models import SKIN_COLOR_MODEL, SKIN_GEOMETRY_MODEL, SKIN_IMAGE_MODEL, available, resolve, skin_model
 from ..progress import Cancel, Progress, reporter
 from ..weights import cached_per_file_version, load_weights
+from .face_orientation import FaceFrame
 
 WEIGHTS_KIND = "skin_segmentation"
 WEIGHTS_VERSIONS = (1,)
@@ -311,16 +312,24 @@ def face_upright(mesh: Mesh, progress: Progress | None = None) -> tuple[Mesh, st
     of the scan (`face_orientation.find_face_frame`), so a +Y-up file, a lying scan and an upright one give the
     same views, and scans in arbitrary units get their size from the face (metric units snap to m/cm/mm).
     Per-vertex results need no mapping back: the vertices keep their order. Without a face found, the scan is
-    returned unchanged with a warning. `progress` goes to the face search (core/progress.py)."""
+    returned unchanged with a warning; a frame found with low confidence comes with one (`FaceFrame.warning`).
+    `progress` goes to the face search (core/progress.py)."""
+    upright, _, note = face_upright_frame(mesh, progress)
+    return upright, note
+
+
+def face_upright_frame(mesh: Mesh, progress: Progress | None = None) -> tuple[Mesh, FaceFrame | None, str | None]:
+    """`face_upright` with the face frame it used (None: none found), for callers that report it (`face segment
+    --json`'s orientation and unit, the operator's info line)."""
     from .face_orientation import find_face_frame
 
     frame = (find_face_frame(mesh.vertices, mesh.faces, mesh.colors, mesh.uv, mesh.texture, progress=progress)
              if mesh.n_faces else None)
     if frame is None:
-        return mesh, ("no face was found in renders of the scan, so its views assume it is upright "
-                      "(+Z up, face towards -Y)")
+        return mesh, None, ("no face was found in renders of the scan, so its views assume it is upright "
+                            "(+Z up, face towards -Y)")
     upright = (mesh.vertices - frame.centre) @ frame.rotation * frame.unit_scale
-    return replace(mesh, vertices=upright), None
+    return replace(mesh, vertices=upright), frame, frame.warning
 
 
 def segment_skin(vertices: np.ndarray, faces: np.ndarray | None = None, colors: np.ndarray | None = None,
