@@ -11,7 +11,7 @@ Face Research Lab London Set (DeBruine & Jones 2017, CC BY 4.0, doi:10.6084/m9.f
 - `photo_smile_pairs_ok_split`: the same on the first 24 people (looked at while developing the expression
   reading) and on the other 78; `photo_{neutral,smiling}_{jaw_open,eye_blink}`: mean units.
 - `photo_london_nme_rotated`, `photo_smile_pairs_ok_rotated`, `photo_neutral_mouth_smile_rotated`: the first
-  30 people's portraits turned in the image plane (0-270°), see real_photo_rotated.py.
+  12 people's portraits turned in the image plane (0-270°), see real_photo_rotated.py.
 - `photo_fit_seconds`: median fit wall time on one thread; `photo_reconstruct_cpu_seconds`: CPU time of the
   whole reconstruction on one thread (the machine is shared, so wall time depends on the load).
 Each measurement is one function taking the shared `London` context, so other photo measurements (part IoU,
