@@ -29,6 +29,17 @@ from .camera import CENTER_PX, CROP, Crop
 ROLL_KEPT = math.radians(10.0)
 
 
+def turn(xy: np.ndarray, angle: float, pivot: tuple[float, float]) -> np.ndarray:
+    """(..., 2) pixel points turned by `angle` (radians, clockwise on screen since y is down) about `pivot`;
+    the points themselves (as float64) when the angle is 0, so an unturned crop is the old one bit for bit."""
+    xy = np.asarray(xy, np.float64)[..., :2]
+    if angle == 0.0:
+        return xy
+    c, s = math.cos(angle), math.sin(angle)
+    d = xy - np.asarray(pivot)
+    return np.stack([c * d[..., 0] - s * d[..., 1], s * d[..., 0] + c * d[..., 1]], -1) + np.asarray(pivot)
+
+
 @dataclass(frozen=True)
 class UprightCrop:
     """A square crop in the face's upright frame: the photo turned by −`roll` (radians, clockwise on screen, the
@@ -47,26 +58,16 @@ class UprightCrop:
 
         roi = landmarks_roi(np.asarray(points, np.float64))
         roll = roi.angle if abs(roi.angle) > ROLL_KEPT else 0.0
-        frame = cls(Crop((0.0, 0.0), 1.0), roll, roi.center)
-        return cls(Crop.for_landmarks(frame.to_upright(np.asarray(points)[:, :2])), roll, roi.center)
+        return cls(Crop.for_landmarks(turn(np.asarray(points)[:, :2], -roll, roi.center)), roll, roi.center)
 
     @property
     def scale(self) -> float:
         """Crop pixels per photo pixel."""
         return self.crop.scale
 
-    def _turn(self, xy: np.ndarray, angle: float) -> np.ndarray:
-        """(..., 2) points turned by `angle` (clockwise on screen) about the pivot."""
-        xy = np.asarray(xy, np.float64)[..., :2]
-        if self.roll == 0.0:
-            return xy
-        c, s = math.cos(angle), math.sin(angle)
-        d = xy - np.asarray(self.pivot)
-        return np.stack([c * d[..., 0] - s * d[..., 1], s * d[..., 0] + c * d[..., 1]], -1) + np.asarray(self.pivot)
-
     def to_upright(self, xy: np.ndarray) -> np.ndarray:
         """Photo pixels (..., 2) -> the upright frame's pixels."""
-        return self._turn(xy, -self.roll)
+        return turn(xy, -self.roll, self.pivot)
 
     def to_crop(self, xy: np.ndarray) -> np.ndarray:
         """Photo pixels (..., 2) -> crop pixels."""
@@ -74,7 +75,7 @@ class UprightCrop:
 
     def to_image(self, xy: np.ndarray) -> np.ndarray:
         """Crop pixels (..., 2) -> photo pixels."""
-        return self._turn(self.crop.to_image(xy), self.roll)
+        return turn(self.crop.to_image(xy), self.roll, self.pivot)
 
     def upright_points(self, points: np.ndarray) -> np.ndarray:
         """(n, 3) detected points (photo pixels, relative depth) in the upright frame (depth unchanged)."""
