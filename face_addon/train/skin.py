@@ -71,10 +71,11 @@ class Settings:
     color_jitter: bool = True
     seed: int = 0
     threads: int = 1
-    views: str | None = None                # rendered views per scan (synth.skin_views), for image features
+    views: tuple[str, ...] = ()             # rendered views per scan (synth.skin_views, synth.skin_reallike)
     image_encoder: str | None = None        # the encoder whose features are lifted (train.skin_image)
     lifting: str = "visibility"             # visibility-aware weights, or "all" views a vertex projects into
     run_name: str | None = None
+    init: str | None = None                 # fine-tune: start from these weights and their input standardisation
     extra: dict = field(default_factory=dict)
 
     @property
@@ -117,6 +118,20 @@ def export(net, arch: dict, s: Settings, stats: dict, info: dict, path: Path) ->
     return save_weights(path, ss.WEIGHTS_KIND, 1, net.state_dict(), meta)
 
 
+def initial_weights(net, arch: dict, s: Settings) -> dict[str, list[float]]:
+    """Load `s.init` into `net` (fine-tuning, e.g. the shipped skin_p2p on real-like scans) and return its input
+    standardisation, which the network's first layer was trained with. UsageError when the file's inputs or
+    architecture differ from the run's."""
+    from ..core.errors import UsageError
+    from ..core.weights import load_weights
+
+    state, meta = load_weights(s.init, ss.WEIGHTS_KIND, ss.WEIGHTS_VERSIONS)
+    if tuple(meta["features"]) != tuple(s.features) or meta["arch"] != arch:
+        raise UsageError(f"--init {s.init} takes {meta['features']} into {meta['arch']}, this run {list(s.features)} into {arch}")
+    net.load_state_dict(state)
+    return {"mean": list(meta["feature_mean"]), "std": list(meta["feature_std"])}
+
+
 def soft_cross_entropy(logits, target, weight):
     """Σ_i w_i · CE(softmax(logits_i), (1 − t_i, t_i)) / Σ_i w_i."""
     import torch
@@ -146,6 +161,7 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
         lifting = Lifting(s.image_encoder, s.views, cache, s.lifting)
         s.extra["image_channels"] = lifting.channels
     net, arch = make_network(s)
+    init_stats = initial_weights(net, arch, s) if s.init else None
     opt = torch.optim.Adam(net.parameters(), lr=s.lr)
     state = {"step": 0, "epoch": 0, "seconds": 0.0, "seeds": [], "losses": [], "stats": None}
     ckpt = out / "checkpoint.pt"
@@ -158,7 +174,7 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
                     None if sample_source is None else sample_source())
     files = pool.wait_for(s.min_samples)
     if state["stats"] is None:
-        state["stats"] = feature_stats(files[:s.stats_samples], s.features, pool.features)
+        state["stats"] = init_stats or feature_stats(files[:s.stats_samples], s.features, pool.features)
     mean, std = (np.asarray(state["stats"][k], np.float32) for k in ("mean", "std"))
 
     def info() -> dict:
@@ -277,8 +293,9 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
         "reproduce": [f"nice -n 15 python -m face_addon train skin --out {run_dir} --data "
                       f"{' '.join(st['data'])} --features {','.join(meta['features'])} --arch {meta['arch']['type']} "
                       f"--minutes {st['max_minutes']} --cache out/skin_cache --resume"
-                      + (f" --lifting {meta['lifting']} --views {st['views']} --image-encoder {st['image_encoder']}"
-                         if images else ""),
+                      + (f" --lifting {meta['lifting']} --views {' '.join(st['views'])} "
+                         f"--image-encoder {st['image_encoder']}" if images else "")
+                      + (f" --init {st['init']} --lr {st['lr']:g}" if st.get("init") else ""),
                       f"python -m face_addon train skin --ship {run_dir}",
                       "nice -n 15 python tests/bench/bench_skin.py"]})
     write_card(models_dir, f"{name}.pt", card, Row(
@@ -296,12 +313,16 @@ def add_arguments(parser) -> None:
     parser.add_argument("--cache", help="cached scans, shareable between runs (default: OUT/cache)")
     parser.add_argument("--features", default="sigma30,hks,color",
                         help="comma list out of sigma30,hks,color,img_mu,img_var (img_*: lifted view features)")
-    parser.add_argument("--views", help="img_* features: rendered views per scan (synth.skin_views)")
+    parser.add_argument("--views", nargs="+", metavar="DIR",
+                        help="img_* features: rendered views per scan (synth.skin_views, synth.skin_reallike)")
     parser.add_argument("--image-encoder", help="img_* features: the encoder whose features are lifted "
                         "(face train skin_image)")
     parser.add_argument("--lifting", choices=LIFTINGS, default="visibility",
                         help="per-view weights: visibility-aware, or every view a vertex projects into (ablation)")
     parser.add_argument("--name", help="weights file stem (default: from the features)")
+    parser.add_argument("--init", help="fine-tune: start from this skin_*.pt (same features and network) and keep "
+                        "its input standardisation")
+    parser.add_argument("--lr", type=float, default=Settings.lr, help="Adam learning rate (÷10 for the last 20 %%)")
     parser.add_argument("--arch", choices=("diffusion_net", "mlp"), default="diffusion_net")
     parser.add_argument("--max-vertices", type=count, default=Settings.max_vertices,
                         help="reduced mesh size for training")
@@ -318,7 +339,8 @@ def run(args) -> int:
     if not features or set(features) - set(RAW_FEATURES):
         raise UsageError(f"--features must be a comma list out of {','.join(RAW_FEATURES)}")
     if args.smoke:
-        s = smoke_settings(features=features, arch=args.arch, threads=args.threads, max_minutes=args.minutes)
+        s = smoke_settings(features=features, arch=args.arch, threads=args.threads, max_minutes=args.minutes,
+                           init=args.init, lr=args.lr)
         cache = out / "cache"
         (cache / "ops").mkdir(parents=True, exist_ok=True)
         files = smoke_samples(cache, s)
@@ -327,8 +349,9 @@ def run(args) -> int:
     else:
         data = data_folders(args, "the synthetic scan dataset folder(s) to train on")
         s = Settings(data=tuple(str(d) for d in data), features=features, arch=args.arch,
-                     max_vertices=args.max_vertices, max_minutes=args.minutes, threads=args.threads, views=args.views,
-                     image_encoder=args.image_encoder, lifting=args.lifting, run_name=args.name)
+                     max_vertices=args.max_vertices, max_minutes=args.minutes, threads=args.threads,
+                     views=tuple(args.views or ()), image_encoder=args.image_encoder, lifting=args.lifting,
+                     run_name=args.name, init=args.init, lr=args.lr)
         if s.uses_images and not (args.views and args.image_encoder):
             raise UsageError("img_* features need --views DIR and --image-encoder FILE")
         path = train(out, s, resume=args.resume, cache=Path(args.cache) if args.cache else None,

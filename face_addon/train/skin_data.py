@@ -76,16 +76,17 @@ def raw_features(d: dict[str, np.ndarray], names: tuple[str, ...]) -> np.ndarray
                              d.get("img_var"))
 
 
-def lift_sample(cached: Path, views_dir: Path, encoder, lift_dir: Path) -> Path | None:
-    """Lift the encoder's view features onto a cached reduced scan, both weightings (None without views)."""
+def lift_sample(cached: Path, views_dirs: list[Path], encoder, lift_dir: Path) -> Path | None:
+    """Lift the encoder's view features onto a cached reduced scan, both weightings (None without views); its
+    views are `<seed>.npz` in the first of `views_dirs` that has them."""
     from ..core.pipelines.skin_image import SkinViews, encode_views, lifted_image_features
     from ..core.view_cache import load_views
 
     path = lift_dir / cached.name
     if path.exists():
         return path
-    views_file = views_dir / cached.name
-    if not views_file.exists():
+    views_file = next((d / cached.name for d in views_dirs if (d / cached.name).exists()), None)
+    if views_file is None:
         return None
     images, _, cams = load_views(views_file)
     with np.load(cached, allow_pickle=False) as z:
@@ -126,17 +127,18 @@ def feature_stats(files: list[Path], names: tuple[str, ...], load) -> dict[str, 
 
 
 class Lifting:
-    """The image features of a run: the encoder, the views folder, where the lifted features of each cached scan
+    """The image features of a run: the encoder, the views folders (the synthetic scans' and the real-like
+    variants', synth/skin_reallike.py), where the lifted features of each cached scan
     go (`<cache>/lift_<encoder hash>/`) and the weighting the network reads."""
 
-    def __init__(self, encoder_path: str, views: str, cache: Path, weighting: str) -> None:
+    def __init__(self, encoder_path: str, views: tuple[str, ...], cache: Path, weighting: str) -> None:
         import hashlib
 
         from ..core.pipelines.skin_image import load_image_encoder
 
         self.encoder = load_image_encoder(encoder_path)
         self.channels = int(self.encoder[1]["feature_channels"])
-        self.views = Path(views)
+        self.views = [Path(v) for v in views]
         self.folder = cache / f"lift_{hashlib.sha1(Path(encoder_path).read_bytes()).hexdigest()[:10]}"
         self.folder.mkdir(parents=True, exist_ok=True)
         self.weighting = weighting

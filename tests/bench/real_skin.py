@@ -54,6 +54,9 @@ TIMING_VERTICES = 250_000
 SYNTH_ROOT = Path(os.environ.get("FACE_SKIN_SYNTH", "/work/data/synth/test"))
 SYNTH_COMMAND = "face synth --out /work/data/synth/test --seed 1000000 --count 16 --profile scan"
 SYNTH_VIEWS = REPO / "out" / "real_skin_synth_views"
+#: a candidate skin model instead of the shipped one (set by `tests/bench/skin_reallike.py --real`: a fine-tune
+#: compared on the real scans without replacing the shipped file); the benchmark runs the shipped one
+WEIGHTS: Path | None = None
 
 
 # ------------------------------------------------------------------------------------------------ London
@@ -139,7 +142,7 @@ def segment(mesh, views: bool = True):
         mesh, note = face_upright(mesh)
         cams = scan_rig(mesh.vertices)
         sv = si.SkinViews(render_views(mesh, cams), cams)
-    r = segment_skin(mesh.vertices, mesh.faces, mesh.colors, views=sv)
+    r = segment_skin(mesh.vertices, mesh.faces, mesh.colors, views=sv, weights=WEIGHTS)
     seconds = time.perf_counter() - t0
     r.warnings[:0] = [note] if note else []
     two_d = None
@@ -326,7 +329,7 @@ def synthetic_subset(cache: Path = SYNTH_VIEWS) -> dict:
             images = render_views(Mesh(s.scan_vertices, s.scan_faces, colors=colors), cams)
             np.savez_compressed(path, images=images, cameras=np.array([json.dumps(c.to_json()) for c in cams]))
         views = si.SkinViews(images, cams)
-        r = segment_skin(s.scan_vertices, s.scan_faces, colors, views=views)
+        r = segment_skin(s.scan_vertices, s.scan_faces, colors, views=views, weights=WEIGHTS)
         _, skin2d = si.encode_views(enc, views)
         two_d = si.project_skin_masks(s.scan_vertices, s.scan_faces, skin2d, cams) >= 0.5
         per_scan.append({"seed": seed, "vertices": len(s.skin), "miou": round(scan_miou(r.skin, s.skin), 4),
@@ -390,7 +393,8 @@ def timing(root: Path) -> dict:
 
 # ------------------------------------------------------------------------------------------------ report
 
-def save_picture(scan_tiles: list[tuple[str, np.ndarray]], london_tiles: list[np.ndarray]) -> None:
+def save_picture(scan_tiles: list[tuple[str, np.ndarray]], london_tiles: list[np.ndarray],
+                 name: str = "skin_real.png") -> None:
     from PIL import Image, ImageDraw
 
     rows = []
@@ -410,7 +414,7 @@ def save_picture(scan_tiles: list[tuple[str, np.ndarray]], london_tiles: list[np
         scale = sheet.shape[1] / strip.shape[1]
         strip = np.asarray(Image.fromarray(strip).resize((sheet.shape[1], round(strip.shape[0] * scale))))
         sheet = np.concatenate([sheet, strip], 0)
-    Image.fromarray(sheet).save(picture_path("skin_real.png"))
+    Image.fromarray(sheet).save(picture_path(name))
 
 
 def run(root: Path) -> tuple[dict, str]:

@@ -204,3 +204,20 @@ def test_smoke_training_writes_loadable_weights(tmp_path, head):
     v, f, c = head
     r = ss.segment_skin(v, f, c, model=(net, meta), max_vertices=MAX_V)
     assert np.isfinite(r.probability).all()
+
+
+@needs_facekit
+def test_fine_tuning_starts_from_the_given_weights_and_keeps_their_standardisation(tmp_path, head):
+    from face_addon.train.skin import main
+
+    first, tuned = tmp_path / "first", tmp_path / "tuned"
+    assert main(["--out", str(first), "--smoke"]) == 0
+    assert main(["--out", str(tuned), "--smoke", "--init", str(first / "skin_3d.pt"), "--lr", "0"]) == 0
+    (state0, meta0), (state1, meta1) = (ss.load_weights(p / "skin_3d.pt", ss.WEIGHTS_KIND, ss.WEIGHTS_VERSIONS)
+                                        for p in (first, tuned))
+    assert meta1["feature_mean"] == meta0["feature_mean"] and meta1["settings"]["init"] == str(first / "skin_3d.pt")
+    # lr 0: the given weights come out unchanged (diffusion times are clamped to ≥ 0 in every forward pass)
+    assert all(torch.equal(state0[k].clamp(min=0) if k.endswith(".time") else state0[k], state1[k]) for k in state0)
+    with pytest.raises(SystemExit) as exc:  # other inputs than the weights file: a usage error, exit 2
+        main(["--out", str(tmp_path / "bad"), "--smoke", "--features", "sigma30,hks", "--init", str(first / "skin_3d.pt")])
+    assert exc.value.code == 2
