@@ -1,7 +1,12 @@
 """Photo reconstruction on held-out synthetic renders: Part IoU, REALY-region vertex errors, timings, overlays.
 
     nice -n 10 .venv/bin/python tests/bench/bench_photo.py [--cache /work/data/photo/cache/test] [--limit 220]
-        [--workers 2] [--timing 20]
+        [--workers 2] [--timing 20] [--data SYNTH_DIR]
+
+`--data` caches the views of a `face synth --profile photo` folder into `--cache` first (records already there
+are kept). Validation views for choosing settings (docs/photo.md, round 3):
+    face synth --out /work/data/synth/photo_val512 --count 32 --seed 900000 --profile photo --views 1 --res 512
+    bench_photo.py --data /work/data/synth/photo_val512 --cache /work/data/photo/cache/photo_val512 --out-name photo_val
 
 Test set: the cached views (train/photo_data.py) of `synth --profile photo` samples with seeds 1,000,000+
 (one random portrait view each); the regressor and the landmark embedding only ever saw seeds < 1,000,000.
@@ -14,10 +19,12 @@ cheek) the mean distance in mm after a per-region similarity alignment, against 
   regressor       the network alone
   fit_no_prdl     fitting from the mean face: landmarks + photometric + regularisation
   fit_prdl        the same + PRDL on the parser's part masks
-  regressor_prdl  fitting with PRDL, initialised by the regressor (the joint fit)
-  default         the product: regressor_prdl on the combined masks (`parts2d.combine_masks`), then the
-                  expression read from the detected mesh, the identity refit and the landmark correction, scaled
-                  by the pose trust (`follow_detections`)
+  regressor_prdl  fitting with PRDL, initialised by the regressor, identity and expression free (the joint fit
+                  of 3DDFA-V3; the default until round 3)
+  default         the product: the regressor's identity and expression kept, pose fitted with PRDL on the
+                  combined masks (`joint_config`, `parts2d.combine_masks`), then the expression read from the
+                  detected mesh, the pose refit and the landmark correction, scaled by the pose trust
+                  (`follow_detections`)
 Expression: mean absolute error of key ARKit units against the truth, and the mean mouthSmile on views whose
 true mouthSmile is 0.
 Also the part masks themselves: the parser head and the MediaPipe-contour polygons vs. the true labels.
@@ -55,7 +62,7 @@ def _setup():
     return fitter(), load_regressor(os.environ.get("PHOTO_WEIGHTS", REGRESSOR_FILE))
 
 
-_STATE: dict = {}
+_STATE: dict = {"conditions": CONDITIONS}  # `--conditions` (set before the worker processes fork)
 
 
 def evaluate(path: str) -> dict:
@@ -66,10 +73,10 @@ def evaluate(path: str) -> dict:
     from face_addon.core.photo.mediapipe_assets import load_connections
     from face_addon.core.photo.metrics import part_iou, region_errors_mm
     from face_addon.core.photo.parts2d import combine_masks, part_masks
-    from face_addon.core.pipelines.reconstruct_photo import follow_detections, regress
+    from face_addon.core.pipelines.reconstruct_photo import follow_detections, joint_config, regress
     from face_addon.core.dataset import CLASS_IDS
 
-    if not _STATE:
+    if "f" not in _STATE:
         _STATE["f"], _STATE["net"] = _setup()
     f, net = _STATE["f"], _STATE["net"]
     with np.load(path) as r:
@@ -94,11 +101,11 @@ def evaluate(path: str) -> dict:
     combined = combine_masks(parser, poly)
     out["iou"]["combined_masks"] = part_iou(as_labels(combined), truth_lab)
     target = FitTarget(landmarks=rec["landmarks"], masks=parser, image=crop)
-    runs = {"regressor": (init, FitConfig(use_prdl=False, use_photo=False, coarse_iters=0, mid_iters=0, fine_iters=0)),
+    runs = {k: v for k, v in {"regressor": (init, FitConfig(use_prdl=False, use_photo=False, coarse_iters=0, mid_iters=0, fine_iters=0)),
             "fit_no_prdl": (None, FitConfig(use_prdl=False)),
             "fit_prdl": (None, FitConfig(use_prdl=True)),
             "regressor_prdl": (init, FitConfig(use_prdl=True)),
-            "default": (init, FitConfig(use_prdl=True))}
+            "default": (init, joint_config())}.items() if k in _STATE["conditions"]}
     units = [f.model.fk.exp_names.index(n) for n in KEY_UNITS]
     out["exp_truth"] = rec["alpha_exp"][units].tolist()
     out["exp"] = {}
@@ -141,19 +148,20 @@ def summarise(rows: list[dict], n_missed: int, n_views: int, timing_rows: list[d
         per = {p: float(np.nanmean([r["iou"][key][p] for r in rows])) for p in PARTS}
         return per, float(np.mean(list(per.values())))
 
+    conds = _STATE["conditions"]
     iou_per, iou_avg = {}, {}
-    for key in CONDITIONS + MASKS:
+    for key in conds + MASKS:
         iou_per[key], iou_avg[key] = part_table(key)
-    mm = {c: {g: float(np.mean([r["mm"][c][g] for r in rows])) for g in REGIONS + ("all",)} for c in CONDITIONS}
-    times = {c: float(np.median([r["time"][c] for r in timing_rows or rows])) for c in CONDITIONS}
+    mm = {c: {g: float(np.mean([r["mm"][c][g] for r in rows])) for g in REGIONS + ("all",)} for c in conds}
+    times = {c: float(np.median([r["time"][c] for r in timing_rows or rows])) for c in conds}
     data = {"test_n": len(rows), "views_without_detection": n_missed, "views_total": n_views,
-            "part_iou": {c: iou_avg[c] for c in CONDITIONS}, "part_iou_per_part": {c: iou_per[c] for c in CONDITIONS},
-            "vertex_mm": {c: mm[c]["all"] for c in CONDITIONS}, "vertex_mm_per_region": mm,
+            "part_iou": {c: iou_avg[c] for c in conds}, "part_iou_per_part": {c: iou_per[c] for c in conds},
+            "vertex_mm": {c: mm[c]["all"] for c in conds}, "vertex_mm_per_region": mm,
             "mask_iou": {k: iou_avg[k] for k in MASKS}, "mask_iou_per_part": {k: iou_per[k] for k in MASKS},
-            "time_regressor_s": times["regressor"], "time_fit_s": times["regressor_prdl"], "time_s": times}
+            "time_regressor_s": times["regressor"], "time_fit_s": times["default"], "time_s": times}
     lines = ["| condition | Part IoU (avg) | " + " | ".join(PARTS) + " | vertex mm | " + " | ".join(REGIONS)
              + " | time s |", "|---" * (len(PARTS) + len(REGIONS) + 4) + "|"]
-    for c in CONDITIONS:
+    for c in conds:
         lines.append(f"| {c} | {iou_avg[c]:.3f} | " + " | ".join(f"{iou_per[c][p]:.3f}" for p in PARTS)
                      + f" | {mm[c]['all']:.2f} | " + " | ".join(f"{mm[c][g]:.2f}" for g in REGIONS)
                      + f" | {times[c]:.2f} |")
@@ -178,7 +186,7 @@ def expression_summary(rows: list[dict]) -> tuple[dict, list[str]]:
     lines = ["", f"Expression (key units vs the truth; mouthSmile on the {int(no_smile.sum())} views with a true "
              "mouthSmile of 0):", "", "| condition | " + " | ".join(f"{u} MAE" for u in KEY_UNITS)
              + " | mouthSmile, no-smile views |", "|---" * (len(KEY_UNITS) + 2) + "|"]
-    for c in ("regressor_prdl", "default"):
+    for c in [c for c in ("regressor", "regressor_prdl", "default") if c in _STATE["conditions"]]:
         pred = np.array([r["exp"][c] for r in rows])
         data["key_unit_mae"][c] = dict(zip(KEY_UNITS, np.abs(pred - truth).mean(0).round(4).tolist()))
         data["neutral_mouth_smile"][c] = float(pred[no_smile, :2].mean()) if no_smile.any() else float("nan")
@@ -198,12 +206,21 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--weights", help="regressor weights (default: the shipped face_addon/models file)")
     ap.add_argument("--timing", type=int, default=20, help="views timed in a separate single-process pass")
+    ap.add_argument("--data", help="a `face synth --profile photo` folder whose views are cached into --cache first")
+    ap.add_argument("--conditions", default=",".join(CONDITIONS),
+                    help="comma-separated subset of the conditions (regressor and default are always run)")
+    ap.add_argument("--out-name", default="photo", help="results name (tests/bench/results/NAME.json/.md)")
     args = ap.parse_args()
     if args.weights:
         import os
 
         os.environ["PHOTO_WEIGHTS"] = args.weights
+    _STATE["conditions"] = tuple(c for c in CONDITIONS if c in args.conditions.split(",") + ["regressor", "default"])
     cache = Path(args.cache)
+    if args.data:
+        from face_addon.train.photo_data import cache_split
+
+        cache_split(Path(args.data), cache)
     files = sorted(str(p) for p in cache.glob("*.npz"))[: args.limit]
     missed = json.loads((cache / "no_face.json").read_text()) if (cache / "no_face.json").exists() else []
     t = time.perf_counter()
@@ -220,11 +237,14 @@ def main() -> int:
     table += (f"\nReference: the prior-mean FaceKit face, no photo: {data['mean_face_mm']['all']:.2f} mm "
               f"(nose {data['mean_face_mm']['nose']:.2f}, mouth {data['mean_face_mm']['mouth']:.2f}, "
               f"forehead {data['mean_face_mm']['forehead']:.2f}, cheek {data['mean_face_mm']['cheek']:.2f}).\n")
-    data["test_set"] = (f"{cache}: synth --profile photo seeds 1,000,000+, one 256² portrait view each "
+    seeds = [int(Path(f).stem.split("_")[0]) for f in files]
+    data["test_set"] = (f"{cache}: synth --profile photo seeds {min(seeds)}-{max(seeds)}, one portrait view each "
                         "(random yaw ±40°, pitch −15..20°, roll ±10°, 35-85 mm lens)")
     (REPO / "out").mkdir(exist_ok=True)
-    (REPO / "out/photo_rows.json").write_text(json.dumps(rows))  # per-view numbers, for digging (not committed)
-    write_results("photo", data, table, "nice -n 10 .venv/bin/python tests/bench/bench_photo.py")
+    (REPO / f"out/{args.out_name}_rows.json").write_text(json.dumps(rows))  # per-view numbers, for digging (not committed)
+    write_results(args.out_name, data, table, "nice -n 10 .venv/bin/python tests/bench/bench_photo.py"
+                  + "".join(f" --{k.replace('_', '-')} {v}" for k, v in vars(args).items()
+                             if v is not None and k in ("cache", "data", "out_name", "limit")))
     print(table)
     return 0
 

@@ -176,3 +176,22 @@ def test_polygon_rules_widen_nose_brows_and_forehead():
     assert top < np.argwhere(plain["skin"] | plain["nose"])[:, 0].min()
     x, y = np.rint(pts[NASION]).astype(int)
     assert wide["nose"][y + 1, x + 2] and wide["nose"][y + 1, x - 2] and not plain["nose"][y + 1, x - 2]
+
+
+def test_joint_config_keeps_identity_and_expression_and_fits_the_pose(fitter):
+    """The default fit after the regressor (`joint_config`) moves pose only: identity and expression come out
+    exactly as they went in, while PRDL pulls a shifted, turned start onto the true parts."""
+    from face_addon.core.pipelines.reconstruct_photo import joint_config
+
+    _, labels, truth = _render_truth(fitter, np.random.default_rng(6))
+    start = truth.detach()
+    start.r = start.r + torch.tensor([0.0, 0.15, 0.0])
+    start.t = start.t + torch.tensor([0.01, -0.005, 0.0])
+    target = FitTarget(masks={p: labels == CLASS_IDS[p] for p in PARTS})
+    cfg = joint_config()
+    cfg.use_photo, cfg.mid_iters = False, 0  # masks only: PRDL in the fine stage (no landmarks, no photo)
+    cfg.fine_lr = {**cfg.fine_lr, "r": 0.003, "t": 0.001}
+    res = fitter.fit(target, init=start, cfg=cfg)
+    assert torch.equal(res.params.id_n, start.id_n) and torch.equal(res.params.exp_n, start.exp_n)
+    assert _miou(fitter, res.params, labels) > _miou(fitter, start, labels) + 0.05
+    assert joint_config(from_regressor=False).free_id  # from the mean face, identity is fitted (3DDFA-V3)

@@ -98,6 +98,8 @@ class FitConfig:
     use_prdl: bool = True
     use_photo: bool = True
     free_exp: bool = True  # False: the expression stays at its initial value (identity and pose refit)
+    free_id: bool = True  # False: the identity stays at its initial value (the regressor's; see `fit` below)
+    landmark_lambda: float = LAMBDA["lmk"]
     coarse_iters: int = 30
     mid_iters: int = 50
     fine_iters: int = 40
@@ -197,7 +199,7 @@ class Fitter:
                   ("fine", cfg.fine_iters, names, cfg.fine_lr)]
         for stage, iters, free, lr in stages:
             full = stage != "coarse"
-            free = tuple(n for n in free if cfg.free_exp or n != "exp")
+            free = tuple(n for n in free if (cfg.free_exp or n != "exp") and (cfg.free_id or n != "id"))
             if iters <= 0 or (stage == "coarse" and lm_t is None):
                 continue
             tensors = dict(zip(names, p.tensors()))
@@ -225,7 +227,7 @@ class Fitter:
                                     + REG_WEIGHTS["albedo"] * (p.albedo ** 2).sum())
                 if not terms:
                     break
-                loss = sum(LAMBDA[k] * val for k, val in terms.items())
+                loss = sum((cfg.landmark_lambda if k == "lmk" else LAMBDA[k]) * val for k, val in terms.items())
                 opt.zero_grad()
                 loss.backward()
                 opt.step()

@@ -35,6 +35,19 @@ REGRESSOR_FILE = MODELS_DIR / "photo_regressor.pt"
 METHODS = ("fit", "regressor")
 MASK_SOURCES = ("combined", "parser", "landmarks")
 REFIT_ITERS = 30
+LANDMARK_LAMBDA = 0.16
+
+
+def joint_config(use_prdl: bool = True, from_regressor: bool = True) -> FitConfig:
+    """The per-photo fit after the regressor: pose, lighting and albedo only; the regressor's identity and
+    expression are kept (the expression read-out and the landmark correction follow the detections later).
+    Measured on synthetic validation portraits (seeds 900,000-900,031, docs/photo.md round 3): fitting identity
+    to the 468 detected points made the shape worse than the regressor's (the detector's errors on a face go
+    into identity and expression: depth is ambiguous from 2D points), and no shrinkage of the regressor's
+    identity towards the prior mean helped by more than 0.03 mm. Without a regressor (mean-face start) identity and
+    expression are fitted as in 3DDFA-V3."""
+    return FitConfig(use_prdl=use_prdl, free_id=not from_regressor, free_exp=not from_regressor,
+                     landmark_lambda=LANDMARK_LAMBDA)
 
 
 @dataclass
@@ -118,8 +131,8 @@ def _rotation(res: FitResult) -> np.ndarray:
 def refit_expression(f: Fitter, target: FitTarget, res: FitResult, K: np.ndarray, points: np.ndarray,
                      trust: float = 1.0) -> FitResult:
     """The ARKit units read from the detected mesh's geometry (`photo.expressions`, blended with the fit's by
-    `trust`), then identity and pose refit to the landmarks with that expression held (the joint fit lets
-    identity absorb expression)."""
+    `trust`), then the pose refit to the landmarks with that expression and the identity held (`joint_config`:
+    landmarks pull identity towards the detector's errors)."""
     import torch
 
     from ..photo.expressions import photo_expression
@@ -128,8 +141,8 @@ def refit_expression(f: Fitter, target: FitTarget, res: FitResult, K: np.ndarray
                            points, weight=trust)
     p = res.params.detach()
     p.exp_n = torch.as_tensor((exp - f.model.exp_mean) / f.model.exp_std, dtype=torch.float32)
-    cfg = FitConfig(use_prdl=False, use_photo=False, free_exp=False, coarse_iters=0, mid_iters=REFIT_ITERS,
-                    fine_iters=0)
+    cfg = FitConfig(use_prdl=False, use_photo=False, free_exp=False, free_id=False, coarse_iters=0,
+                    mid_iters=REFIT_ITERS, fine_iters=0)
     return f.fit(FitTarget(landmarks=target.landmarks), init=p, cfg=cfg)
 
 
@@ -207,7 +220,7 @@ def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", us
     step(0.4, "fitting")
     t = time.perf_counter()
     target = FitTarget(landmarks=lm, masks=part, image=crop_img)
-    cfg = FitConfig(use_prdl=use_prdl)
+    cfg = joint_config(use_prdl, from_regressor=init is not None)
     if method == "regressor":
         cfg = FitConfig(use_prdl=False, use_photo=False, coarse_iters=0, mid_iters=0, fine_iters=0)
     res = f.fit(target, init=init, cfg=cfg)
