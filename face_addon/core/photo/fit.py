@@ -98,7 +98,7 @@ class FitConfig:
     use_prdl: bool = True
     use_photo: bool = True
     free_exp: bool = True  # False: the expression stays at its initial value (identity and pose refit)
-    free_id: bool = True  # False: the identity stays at its initial value (the regressor's; see `fit` below)
+    free_id: bool = True  # False: the identity stays at its initial value (`reconstruct_photo.joint_config`)
     landmark_lambda: float = LAMBDA["lmk"]
     coarse_iters: int = 30
     mid_iters: int = 50

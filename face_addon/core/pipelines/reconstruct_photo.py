@@ -8,9 +8,10 @@ Stages: MediaPipe-derived face detector + 468-point mesh (`core.photo.face_mesh`
 landmarks (224²), turned upright with the face when the photo shows it rolled (`core.photo.upright_crop`; the
 pose goes back into the photo's camera at the end) -> the learned network (`models/photo_regressor.pt`): FaceKit parameters (the fit's
 initialiser) and part masks from its parser head, used when the parser sees a photo like its renders, else
-the MediaPipe contour polygons, as on real photos (`masks="combined"`, `parts2d.combine_masks`) -> per-photo fitting (`core.photo.fit`:
-landmarks + PRDL + photometric + regularisation) -> the ARKit units the detected mesh's geometry shows
-(`core.photo.expressions`) -> identity refit with them held -> a landmark correction (`core.photo.detail`, in
+the MediaPipe contour polygons, as on real photos (`masks="combined"`, `parts2d.combine_masks`) -> per-photo fitting of the pose, the
+regressor's identity and expression kept (`core.photo.fit`, `joint_config`: landmarks + PRDL + photometric) -> the
+ARKit units the detected mesh's geometry shows (`core.photo.expressions`) -> pose refit with them held -> a
+landmark correction (`core.photo.detail`, in
 `vertices` and `detail`); the last three follow the detections as far as the head's pose lets them be trusted
 (`core.photo.trust`). `method="regressor"` stops after the network. `masks="parser"` / `"landmarks"` take one
 source alone (the polygons are also the fallback without weights).
@@ -149,7 +150,7 @@ def refit_expression(f: Fitter, target: FitTarget, res: FitResult, K: np.ndarray
 def follow_detections(f: Fitter, target: FitTarget, res: FitResult, K: np.ndarray, points: np.ndarray
                       ) -> tuple[FitResult, np.ndarray, float]:
     """The stages that follow the detected points beyond FaceKit's prior — the expression read from the mesh,
-    the identity refit with it held, the landmark correction — scaled by how far the detections are trusted at
+    the pose refit with it held, the landmark correction — scaled by how far the detections are trusted at
     the joint fit's pose (`photo.trust`; 0: the joint fit is kept as it is). `K` and `points` in the same
     pixels (photo or crop). Returns (result, (n, 3) model-space detail offsets, trust)."""
     from ..photo.trust import pose_trust
