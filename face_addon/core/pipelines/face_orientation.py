@@ -9,10 +9,13 @@ its left; a face detector can. So:
 
 1. Search: a vertex-clustered copy of the scan (`coarse_copy`, cheap to render whatever the input size) is
    rendered near-orthographically from 14 directions (the 6 axes, common conventions first, then the 8 cube
-   diagonals: at most ~35° from any direction) and each picture is given to MediaPipe's face detector in 4
-   quarter turns (it wants roughly upright faces). If no picture shows anything the face mesh reads, the
-   pictures are rolled by 45° (rolls within 22.5°), then searched in tiles (small faces); each later pass runs
-   only while no frame of MIN_CONFIDENCE was found (a face read badly from one side is searched again).
+   diagonals: at most ~35° from any direction), each in 4 quarter rolls of the camera, and each picture is
+   given to MediaPipe's face detector (it wants roughly upright faces). Rolling the camera, not turning the
+   picture, keeps the light at the upper left of an upright face: a face lying upside down in a turned picture
+   is lit from below, which the detector misses (a full head turned at random: 0.71 from the rolled render,
+   nothing from the turned picture). If no picture shows anything the face mesh reads, the rolls are offset
+   by 45° (rolls within 22.5°), then searched in tiles (small faces); each later pass runs only while no frame
+   of MIN_CONFIDENCE was found (a face read badly from one side is searched again).
 2. Check: each of the best detections of a picture is rendered again at full resolution, centred on it,
    zoomed and levelled by its eye keypoints (`_zoom`: a face on a head with shoulders is small in the search
    picture; a face rolled by 40° is missed when zoomed), detected again, the
@@ -52,7 +55,7 @@ from ..progress import Progress
 SEARCH_SIZE = 160            # pixels of the search renders (the detector reads 128)
 FRONT_SIZE = 256             # pixels of the refinement render
 SEARCH_CELLS = 100           # the search renders a vertex-clustered copy this many cells long (~1.5 px per cell)
-CANDIDATES = 2               # detections per search picture checked by a fit, best detector score first
+CANDIDATES = 2               # detections per search direction (its 4 rolls) checked by a fit, best score first
 SEARCH_MIN_PRESENCE = 0.3    # search candidates the face mesh model scores lower are not refined
 ZOOM_FILL = 0.4              # a search detection is looked at again with its box this part of the picture ...
 ZOOM_DISTANCE = 5.0          # ... from this many box sides away
@@ -158,7 +161,8 @@ def search_directions() -> np.ndarray:
 
 def _picture_up(d: np.ndarray, roll_deg: float) -> np.ndarray:
     """The search picture's up vector for view direction d: world +Y (or +Z when d is along Y) turned about d by
-    `roll_deg` (quarter turns are tried on each picture, so 0° and 45° cover every roll within 22.5°)."""
+    `roll_deg` (quarter rolls are rendered for each direction, so offsets 0° and 45° cover every roll within
+    22.5°)."""
     up = np.array([0.0, 0.0, 1.0]) if abs(d[1]) > 0.9 else np.array([0.0, 1.0, 0.0])
     up = up - (up @ d) * d
     up /= np.linalg.norm(up)
@@ -228,11 +232,12 @@ def _candidates(surface: ScanSurface, coarse: ScanSurface, roll_deg: float, sear
     from ..photo.face_detect import detect_faces
 
     for d in search_directions():
-        view = _search_view(coarse, d, roll_deg)
-        if not np.isfinite(view.depth).any():
+        views = [_search_view(coarse, d, roll_deg + 90.0 * k) for k in range(4)]
+        if not np.isfinite(views[0].depth).any():
             continue
-        fits = [_read_face(zoomed[0], surface, zoomed[1])
-                for box in detect_faces(view.image, search=search, quarter_turns=(0, 1, 2, 3))[:CANDIDATES]
+        found = sorted(((box, view) for view in views for box in detect_faces(view.image, search=search)),
+                       key=lambda bv: -bv[0].score)
+        fits = [_read_face(zoomed[0], surface, zoomed[1]) for box, view in found[:CANDIDATES]
                 if (zoomed := _zoom(surface, coarse, view, box)) is not None]
         yield from sorted((f for f in fits if f is not None), key=lambda f: -f.confidence)
 
@@ -259,7 +264,7 @@ def _zoom(surface: ScanSurface, coarse: ScanSurface, view: ScanView, box) -> tup
     up = -np.cross(rot[2], right)
     zcam = look_at(centre[0] - dist * rot[2], centre[0], up, ZOOM_FILL * FRONT_SIZE * dist / size, FRONT_SIZE)
     zview = render(surface, zcam, dark_back=True)
-    boxes = detect_faces(zview.image, search="whole", quarter_turns=(0, 1, 2, 3))
+    boxes = detect_faces(zview.image, search="whole")
     mid = np.array([(FRONT_SIZE - 1) / 2] * 2)
     if not boxes:
         return zview, _levelled_box(box, mid)
