@@ -12,11 +12,12 @@ views, docs/landmarks.md round 4). The 51 inner points the views find are good, 
    over), ITERATIONS rounds instead of Register Head's 15: the contour needs the jaw's shape, not sub-mm skin.
 2. FaceKit's own 17 contour landmarks (barycentric surface points in the human convention, docs/facekit.md) on
    the fitted head are snapped onto the scan (closest surface point).
-3. Confidence per contour point from the fit's residual there: exp(-1/2 (d / SPREAD_MM)^2), d the distance
-   from the fitted head's point to the scan surface (the snap). A jaw beyond a face crop's border, or under a
-   beard or a collar, is the prior's guess, away from the surface. (Measured on the synthetic test scans: the
-   least-confident 10 % of the points have about twice the error of the rest, over sampling seeds; the share of
-   the fitted head's vertices around the point that lie on the scan ranked them less reliably.)
+3. Confidence per contour point from the fit's residuals: exp(-1/2 (r / RESIDUAL_SPREAD_MM)^2) for the mean
+   point-to-plane residual r of the face region (how well the head model fits this scan: hair or a beard over
+   the face, a face the model cannot express), times exp(-1/2 (d / SNAP_SPREAD_MM)^2) for the point's own
+   distance d to the scan surface (a jaw beyond a face crop's border is the prior's guess, centimetres off).
+   Chosen on the synthetic test scans (docs/landmarks.md round 4): the residual ranks the contour errors (the
+   least-confident 10 % of the points at 2-4 times the error of the rest), the snap distance alone did not.
 """
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ ITERATIONS = 6
 REGION_M = 0.12               # scan points this near the inner landmarks' centre are the fit's data
 MAX_POINTS = 4000             # a random subset of larger regions (the normal equations are per model vertex)
 MIN_POINTS = 500              # fewer face-region vertices than this: no fit (Register Head's least skin)
-SPREAD_MM = 2.5               # snap distance at which the confidence is exp(-1/2), as the views' spread
+RESIDUAL_SPREAD_MM = 0.6      # face-region residual at which the confidence is exp(-1/2) (good fits: 0.3-0.4)
+SNAP_SPREAD_MM = 20.0         # a point's distance to the scan at which its confidence is exp(-1/2) more
 
 
 @dataclass
@@ -63,9 +65,11 @@ def contour_from_fit(vertices: np.ndarray, faces: np.ndarray, landmarks: np.ndar
         return None
     pts, nrm = skin_samples(v_m, faces, region, MAX_POINTS, np.random.default_rng(seed))
     model = fit_model(default_facekit())
-    alpha, pose, _ = fit(model, pts, nrm, lm_m, iterations, lambda *_: None)
+    alpha, pose, matches = fit(model, pts, nrm, lm_m, iterations, lambda *_: None)
     head = model.evaluate(alpha)
     raw = pose.apply(model.fk.landmarks(head)[CONTOUR]) / unit
     query = query or SurfaceQuery(vertices, faces)
     snapped, dist, _ = query.nearest(raw)
-    return ContourFit(snapped, raw, np.exp(-0.5 * (dist * unit * 1e3 / SPREAD_MM) ** 2))
+    residual_mm = np.abs(matches.residual).mean() * pose.s * 1e3 if len(matches.vertex) else np.inf
+    conf = np.exp(-0.5 * (residual_mm / RESIDUAL_SPREAD_MM) ** 2 - 0.5 * (dist * unit * 1e3 / SNAP_SPREAD_MM) ** 2)
+    return ContourFit(snapped, raw, conf)

@@ -74,14 +74,12 @@ KEEP_VIEW_CONTOUR = (8,)
 
 @dataclass
 class ViewLandmarks:
-    """points (68, 3) on the surface, raw (68, 3) consensus before snapping, confidence (68,), points468
-    (468, 3) consensus of the full mesh, views_used (number of views whose face mesh counted), the face
-    frame and the rendered views (for pictures)."""
+    """points (68, 3) on the surface, raw (68, 3) consensus before snapping, confidence (68,), views_used
+    (number of views whose face mesh counted), the face frame and the rendered views (for pictures)."""
 
     points: np.ndarray
     raw: np.ndarray
     confidence: np.ndarray
-    points468: np.ndarray
     views_used: int
     frame: FaceFrame
     views: list[ScanView]
@@ -211,7 +209,7 @@ def landmarks_from_views(surface: ScanSurface, frame: FaceFrame, rig=RIG, shadin
                          size: int = VIEW_SIZE, query: SurfaceQuery | None = None,
                          ibug_weights: np.ndarray | None = None, progress: Progress | None = None,
                          contour: str = CONTOUR) -> ViewLandmarks | None:
-    """68 iBUG landmarks (+ the 468 mesh points) of the scan from the view rig; None when no view reads a face.
+    """68 iBUG landmarks of the scan from the view rig; None when no view reads a face.
     `ibug_weights`: the 468 -> 68 map (default: `scan_weights()`); `contour`: "fit" (jaw contour from FaceKit
     fitted to the scan, step 7) or "views".
     `progress(fraction, stage)` is called before each view (core/progress.py: where a run can be cancelled)."""
@@ -222,7 +220,7 @@ def landmarks_from_views(surface: ScanSurface, frame: FaceFrame, rig=RIG, shadin
     if shading == "cavity":
         shown = with_cavity(shown)
     weights = scan_weights() if ibug_weights is None else ibug_weights
-    views, obs68, cos68, obs468, cos468 = [], [], [], [], []
+    views, obs68, cos68 = [], [], []
     for i, (yaw, pitch) in enumerate(rig):
         if progress is not None:
             progress(i / len(rig), f"reading view {i + 1}/{len(rig)}")
@@ -230,17 +228,13 @@ def landmarks_from_views(surface: ScanSurface, frame: FaceFrame, rig=RIG, shadin
         if xy is None:
             continue
         p68, c68 = back_project(view, shown, mediapipe_to_ibug68(xy, weights))
-        p468, c468 = back_project(view, shown, xy)
         views.append(view)
         obs68.append(p68)
         cos68.append(c68)
-        obs468.append(p468)
-        cos468.append(c468)
     if not views:
         return None
     head_on = np.isin(np.arange(len(weights)), HEAD_ON_POINTS)
     raw, spread, used = consensus(np.stack(obs68), np.stack(cos68), views, frame.scale, head_on)
-    pts468, _, _ = consensus(np.stack(obs468), np.stack(cos468), views, frame.scale)
     found = np.isfinite(raw).all(1)
     if found.sum() < 20:
         return None
@@ -253,7 +247,7 @@ def landmarks_from_views(surface: ScanSurface, frame: FaceFrame, rig=RIG, shadin
     conf = np.where(found, confidence_from_spread(spread / frame.scale * 1e3, used), 0.0)
     if contour == "fit":
         raw, snapped, conf = _with_fitted_contour(surface, frame, query, raw, snapped, conf)
-    return ViewLandmarks(snapped, raw, conf, pts468, len(views), frame, views)
+    return ViewLandmarks(snapped, raw, conf, len(views), frame, views)
 
 
 def _with_fitted_contour(surface: ScanSurface, frame: FaceFrame, query: SurfaceQuery, raw: np.ndarray,
