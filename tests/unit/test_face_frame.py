@@ -54,17 +54,21 @@ def test_a_face_the_zoom_misses_is_still_read(head, monkeypatch):
     assert np.degrees(np.arccos(frame.up @ [0, 0, 1])) < 8 and np.degrees(np.arccos(frame.forward @ [0, -1, 0])) < 8
 
 
-@pytest.mark.skipif(not (SYNTH_TEST / "1000000" / "scan.ply").is_file(),
+@pytest.mark.skipif(not (SYNTH_TEST / "1000002" / "scan.ply").is_file(),
                     reason=f"no synthetic test scans in {SYNTH_TEST} (face synth --profile scan --seed 1000000)")
-def test_full_head_with_hair_and_shoulders_keeps_its_frame():
-    """Synthetic test scan 1,000,000 (long hair in strands over the face, clothed shoulders; no colours) under
-    bench_landmarks' pose change for its seed: no frame before the zoom fallback."""
+@pytest.mark.parametrize("seed, turn", [(1000000, None), (1000002, 0)])
+def test_full_head_with_hair_and_shoulders_keeps_its_frame(seed, turn):
+    """Synthetic full heads without colours that lost their frame: 1,000,000 (long hair in strands over the
+    face, clothed shoulders) under bench_landmarks' pose change for its seed (before the zoom fallback), and
+    1,000,002 under a random turn (its face lay upside down in the best search picture, lit from below by the
+    turned picture: found once the camera rolls instead)."""
     from bench_landmarks import perturbation
+    from real_landmarks import random_rotation
 
     from face_addon.core.dataset import load_sample
 
-    s = load_sample(SYNTH_TEST, 1000000)
-    rot, unit = perturbation(1000000)
+    s = load_sample(SYNTH_TEST, seed)
+    rot, unit = perturbation(seed) if turn is None else (random_rotation(np.random.default_rng([turn, seed])), 1.0)
     frame = fo.find_face_frame(s.scan_vertices.astype(np.float64) @ rot.T * unit, s.scan_faces)
     assert frame is not None
     angle = np.degrees(np.arccos(np.clip((np.trace(rot.T @ frame.rotation) - 1) / 2, -1, 1)))
