@@ -55,7 +55,7 @@ from ..progress import Progress
 SEARCH_SIZE = 160            # pixels of the search renders (the detector reads 128)
 FRONT_SIZE = 256             # pixels of the refinement render
 SEARCH_CELLS = 100           # the search renders a vertex-clustered copy this many cells long (~1.5 px per cell)
-CANDIDATES = 2               # detections per search direction (its 4 rolls) checked by a fit, best score first
+CANDIDATES = 2               # detections per search picture checked by a fit, best detector score first
 SEARCH_MIN_PRESENCE = 0.3    # search candidates the face mesh model scores lower are not refined
 ZOOM_FILL = 0.4              # a search detection is looked at again with its box this part of the picture ...
 ZOOM_DISTANCE = 5.0          # ... from this many box sides away
@@ -231,13 +231,12 @@ def _candidates(surface: ScanSurface, coarse: ScanSurface, roll_deg: float, sear
     calls a face is refined, and the refinement decides."""
     from ..photo.face_detect import detect_faces
 
-    for d in search_directions():
-        views = [_search_view(coarse, d, roll_deg + 90.0 * k) for k in range(4)]
-        if not np.isfinite(views[0].depth).any():
+    for d, k in ((d, k) for d in search_directions() for k in range(4)):  # rendered as needed: the search
+        view = _search_view(coarse, d, roll_deg + 90.0 * k)                # usually ends in the first picture
+        if not np.isfinite(view.depth).any():
             continue
-        found = sorted(((box, view) for view in views for box in detect_faces(view.image, search=search)),
-                       key=lambda bv: -bv[0].score)
-        fits = [_read_face(zoomed[0], surface, zoomed[1]) for box, view in found[:CANDIDATES]
+        fits = [_read_face(zoomed[0], surface, zoomed[1])
+                for box in detect_faces(view.image, search=search)[:CANDIDATES]
                 if (zoomed := _zoom(surface, coarse, view, box)) is not None]
         yield from sorted((f for f in fits if f is not None), key=lambda f: -f.confidence)
 
