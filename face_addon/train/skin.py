@@ -285,7 +285,10 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
         **run_record(meta),
         "data": {"source": "face synth --profile scan --target-verts 30000 (FaceKit subjects with hair, beards, "
                            "clothes, accessories; voxel-remeshed, noisy, holes), train split seeds only"
-                           + ("; views: face_addon.synth.skin_views --jitter (random rig pose per scan)" if images else ""),
+                           + ("; views: face_addon.synth.skin_views --jitter (random rig pose per scan)" if images else "")
+                           + (f"; fine-tuned from {Path(st['init']).name} on {', '.join(st['data'])} (real-like "
+                              "variants: face_addon.synth.skin_reallike, views as Segment Skin renders them)"
+                              if st.get("init") else ""),
                  "label": "skin = scan vertex within 1.5 mm of the true head surface (labels.npz:skin)",
                  "augmentation": "scale x U(0.9, 1.1) on the operators; colour gain/tint/gamma jitter"},
         "metrics": picked(bench, ("test_n", "test_set", "miou_definition", "d_surface_definition")),

@@ -43,7 +43,8 @@ def skin_iou(pred: np.ndarray, truth: np.ndarray) -> float:
     return float((pred & truth).sum() / max((pred | truth).sum(), 1))
 
 
-def scan_rows(root: Path, views_dir: Path, weights: dict[str, Path], cache: Path) -> list[dict]:
+def scan_rows(root: Path, views_dir: Path, weights: dict[str, Path], cache: Path, max_scans: int | None = None
+              ) -> list[dict]:
     from face_addon.core.color import srgb_to_linear
     from face_addon.core.dataset import complete_seeds, load_sample
     from face_addon.core.pipelines import skin_image as si
@@ -52,7 +53,7 @@ def scan_rows(root: Path, views_dir: Path, weights: dict[str, Path], cache: Path
 
     enc = si.load_image_encoder(si.IMAGE_WEIGHTS)
     rows = []
-    for seed in complete_seeds(root):
+    for seed in complete_seeds(root)[:max_scans]:
         if not (views_dir / f"{seed:07d}.npz").is_file():
             continue
         s = load_sample(root, seed, head=False, cameras=False)
@@ -136,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weights", nargs="+", metavar="LABEL=FILE", help="the files compared on the validation sets")
     ap.add_argument("--real", metavar="LABEL=FILE", help="instead: this file on the real scans (module doc)")
     ap.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    ap.add_argument("--max-scans", type=int, help="the first N scans of each set (lowest seeds: whole source groups "
+                    "of the real-like set when N is a multiple of 3)")
     ap.add_argument("--cache", default=str(REPO / "out" / "skin_reallike_ops"), help="operator cache")
     ap.add_argument("--name", default="skin_reallike", help="results file stem")
     a = ap.parse_args(argv)
@@ -152,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"skipped: no data for {missing} (synth/skin_reallike.py's module doc says how to make it)")
         return 0
-    per_scan = {name: scan_rows(*SETS[name], weights, Path(a.cache)) for name in a.sets}
+    per_scan = {name: scan_rows(*SETS[name], weights, Path(a.cache), a.max_scans) for name in a.sets}
     results = {name: summary(rows, list(weights)) for name, rows in per_scan.items()}
     write_results(a.name, {"weights": {k: str(v) for k, v in weights.items()}, "results": results,
                            "per_scan": per_scan}, table(results, list(weights)),
