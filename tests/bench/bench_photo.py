@@ -23,7 +23,7 @@ cheek) the mean distance in mm after a per-region similarity alignment, against 
                   of 3DDFA-V3; the default until round 3)
   default         the product: the regressor's identity and expression kept, pose fitted with PRDL on the
                   combined masks (`joint_config`, `parts2d.combine_masks`), then the expression read from the
-                  detected mesh, the pose refit and the landmark correction, scaled by the pose trust
+                  detected mesh and the landmark correction, scaled by the pose trust
                   (`follow_detections`)
 Expression: mean absolute error of key ARKit units against the truth, and the mean mouthSmile on views whose
 true mouthSmile is 0.
