@@ -138,3 +138,16 @@ def test_register_head_searches_the_frame_once(head, monkeypatch):
     skin = v[:, 1] < 0.0  # the front half
     reg = rh.register_head(v, f, skin, iterations=2)
     assert len(calls) == 1 and reg.unit_source == rh.UNIT_FROM_SIZE
+
+
+def test_detect_landmarks_passes_the_low_confidence_warning_on(head, monkeypatch):
+    """Detect Landmarks (operator warning report, `face landmarks` stderr and JSON) carries the frame's warning."""
+    from dataclasses import replace
+
+    from face_addon.core.pipelines.detect_landmarks import detect_landmarks
+
+    real = fo.find_face_frame
+    monkeypatch.setattr(fo, "find_face_frame", lambda *a, **k: replace(real(*a, **k), confidence=0.3))
+    v, f = head
+    r = detect_landmarks(v, f)
+    assert r.frame is not None and r.frame.warning in r.warnings
