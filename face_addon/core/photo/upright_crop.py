@@ -40,6 +40,15 @@ def turn(xy: np.ndarray, angle: float, pivot: tuple[float, float]) -> np.ndarray
     return np.stack([c * d[..., 0] - s * d[..., 1], s * d[..., 0] + c * d[..., 1]], -1) + np.asarray(pivot)
 
 
+def _upright_frame(points: np.ndarray) -> tuple[float, tuple[float, float]]:
+    """(roll, pivot) of the face's upright frame from its (n, 2+) landmarks: the eye line's angle when it exceeds
+    ROLL_KEPT (else 0), about the centre of the landmarks' box in the face's own frame."""
+    from .face_mesh import landmarks_roi
+
+    roi = landmarks_roi(np.asarray(points, np.float64))
+    return (roi.angle if abs(roi.angle) > ROLL_KEPT else 0.0), roi.center
+
+
 @dataclass(frozen=True)
 class UprightCrop:
     """A square crop in the face's upright frame: the photo turned by −`roll` (radians, clockwise on screen, the
@@ -54,11 +63,22 @@ class UprightCrop:
     def for_landmarks(cls, points: np.ndarray) -> "UprightCrop":
         """The face crop of `Crop.for_landmarks`, taken upright: turned by the eye line's roll when it exceeds
         ROLL_KEPT, about the centre of the landmarks' box in the face's own frame."""
-        from .face_mesh import landmarks_roi
+        roll, pivot = _upright_frame(points)
+        return cls(Crop.for_landmarks(turn(np.asarray(points)[:, :2], -roll, pivot)), roll, pivot)
 
-        roi = landmarks_roi(np.asarray(points, np.float64))
-        roll = roi.angle if abs(roi.angle) > ROLL_KEPT else 0.0
-        return cls(Crop.for_landmarks(turn(np.asarray(points)[:, :2], -roll, roi.center)), roll, roi.center)
+    @classmethod
+    def around_box(cls, points: np.ndarray, box: tuple[float, float, float, float], expand: float) -> "UprightCrop":
+        """`Crop.around(box, expand)` taken upright (Pixel2Mesh's detector-box crop): the face's frame from its
+        landmarks `points` as in `for_landmarks`, the square of the same side about the box centre turned into
+        that frame. The detector finds a face on its side in the photo turned by a quarter turn, so its box is the
+        upright face's box turned; the square's side does not change with that turn."""
+        roll, pivot = _upright_frame(points)
+        if roll == 0.0:
+            return cls(Crop.around(tuple(box), expand))
+        x0, y0, x1, y1 = box
+        cx, cy = turn(np.array([(x0 + x1) / 2, (y0 + y1) / 2]), -roll, pivot)
+        hw, hh = (x1 - x0) / 2, (y1 - y0) / 2
+        return cls(Crop.around((cx - hw, cy - hh, cx + hw, cy + hh), expand), roll, pivot)
 
     @property
     def scale(self) -> float:

@@ -6,8 +6,11 @@
     rec.rotation, rec.translation, rec.K, rec.width, rec.height   # a camera that sees it as the photo does
 
 Pre-processing as in the paper (§3.1.1): the face detector's box (`core.photo.face_detect`, MediaPipe's
-detector in place of MTCNN) expanded ×1.1 into a square 224² crop; when no face is detected, the average
-crop of the training photos (relative to the photo's size) with a warning. The network predicts in crop
+detector in place of MTCNN) expanded ×1.1 into a square 224² crop, turned upright with the face when the photo
+shows it rolled (`core.photo.upright_crop`, as for the FaceKit method: the network learnt upright faces; the roll
+goes back into the camera's pose at the end, so the mesh sits upright in model space and the camera is rolled
+like the photo); when no face is detected, the average crop of the training photos (relative to the photo's
+size) with a warning. The network predicts in crop
 space (`core.photo.crop_space`); a photo's focal length and distance are unknown, so the mesh is placed for
 the fixed fitting camera at the depth where the face has the training faces' mean size.
 """
@@ -21,6 +24,7 @@ import numpy as np
 
 from ..capabilities import MODELS_DIR
 from ..photo.camera import CROP, MODEL_TO_CAMERA, Crop
+from ..photo.upright_crop import UprightCrop
 from ..progress import Cancel, Progress, reporter
 from ..weights import cached_per_file_version
 
@@ -36,42 +40,45 @@ class MeshReconstruction:
     faces: np.ndarray  # (m, 3)
     stages: list[np.ndarray]  # the four block outputs, model space
     crop_points: np.ndarray  # (n, 3) the network's output in crop space
-    rotation: np.ndarray
+    rotation: np.ndarray  # (3, 3) model -> OpenCV camera of the photo (carries the photo's roll)
     translation: np.ndarray
-    K: np.ndarray
+    K: np.ndarray  # (3, 3) in photo pixels
     width: int
     height: int
-    crop: Crop
+    crop: UprightCrop  # the crop the network saw, turned upright with the face
     score: float
     n_faces: int
     method: str = "pixel2mesh"
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    models: dict[str, str | None] = field(default_factory=dict)  # the weights file that ran
 
 
-def face_crop(img: np.ndarray, face_index: int, average: dict) -> tuple[Crop, float, int, list[str]]:
+def face_crop(img: np.ndarray, face_index: int, average: dict) -> tuple[UprightCrop, float, int, list[str]]:
     """(crop, detection score (0 for the fallback), number of faces, warnings) for face `face_index`
-    (0 = the largest): the detector box ×1.1, or the training set's average crop when no face is found."""
+    (0 = the largest): the detector box ×1.1 taken upright with the face's landmarks, or the training set's
+    average crop when no face is found."""
     from ..photo import PhotoError
     from ..photo.face_mesh import detect
 
     try:  # detector boxes whose face mesh is present (the detector alone fires on e.g. cat faces)
-        boxes = [m.detection for m in detect(img, which="all")]
+        meshes = detect(img, which="all")
     except PhotoError:
-        boxes = []
+        meshes = []
     h, w = img.shape[:2]
-    if boxes:
-        if face_index >= len(boxes):
-            raise PhotoError(f"the photo has {len(boxes)} face(s); face {face_index + 1} does not exist")
-        box = boxes[face_index]
-        return Crop.around(tuple(box.box), DETECTOR_EXPAND), box.score, len(boxes), []
+    if meshes:
+        if face_index >= len(meshes):
+            raise PhotoError(f"the photo has {len(meshes)} face(s); face {face_index + 1} does not exist")
+        face = meshes[face_index]
+        crop = UprightCrop.around_box(face.points, tuple(face.detection.box), DETECTOR_EXPAND)
+        return crop, face.detection.score, len(meshes), []
     if face_index > 0:
         raise PhotoError("no face found in the photo, so there is no face "
                          f"{face_index + 1}; face 1 falls back to the average crop")
     cx, cy, side = average["cx"] * w, average["cy"] * h, average["side"] * min(w, h)
     crop = Crop.around((cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2), DETECTOR_EXPAND)
-    return crop, 0.0, 0, ["no face detected: used the average face crop of the training photos; the result "
-                          "is only meaningful if a face fills that part of the photo"]
+    return UprightCrop(crop), 0.0, 0, ["no face detected: used the average face crop of the training photos; "
+                                       "the result is only meaningful if a face fills that part of the photo"]
 
 
 def _build_model(path: str):
@@ -124,16 +131,18 @@ def reconstruct_pixel2mesh(photo: str | Path | np.ndarray, *, face_index: int = 
     t = time.perf_counter()
     stages = predict_crop_space(net, crop.sample(img))
     times["network"] = time.perf_counter() - t
-    cam = assumed_camera(crop, stages[-1], float(meta["face_size_m"]))
+    cam = assumed_camera(crop.crop, stages[-1], float(meta["face_size_m"]))  # the upright frame's camera
     # model space: the camera looks at the face from the front (MODEL_TO_CAMERA), the face centred at z_ref
     translation = np.array([0.0, 0.0, cam.z_ref])
     to_model = [(cam.to_camera(s) - translation) @ MODEL_TO_CAMERA for s in stages]
+    rotation, translation = crop.to_photo(MODEL_TO_CAMERA.copy(), translation)
     h, w = img.shape[:2]
     if CROP / crop.scale < CROP_MIN_PX:
         warnings.append(f"the face is small ({CROP / crop.scale:.0f} px): expect a coarse result")
     step(1.0, "done")
     return MeshReconstruction(
         vertices=to_model[-1], faces=net.levels[-1].faces, stages=to_model, crop_points=stages[-1],
-        rotation=MODEL_TO_CAMERA.copy(), translation=translation, K=cam.K, width=w, height=h, crop=crop,
-        score=float(score), n_faces=n_faces, timings={k: round(v, 3) for k, v in times.items()}, warnings=warnings)
+        rotation=rotation, translation=translation, K=crop.image_intrinsics(), width=w, height=h, crop=crop,
+        score=float(score), n_faces=n_faces, timings={k: round(v, 3) for k, v in times.items()}, warnings=warnings,
+        models={"pixel2mesh": Path(weights_path).name})
 
