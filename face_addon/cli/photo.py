@@ -16,18 +16,18 @@ from .summary import print_warnings, write_summary
 
 def reconstruction_fields(rec, photo: str, face_index: int) -> dict:
     """The fields of `face reconstruct --json` (also what the docs describe); Pixel2Mesh results have no
-    FaceKit coefficients. `models` names the weights files that ran, like the other commands' summaries."""
+    FaceKit coefficients. `models` names the weights files that ran, like the other commands' summaries (the
+    parser only when its part masks went into the fit); `masks` says where those masks came from."""
     from ..core.facekit import load_facekit
-    from ..core.pipelines.pixel2mesh_photo import WEIGHTS_FILE
 
     fk = load_facekit()
-    models = {"pixel2mesh": WEIGHTS_FILE.name} if rec.method == "pixel2mesh" else rec.models
     coefficients = {} if rec.method == "pixel2mesh" else {
+        "masks": rec.mask_source,
         "alpha_id": {n: float(v) for n, v in zip(fk.id_names, rec.alpha_id)},
         "alpha_exp": {n: float(v) for n, v in zip(fk.exp_names, rec.alpha_exp)}}
     return {
         "photo": photo, "face_index": face_index, "units": "m",  # the mesh and the camera's t
-        "n_faces": int(rec.n_faces), "method": rec.method, "models": models, "score": float(rec.score),
+        "n_faces": int(rec.n_faces), "method": rec.method, "models": rec.models, "score": float(rec.score),
         "width": int(rec.width), "height": int(rec.height),
         "camera": {"K": rec.K.tolist(), "R": rec.rotation.tolist(), "t": rec.translation.tolist(),
                    "convention": "OpenCV: x_cam = R @ x_model + t, pixel centres at integers"},

@@ -98,7 +98,7 @@ def evaluate(path: str) -> dict:
 
     out["iou"]["parser_masks"] = part_iou(as_labels(parser), truth_lab)
     out["iou"]["landmark_masks"] = part_iou(as_labels(poly), truth_lab)
-    combined = combine_masks(parser, poly)
+    combined = combine_masks(parser, poly)[0]
     out["iou"]["combined_masks"] = part_iou(as_labels(combined), truth_lab)
     target = FitTarget(landmarks=rec["landmarks"], masks=parser, image=crop)
     runs = {k: v for k, v in {"regressor": (init, FitConfig(use_prdl=False, use_photo=False, coarse_iters=0, mid_iters=0, fine_iters=0)),

@@ -255,11 +255,11 @@ def part_ious(root: Path, every: int = 1) -> dict[str, dict[str, list[float]]]:
     default, one of the two per photo ('combined', `parts2d.combine_masks`)."""
     from PIL import Image
 
-    from face_addon.core.photo.camera import CROP, Crop
+    from face_addon.core.photo.camera import CROP
     from face_addon.core.photo.face_mesh import detect
     from face_addon.core.photo.mediapipe_assets import load_connections
     from face_addon.core.photo.parts2d import combine_masks, part_masks
-    from face_addon.core.pipelines.reconstruct_photo import REGRESSOR_FILE, load_regressor, regress
+    from face_addon.core.pipelines.reconstruct_photo import REGRESSOR_FILE, crop_face, load_regressor, regress
 
     net = load_regressor(REGRESSOR_FILE)
     out: dict[str, dict[str, list[float]]] = {"combined": {}, "parser": {}, "landmarks": {}}
@@ -267,13 +267,11 @@ def part_ious(root: Path, every: int = 1) -> dict[str, dict[str, list[float]]]:
     for pid, path, _ in london_items(root, every):
         img = load_photo(path)
         face = detect(img)[0]
-        crop = Crop.for_landmarks(face.points)
+        crop, crop_img, lm = crop_face(img, face.points)  # the pipeline's crop, upright with the face
         truth = london_crop_labels(np.asarray(Image.open(root / LONDON / "partmasks" / f"{pid}_03_parts.png")),
                                    crop)
-        lm = crop.to_crop(face.points[:, :2])
-        sources = {"parser": regress(net, crop.sample(img))[1],
-                   "landmarks": part_masks(lm, load_connections(), CROP, CROP)}
-        sources["combined"] = combine_masks(sources["parser"], sources["landmarks"])
+        sources = {"parser": regress(net, crop_img)[1], "landmarks": part_masks(lm, load_connections(), CROP, CROP)}
+        sources["combined"] = combine_masks(sources["parser"], sources["landmarks"])[0]
         for name, masks in sources.items():
             for part, mask in as_london_parts(masks).items():
                 out[name].setdefault(part, []).append(iou(mask, truth == LONDON_LABELS[part]))

@@ -32,6 +32,7 @@ def test_operator_creates_a_mesh_the_camera_sees_on_the_face(scene):
     assert len(obj.data.vertices) == 8569 and obj.data.shape_keys is None
     props = obj["face_addon_photo"]
     assert props["method"] == "pixel2mesh" and "network" in props["timings_s"]
+    assert props["models"].to_dict() == {"pixel2mesh": "pixel2mesh_face.pt"} and props["masks"] == ""
     co = np.array([v.co[:] for v in obj.data.vertices])
     r, t, k = (np.array(props["rotation"]).reshape(3, 3), np.array(props["translation"]),
                np.array(props["K"]).reshape(3, 3))
@@ -67,4 +68,5 @@ def test_cli_pixel2mesh_writes_mesh_and_json(scene, tmp_path, capsys):
     assert len(trimesh.load(out, process=False).vertices) == 8569
     doc = json.loads(js.read_text())
     assert doc["method"] == "pixel2mesh" and "alpha_id" not in doc and set(doc["camera"]) >= {"K", "R", "t"}
+    assert doc["models"] == {"pixel2mesh": "pixel2mesh_face.pt"} and "masks" not in doc
     assert "reconstructed with pixel2mesh" in capsys.readouterr().out

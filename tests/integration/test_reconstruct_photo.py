@@ -87,7 +87,9 @@ def test_operator_head_camera_background_and_user_data(scene, quick_fit, capfd):
     assert menu_import_photo in bpy.types.TOPBAR_MT_file_import._dyn_ui_initialize()  # File > Import entry
     assert bpy.ops.face.reconstruct_photo(filepath=str(photo), method=_method().upper()) == {"FINISHED"}
     rec = quick_fit[-1]
-    assert "Reconstructed face 1 of 1 in" in capfd.readouterr().out
+    info = capfd.readouterr().out
+    assert "Reconstructed face 1 of 1 in" in info and f"masks from {rec.mask_source}" in info
+    assert all(f"{role} {name}" in info for role, name in rec.models.items() if name)  # the weights that ran
     head = bpy.data.objects["Face astronaut"]
     cam = bpy.data.objects["Face astronaut Camera"]
     assert head in set(bpy.data.objects) - before and bpy.context.view_layer.objects.active == head
@@ -124,6 +126,8 @@ def test_operator_head_camera_background_and_user_data(scene, quick_fit, capfd):
     assert Path(bpy.path.abspath(bg[0].image.filepath)).resolve() == photo.resolve()
     props = head["face_addon_photo"]
     assert props["method"] == _method() and props["n_faces"] == 1 and "fit" in props["timings_s"]
+    assert props["models"].to_dict() == {k: v or "" for k, v in rec.models.items()}
+    assert props["masks"] == rec.mask_source
 
     # re-running makes a second head (and camera); texture projection adds the UV map and photo material
     assert bpy.ops.face.reconstruct_photo(filepath=str(photo), method=_method().upper(), project_texture=True,
@@ -201,7 +205,9 @@ def test_cli_reconstruct_writes_obj_and_json(scene, quick_fit, tmp_path, capsys)
     assert len(doc["alpha_exp"]) == 52 and set(doc["camera"]) >= {"K", "R", "t"}
     assert np.allclose(doc["camera"]["K"], quick_fit[-1].K)
     shipped = "photo_regressor.pt" if _method() == "regressor" else None  # the regressor and its parser head
-    assert doc["models"] == {"regressor": shipped, "parser": shipped}
+    # the parser is named only when its masks went into the fit
+    assert doc["masks"] == quick_fit[-1].mask_source in ("parser", "polygons")
+    assert doc["models"] == {"regressor": shipped, "parser": shipped if doc["masks"] == "parser" else None}
     capsys.readouterr()
     (tmp_path / "001_03.tem").write_text("189\n0 0\n")  # a landmark template picked by mistake
     assert main(["reconstruct", str(tmp_path / "001_03.tem"), "--out", str(tmp_path / "t.obj"), "--quiet"]) == 1

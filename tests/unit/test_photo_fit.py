@@ -145,10 +145,10 @@ def test_combined_masks_take_the_parser_only_in_its_domain():
     real = {"left_eyebrow": thin, "right_eyebrow": hidden, "left_eye": thick}
     assert np.count_nonzero(thick) >= PARSER_BROW_RATIO * np.count_nonzero(band) > np.count_nonzero(thin)
     assert parser_in_domain(rendered, polygons) and not parser_in_domain(real, polygons)
-    got = combine_masks(rendered, polygons)
-    assert got["left_eyebrow"] is thick and got["left_eye"] is hidden
-    got = combine_masks(real, polygons)
-    assert all(got[p] is polygons[p] for p in polygons)
+    got, source = combine_masks(rendered, polygons)
+    assert got["left_eyebrow"] is thick and got["left_eye"] is hidden and source == "parser"
+    got, source = combine_masks(real, polygons)
+    assert all(got[p] is polygons[p] for p in polygons) and source == "polygons"
 
 
 def _mediapipe_like_points() -> np.ndarray:

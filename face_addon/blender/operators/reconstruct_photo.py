@@ -218,12 +218,24 @@ class FACE_OT_reconstruct_photo(PipelineOperator, ImportHelper, bpy.types.Operat
             "K": np.asarray(rec.K, float).ravel().tolist(), "rotation": np.asarray(rec.rotation, float).ravel().tolist(),
             "translation": np.asarray(rec.translation, float).tolist(),
             "timings_s": {k: float(v) for k, v in rec.timings.items()}, "total_s": round(seconds, 3),
+            "models": {k: v or "" for k, v in rec.models.items()},  # "" = not used (ID properties hold no None)
+            "masks": "" if rec.method == "pixel2mesh" else rec.mask_source,
             "warnings": "; ".join(rec.warnings)}
         for w in rec.warnings:
             self.report({"WARNING"}, w)
         self.report({"INFO"}, f"Reconstructed face {self.face_index + 1} of {max(rec.n_faces, 1)} in {seconds:.1f} s "
-                              f"({rec.method}) as '{head.name}'" + (f" with '{cam.name}'" if cam else ""))
+                              f"({rec.method}: {_models_text(rec)}) as '{head.name}'"
+                              + (f" with '{cam.name}'" if cam else ""))
         return {"FINISHED"}
+
+
+def _models_text(rec) -> str:
+    """The weights files that ran and, for FaceKit results, where the part masks came from, as the core result
+    names them (`models`, `mask_source`; the same fields `face reconstruct --json` writes)."""
+    names = [f"{role} {name}" for role, name in rec.models.items() if name] or ["no weights"]
+    if rec.method != "pixel2mesh":
+        names.append(f"masks from {rec.mask_source}")
+    return ", ".join(names)
 
 
 def _pixel2mesh_object(context, rec, name: str) -> bpy.types.Object:

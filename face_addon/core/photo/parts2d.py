@@ -179,12 +179,13 @@ def parser_in_domain(parser: dict[str, np.ndarray], polygons: dict[str, np.ndarr
     return float(np.mean(ratios)) >= PARSER_BROW_RATIO
 
 
-def combine_masks(parser: dict[str, np.ndarray], polygons: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The parser's masks when it is in its domain (`parser_in_domain`), else the landmark polygons: one source
-    per photo. The two describe parts in different conventions (the parser FaceKit's, learnt from renders; the
+def combine_masks(parser: dict[str, np.ndarray], polygons: dict[str, np.ndarray]
+                  ) -> tuple[dict[str, np.ndarray], str]:
+    """(masks, their source "parser" | "polygons"): the parser's masks when it is in its domain
+    (`parser_in_domain`), else the landmark polygons: one source per photo (results name it, with the weights). The two describe parts in different conventions (the parser FaceKit's, learnt from renders; the
     polygons the human one of the London masks), and a per-part mix of them (the default of round 2: the
     parser's part wherever it covered a fifth of the polygon) was worse than either alone on both: London
     even-numbered people 0.61 mean IoU against 0.77 for the polygons, synthetic validation views 0.61 against
     0.67 for the parser. A part the trusted parser leaves empty stays empty (PRDL then ignores it: on renders
     that is a hidden eye)."""
-    return dict(parser) if parser_in_domain(parser, polygons) else dict(polygons)
+    return (dict(parser), "parser") if parser_in_domain(parser, polygons) else (dict(polygons), "polygons")

@@ -78,6 +78,7 @@ class PhotoReconstruction:
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     models: dict[str, str | None] = field(default_factory=dict)  # the weights files that ran (None: not used)
+    mask_source: str = "polygons"  # where the part masks the fit aligned to came from: "parser" | "polygons"
 
     @property
     def world_to_camera(self) -> np.ndarray:
@@ -111,6 +112,14 @@ def _build_regressor(path: str):
 
 
 load_regressor = cached_per_file_version(_build_regressor)
+
+
+def crop_face(img: np.ndarray, points: np.ndarray) -> tuple[UprightCrop, np.ndarray, np.ndarray]:
+    """(the face crop turned upright with the face, its (CROP, CROP, 3) image, the (468, 2) detected points in
+    crop pixels) of one face's detected `points`: what the regressor, its parser, the polygons and the fit see
+    (benchmarks take the same)."""
+    crop = UprightCrop.for_landmarks(points)
+    return crop, crop.sample(img), crop.to_crop(points[:, :2])
 
 
 def regress(net, crop_img: np.ndarray) -> tuple[FitParams, dict[str, np.ndarray]]:
@@ -197,9 +206,7 @@ def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", us
         raise PhotoError(f"the photo has {len(faces)} face(s); face {face_index + 1} does not exist")
     face = faces[face_index]
     times["detect"] = time.perf_counter() - t
-    crop = UprightCrop.for_landmarks(face.points)
-    crop_img = crop.sample(img)
-    lm = crop.to_crop(face.points[:, :2])
+    crop, crop_img, lm = crop_face(img, face.points)
     warnings = []
     if CROP / crop.scale < 64:
         warnings.append(f"the face is small ({CROP / crop.scale:.0f} px): expect a coarse result")
@@ -211,17 +218,19 @@ def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", us
     if regressor_path is not None and Path(regressor_path).is_file():
         init, part = regress(load_regressor(regressor_path), crop_img)
         models = {"regressor": Path(regressor_path).name, "parser": Path(regressor_path).name}
-        if masks == "landmarks":
-            models["parser"] = None
     elif method == "regressor":
         from ..weights import WeightsError
 
         raise WeightsError(f"the photo regressor is missing ({regressor_path})")
     else:
         warnings.append("no regressor weights: fitting starts from the mean face, masks from the landmarks")
+    mask_source = "parser"
     if masks != "parser" or part is None:
         polygons = part_masks(lm, load_connections(), CROP, CROP)
-        part = combine_masks(part, polygons) if masks == "combined" and part is not None else polygons
+        part, mask_source = (combine_masks(part, polygons) if masks == "combined" and part is not None
+                             else (polygons, "polygons"))
+    if mask_source == "polygons":
+        models["parser"] = None  # the parser ran but its masks were not used (out of its domain, or not asked)
     times["regressor"] = time.perf_counter() - t
     step(0.4, "fitting")
     t = time.perf_counter()
@@ -248,4 +257,4 @@ def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", us
         translation=translation, K=crop.image_intrinsics(), width=w, height=h, detail=detail,
         landmarks=np.asarray(face.points), crop=crop, score=float(face.score), n_faces=len(faces), method=method,
         masks=part, part_labels=f.label_image(res.params), timings={k: round(v, 3) for k, v in times.items()}, warnings=warnings,
-        models=models)
+        models=models, mask_source=mask_source)
