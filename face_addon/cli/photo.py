@@ -37,7 +37,8 @@ def reconstruction_fields(rec, photo: str, face_index: int) -> dict:
 
 
 def _cmd_reconstruct(args: argparse.Namespace) -> int:
-    check_inputs((args.photo, "photo"))  # before the imports below (torch: seconds)
+    check_inputs((args.photo, "photo"))  # both checks before the imports below (torch: seconds)
+    check_outputs([args.photo], [("--out", args.out, MESH_OUTPUT_SUFFIXES), ("--json", args.json, (".json",))])
     from ..core.atomic_write import atomic_outputs
     from ..core.facekit import load_facekit
     from ..core.mesh import Mesh
@@ -45,7 +46,6 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
     from ..core.photo import PhotoError
     from ..core.pipelines.reconstruct_photo import reconstruct_photo
 
-    check_outputs([args.photo], [("--out", args.out, MESH_OUTPUT_SUFFIXES), ("--json", args.json, (".json",))])
     try:
         with stage_progress(args) as progress:
             if args.method == "pixel2mesh":
