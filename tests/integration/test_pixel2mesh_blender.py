@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(not capability("pixel2mesh").ready(),
                                 reason=f"pixel2mesh: {capability('pixel2mesh').status()}")
 
 
-def test_operator_creates_a_mesh_the_camera_sees_on_the_face(scene):
+def test_operator_creates_a_mesh_the_camera_sees_on_the_face(scene, capfd):
     from bpy_extras.object_utils import world_to_camera_view
     from mathutils import Vector
 
@@ -33,6 +33,7 @@ def test_operator_creates_a_mesh_the_camera_sees_on_the_face(scene):
     props = obj["face_addon_photo"]
     assert props["method"] == "pixel2mesh" and "network" in props["timings_s"]
     assert props["models"].to_dict() == {"pixel2mesh": "pixel2mesh_face.pt"} and props["masks"] == ""
+    assert "; weights: pixel2mesh pixel2mesh_face.pt\n" in capfd.readouterr().out  # the info line names the weights
     co = np.array([v.co[:] for v in obj.data.vertices])
     r, t, k = (np.array(props["rotation"]).reshape(3, 3), np.array(props["translation"]),
                np.array(props["K"]).reshape(3, 3))

@@ -224,18 +224,16 @@ class FACE_OT_reconstruct_photo(PipelineOperator, ImportHelper, bpy.types.Operat
         for w in rec.warnings:
             self.report({"WARNING"}, w)
         self.report({"INFO"}, f"Reconstructed face {self.face_index + 1} of {max(rec.n_faces, 1)} in {seconds:.1f} s "
-                              f"({rec.method}: {_models_text(rec)}) as '{head.name}'"
-                              + (f" with '{cam.name}'" if cam else ""))
+                              f"({rec.method}) as '{head.name}'" + (f" with '{cam.name}'" if cam else "")
+                              + f"; {_models_text(rec)}")
         return {"FINISHED"}
 
 
 def _models_text(rec) -> str:
     """The weights files that ran and, for FaceKit results, where the part masks came from, as the core result
     names them (`models`, `mask_source`; the same fields `face reconstruct --json` writes)."""
-    names = [f"{role} {name}" for role, name in rec.models.items() if name] or ["no weights"]
-    if rec.method != "pixel2mesh":
-        names.append(f"masks from {rec.mask_source}")
-    return ", ".join(names)
+    text = "weights: " + (", ".join(f"{role} {name}" for role, name in rec.models.items() if name) or "none")
+    return text if rec.method == "pixel2mesh" else f"{text}; masks from {rec.mask_source}"
 
 
 def _pixel2mesh_object(context, rec, name: str) -> bpy.types.Object:
