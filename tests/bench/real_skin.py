@@ -394,7 +394,7 @@ def timing(root: Path) -> dict:
 # ------------------------------------------------------------------------------------------------ report
 
 def save_picture(scan_tiles: list[tuple[str, np.ndarray]], london_tiles: list[np.ndarray],
-                 name: str = "skin_real.png") -> None:
+                 file_name: str = "skin_real.png") -> None:
     from PIL import Image, ImageDraw
 
     rows = []
@@ -414,7 +414,7 @@ def save_picture(scan_tiles: list[tuple[str, np.ndarray]], london_tiles: list[np
         scale = sheet.shape[1] / strip.shape[1]
         strip = np.asarray(Image.fromarray(strip).resize((sheet.shape[1], round(strip.shape[0] * scale))))
         sheet = np.concatenate([sheet, strip], 0)
-    Image.fromarray(sheet).save(picture_path(name))
+    Image.fromarray(sheet).save(picture_path(file_name))
 
 
 def run(root: Path) -> tuple[dict, str]:
