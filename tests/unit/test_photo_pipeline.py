@@ -52,7 +52,7 @@ def test_several_faces_largest_first_and_by_index(astronaut):
     other = reconstruct_photo(canvas, method="regressor", face_index=1)
     assert big.n_faces == other.n_faces == 2
     assert big.landmarks[:, 0].mean() < 512 < other.landmarks[:, 0].mean()
-    with pytest.raises(PhotoError, match="face 3 does not exist"):
+    with pytest.raises(PhotoError, match="numbered 0-1 from the largest; there is no face 2"):
         reconstruct_photo(canvas, method="regressor", face_index=2)
 
 

@@ -68,7 +68,8 @@ def face_crop(img: np.ndarray, face_index: int, average: dict) -> tuple[UprightC
     h, w = img.shape[:2]
     if meshes:
         if face_index >= len(meshes):
-            raise PhotoError(f"the photo has {len(meshes)} face(s); face {face_index + 1} does not exist")
+            raise PhotoError(f"the photo has {len(meshes)} face(s), numbered 0-{len(meshes) - 1} from the largest; "
+                             f"there is no face {face_index}")
         face = meshes[face_index]
         crop = UprightCrop.around_box(face.points, tuple(face.detection.box), DETECTOR_EXPAND)
         return crop, face.detection.score, len(meshes), []

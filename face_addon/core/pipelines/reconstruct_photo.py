@@ -203,7 +203,8 @@ def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", us
     t = time.perf_counter()
     faces = detect(img, which="all")
     if face_index >= len(faces):
-        raise PhotoError(f"the photo has {len(faces)} face(s); face {face_index + 1} does not exist")
+        raise PhotoError(f"the photo has {len(faces)} face(s), numbered 0-{len(faces) - 1} from the largest; "
+                         f"there is no face {face_index}")
     face = faces[face_index]
     times["detect"] = time.perf_counter() - t
     crop, crop_img, lm = crop_face(img, face.points)
