@@ -5,7 +5,10 @@ positions are shown as small emissive spheres that exist only during the render.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import os
+import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import bpy
@@ -72,6 +75,22 @@ def use_cycles_png(scene: bpy.types.Scene, width: int, height: int, samples: int
     scene.render.resolution_percentage = 100
     scene.render.image_settings.file_format = "PNG"
     scene.render.film_transparent = transparent
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Send what Blender's C code prints to stdout (file descriptor 1: "Saved: '<path>'" per written render) to
+    stderr while the block runs. The `face` commands promise one result line on stdout, and scripts parse it;
+    renders that must keep `write_still` (blender/scan_views.py says why) would otherwise add a line per view."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def render_still(scene: bpy.types.Scene, path: Path) -> None:

@@ -20,6 +20,7 @@ from ..core.mesh import Mesh
 from ..core.pipelines.segment_skin import NEUTRAL_SKIN_ALBEDO
 from .mesh_io import new_mesh_object
 from .photo_camera import apply_camera, blender_camera
+from .render import stdout_to_stderr
 
 BACKGROUND = (0.05, 0.05, 0.05)  # linear: the grey of the training renders (sRGB 63)
 
@@ -128,7 +129,8 @@ def render_views(mesh: Mesh, cameras: list[ViewCamera], samples: int = 2) -> np.
                 # with either change, a later bpy.ops call crashed bpy 5.3.0 once in CI (a segfault in
                 # attribute_convert after these renders); this is the path that ran clean on 5.0.1 and 5.3.0
                 scene.render.filepath = str(path)
-                bpy.ops.render.render(write_still=True, scene=scene.name)
+                with stdout_to_stderr():
+                    bpy.ops.render.render(write_still=True, scene=scene.name)
                 out[i] = read_png(path)[..., :3].astype(np.float32) / 255.0
         return out
     finally:

@@ -96,6 +96,20 @@ def test_cli_views_folder(tmp_path, image_model):
     assert summary["model"] == "tiny_p2p" and "lift_s" in summary["timings_s"]
 
 
+def test_scan_view_renders_keep_stdout_for_the_result_line(capfd):
+    """`face segment` promises one result line on stdout: the views' write_still "Saved:" lines go to stderr."""
+    import trimesh
+
+    from face_addon.blender.scan_views import render_views
+    from face_addon.core.geometry.multiview import scan_rig
+    from face_addon.core.mesh import Mesh
+
+    s = trimesh.creation.icosphere(2, radius=0.1)
+    render_views(Mesh(np.asarray(s.vertices), np.asarray(s.faces)), scan_rig(np.asarray(s.vertices), resolution=16)[:2])
+    out, err = capfd.readouterr()
+    assert "Saved:" not in out and err.count("Saved:") == 2
+
+
 def test_render_background_matches_the_training_views():
     """The encoder learned the renders' background level: a change here silently shifts every image feature."""
     import trimesh
