@@ -54,7 +54,8 @@ def _cmd_segment(args: argparse.Namespace) -> int:
     from ..core.atomic_write import atomic_outputs
     from ..core.mesh_files import load_mesh
     from ..core.pipelines.register_head import UNIT_FROM_FRAME, UNIT_FROM_SIZE
-    from ..core.pipelines.segment_skin import face_upright_frame, segment_skin
+    from ..core.pipelines.segment_skin import segment_skin
+    from ..core.pipelines.upright_scan import face_upright_frame
     from ..core.progress import reporter, within
     from ..core.skin_export import write_skin_ply
     from ..core.texture import with_surface_colors

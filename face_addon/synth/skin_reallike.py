@@ -41,7 +41,8 @@ from ..core.dataset import Sample, complete_seeds, load_sample, sample_dir, writ
 from ..core.geometry.decimate import decimate
 from ..core.geometry.multiview import label_image, scan_rig
 from ..core.mesh import Mesh
-from ..core.pipelines.segment_skin import NEUTRAL_SKIN_ALBEDO, face_upright
+from ..core.pipelines.segment_skin import NEUTRAL_SKIN_ALBEDO
+from ..core.pipelines.upright_scan import face_upright
 from ..core.view_cache import save_views
 from .skin_views import RESOLUTION
 

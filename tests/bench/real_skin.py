@@ -131,7 +131,8 @@ def segment(mesh, views: bool = True):
     from face_addon.blender.scan_views import render_views
     from face_addon.core.geometry.multiview import scan_rig
     from face_addon.core.pipelines import skin_image as si
-    from face_addon.core.pipelines.segment_skin import face_upright, segment_skin
+    from face_addon.core.pipelines.segment_skin import segment_skin
+    from face_addon.core.pipelines.upright_scan import face_upright
     from face_addon.core.texture import with_surface_colors
 
     mesh = with_surface_colors(mesh)
@@ -239,7 +240,7 @@ def picture_tile(upright, probability: np.ndarray, size: int = 200, azimuths=(0,
 
 def scans(root: Path, folder: Path) -> tuple[dict, list[tuple[str, np.ndarray]]]:
     from face_addon.core.mesh_files import load_mesh
-    from face_addon.core.pipelines.segment_skin import face_upright
+    from face_addon.core.pipelines.upright_scan import face_upright
     from face_addon.core.texture import with_surface_colors
 
     base = root / "scans"

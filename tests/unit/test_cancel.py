@@ -93,7 +93,7 @@ def test_detect_landmarks_raises_cancelled():
 def test_the_face_search_is_cancellable():
     """The face search (find_face_frame) runs for seconds inside Detect Landmarks and Segment Skin's face_upright."""
     from face_addon.core.mesh import Mesh
-    from face_addon.core.pipelines.segment_skin import face_upright
+    from face_addon.core.pipelines.upright_scan import face_upright
 
     v, f = _sphere()
     cancel = CancelAfter(1)

@@ -16,7 +16,7 @@ from face_addon.core.facekit import ensure_facekit, load_facekit
 from face_addon.core.geometry.scan_render import ScanSurface
 from face_addon.core.pipelines import face_orientation as fo
 from face_addon.core.pipelines import register_head as rh
-from face_addon.core.pipelines.segment_skin import face_upright
+from face_addon.core.pipelines.upright_scan import face_upright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 

@@ -101,7 +101,8 @@ class FACE_OT_segment_skin(PipelineOperator, bpy.types.Operator):
 
     def steps(self, context):
         from ...core.models import skin_model
-        from ...core.pipelines.segment_skin import face_upright_frame, segment_skin
+        from ...core.pipelines.segment_skin import segment_skin
+        from ...core.pipelines.upright_scan import face_upright_frame
         from ...core.progress import reporter
         from ..model_files import models_dir
 

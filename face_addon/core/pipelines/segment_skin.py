@@ -8,7 +8,7 @@ most `max_vertices` (geometry/decimate.py) → DiffusionNet operators (geometry/
 a cache folder is given) → per-vertex features → [image branch: encode the views, lift μ̄, σ̄² onto the reduced
 vertices (skin_image.py)] → network → probabilities back to every input vertex.
 
-Rendered views need the face upright: callers pass the scan through `face_upright` first (its face frame, found
+Rendered views need the face upright: callers pass the scan through `upright_scan.face_upright` first (its face frame, found
 by the landmarks' face-orientation search), which also gives scans in arbitrary units their size.
 
 Models: skin_p2p (lifted image features + σ + HKS + colour: the paper's method) when views and colours are
@@ -27,7 +27,7 @@ the reduced mesh used for the network does not change σ at all.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +43,6 @@ from ..mesh import Mesh, MeshError, guess_unit_scale
 from ..models import SKIN_COLOR_MODEL, SKIN_GEOMETRY_MODEL, SKIN_IMAGE_MODEL, available, resolve, skin_model
 from ..progress import Cancel, Progress, reporter
 from ..weights import cached_per_file_version, load_weights
-from .face_orientation import FaceFrame
 
 WEIGHTS_KIND = "skin_segmentation"
 WEIGHTS_VERSIONS = (1,)
@@ -73,7 +72,7 @@ SMOOTHING_LENGTH_M = 0.004
 MIN_VERTICES = 100
 IMAGE_FEATURES = ("img_mu", "img_var")
 #: skin fractions outside this range get a warning (the synthetic scans have 5-45 % skin)
-PLAUSIBLE_SKIN_FRACTION = (0.02, 0.9)
+PLAUSIBLE_SKIN_FRACTION = 0.02  # below it, warn (a face crop may well be all skin)
 FLAT_COLOR_STD = 1e-3  # colours varying less than this carry no information (e.g. an all-white default)
 #: linear RGB colour of an untextured scan for the image model and its rendered views: the middle of the synthetic
 #: generator's skin tones (synth/subject.py SKIN_TONES). On 8 synthetic test scans stripped of colour: mIoU 0.872
@@ -306,32 +305,6 @@ def sigma_outside_training(shape: SkinShape, meta: dict) -> np.ndarray:
     return np.clip((np.abs(z) - SIGMA_TRUSTED) / SIGMA_BLEND, 0.0, 1.0)
 
 
-def face_upright(mesh: Mesh, progress: Progress | None = None) -> tuple[Mesh, str | None]:
-    """(the scan in its face's own frame — metres, +Z up, the face looking along −Y, origin between the ears:
-    what the rendered views' rig assumes — , a warning or None). The frame comes from the face found in renders
-    of the scan (`face_orientation.find_face_frame`), so a +Y-up file, a lying scan and an upright one give the
-    same views, and scans in arbitrary units get their size from the face (metric units snap to m/cm/mm).
-    Per-vertex results need no mapping back: the vertices keep their order. Without a face found, the scan is
-    returned unchanged with a warning; a frame found with low confidence comes with one (`FaceFrame.warning`).
-    `progress` goes to the face search (core/progress.py)."""
-    upright, _, note = face_upright_frame(mesh, progress)
-    return upright, note
-
-
-def face_upright_frame(mesh: Mesh, progress: Progress | None = None) -> tuple[Mesh, FaceFrame | None, str | None]:
-    """`face_upright` with the face frame it used (None: none found), for callers that report it (`face segment
-    --json`'s orientation and unit, the operator's info line)."""
-    from .face_orientation import find_face_frame
-
-    frame = (find_face_frame(mesh.vertices, mesh.faces, mesh.colors, mesh.uv, mesh.texture, progress=progress)
-             if mesh.n_faces else None)
-    if frame is None:
-        return mesh, None, ("no face was found in renders of the scan, so its views assume it is upright "
-                            "(+Z up, face towards -Y)")
-    upright = (mesh.vertices - frame.centre) @ frame.rotation * frame.unit_scale
-    return replace(mesh, vertices=upright), frame, frame.warning
-
-
 def segment_skin(vertices: np.ndarray, faces: np.ndarray | None = None, colors: np.ndarray | None = None,
                  model=None, *, weights: Path | str | None = None, max_vertices: int = MAX_VERTICES,
                  threshold: float = 0.5, cache_dir: Path | str | None = None, views=None,
@@ -404,12 +377,8 @@ def segment_skin(vertices: np.ndarray, faces: np.ndarray | None = None, colors: 
     skin = prob >= threshold
     t5 = time.perf_counter()
     fraction = float(skin.mean())
-    lo, hi = PLAUSIBLE_SKIN_FRACTION
-    if fraction < lo:
+    if fraction < PLAUSIBLE_SKIN_FRACTION:
         warnings.append(f"only {100 * fraction:.1f} % of the scan was found to be skin: no face visible?")
-    elif fraction > hi:
-        warnings.append(f"{100 * fraction:.0f} % of the scan was found to be skin: is this a clean head model "
-                        "rather than a scan?")
     timings.update(network_s=t4 - t3, transfer_s=t5 - t4, total_s=t5 - t0)
     report(1.0, "done")
     return SkinResult(probability=prob, skin=skin, variant=str(meta["name"]), features=names, unit_scale=unit,
