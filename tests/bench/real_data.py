@@ -5,7 +5,10 @@ clone does not. Everything that reads it calls `real_root()` and skips with a me
 """
 from __future__ import annotations
 
+import argparse
+import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,3 +35,22 @@ def real_root() -> Path | None:
         print(f"real data not found at {root} (set FACE_REAL_DATA): skipping the real-data benchmark")
         return None
     return root
+
+
+def people_script(doc: str, measure: Callable[[Path, int], tuple[dict, str]], people: int,
+                  argv: list[str] | None) -> int:
+    """The command line of a real-photo script run alone (`--people N`): skips without the real data, measures
+    on one thread like the benchmark, prints the real.json keys and the markdown section."""
+    import torch
+
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--people", type=int, default=people, help="the first N people (default %(default)s)")
+    args = ap.parse_args(argv)
+    root = real_root()
+    if root is None:
+        return 0
+    torch.set_num_threads(1)
+    keys, md = measure(root, args.people)
+    print(json.dumps(keys))
+    print(md)
+    return 0

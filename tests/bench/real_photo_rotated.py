@@ -16,8 +16,6 @@ the training renders' camera roll).
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -27,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from photo_transforms import rotate  # noqa: E402
-from real_data import picture_note, picture_path, real_root  # noqa: E402
+from real_data import people_script, picture_note, picture_path  # noqa: E402
 
 from face_addon.core.photo.image_io import load_photo  # noqa: E402
 from face_addon.train.london import load_info, load_landmarks, photo_path  # noqa: E402
@@ -110,20 +108,10 @@ def render_turned(ctx, person: str, out: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import torch
     from real_photo import London
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--people", type=int, default=PEOPLE, help="the first N people (default %(default)s)")
-    args = ap.parse_args(argv)
-    root = real_root()
-    if root is None:
-        return 0
-    torch.set_num_threads(1)
-    keys, md = measure_rotated(London(root, load_landmarks(root), load_info(root)), args.people)
-    print(json.dumps(keys))
-    print(md)
-    return 0
+    return people_script(__doc__, lambda root, n: measure_rotated(London(root, load_landmarks(root), load_info(root)),
+                                                                  n), PEOPLE, argv)
 
 
 if __name__ == "__main__":

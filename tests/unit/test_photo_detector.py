@@ -302,13 +302,8 @@ def test_two_faces_largest_first_both_returned(astronaut, astro_mesh):
 
 
 @pytest.fixture(scope="module")
-def london_root(asset) -> Path:
-    from real_data import real_root
-
-    root = real_root()
-    if root is None:
-        pytest.skip("real data (../shared/real) not present")
-    return root
+def london_root(asset, real_data) -> Path:
+    return real_data
 
 
 def test_london_portraits_and_transformed_copies_have_no_misses(london_root):

@@ -198,20 +198,11 @@ def test_joint_config_keeps_identity_and_expression_and_fits_the_pose(fitter):
 
 
 @pytest.fixture(scope="module")
-def london_root():
-    import sys
-    from pathlib import Path
-
+def london_root(real_data):
     from face_addon.core.photo.mediapipe_assets import ensure_mediapipe_face
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-    from real_data import real_root
-
-    root = real_root()
-    if root is None:
-        pytest.skip("real data (../shared/real) not present")
     ensure_mediapipe_face()
-    return root
+    return real_data
 
 
 def test_london_portraits_take_the_polygons_and_match_the_human_masks(london_root):

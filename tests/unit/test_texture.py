@@ -99,17 +99,8 @@ def test_texture_wins_over_vertex_colours():
 
 
 @pytest.fixture(scope="module")
-def real_scans():
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-    from real_data import real_root
-
-    root = real_root()
-    if root is None:
-        pytest.skip("real data absent")
-    return root / "scans"
+def real_scans(real_data):
+    return real_data / "scans"
 
 
 def test_real_textured_scans_read_with_their_texture(real_scans):
