@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..color import as_linear
 from .camera import intrinsics, look_at_world_to_camera
 from .multiview import ViewCamera
 from .normals import vertex_normals
@@ -56,7 +57,7 @@ class ScanSurface:
         f = np.asarray(faces, np.int64).reshape(-1, 3)
         n = vertex_normals(v, f)
         has_tex = uv is not None and texture is not None and len(uv) == len(f)
-        return cls(v, f, n, None if colors is None else _linear_colors(colors),
+        return cls(v, f, n, as_linear(colors),  # PLY bytes too: as floats they wash the face out
                    np.asarray(uv, np.float32) if has_tex else None,
                    np.asarray(texture, np.float32)[..., :3] if has_tex else None,
                    concavity(v, f, n) if cavity else None, outward_sign(v, n))
@@ -64,16 +65,6 @@ class ScanSurface:
     @property
     def has_appearance(self) -> bool:
         return self.colors is not None or self.texture is not None
-
-
-def _linear_colors(colors: np.ndarray) -> np.ndarray:
-    """(n, 3) linear float colours from linear floats in [0, 1] (`Mesh.colors`) or sRGB 0-255 integers (the
-    dataset's PLY bytes, as Segment Skin also accepts them): bytes taken as linear clip to white and wash the
-    face out (the synthetic landmark benchmark lost 4 of 16 face frames that way)."""
-    from ..color import srgb_to_linear
-
-    c = np.asarray(colors)[:, :3]
-    return srgb_to_linear(c) if np.issubdtype(c.dtype, np.integer) else c.astype(np.float32)
 
 
 @dataclass
