@@ -57,17 +57,24 @@ class Crop:
 
     def sample(self, img: np.ndarray) -> np.ndarray:
         """(CROP, CROP, C) bilinear resample of img (H, W, C) float; outside the photo is edge-padded."""
-        h, w = img.shape[:2]
         g = np.arange(CROP, dtype=np.float64)
-        xs = np.clip(self.to_image(np.stack([g, np.zeros_like(g)], 1))[:, 0], 0, w - 1)
-        ys = np.clip(self.to_image(np.stack([np.zeros_like(g), g], 1))[:, 1], 0, h - 1)
-        x0 = np.floor(xs).astype(int)
-        y0 = np.floor(ys).astype(int)
-        x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
-        fx, fy = (xs - x0)[None, :, None], (ys - y0)[:, None, None]
-        top = img[y0][:, x0] * (1 - fx) + img[y0][:, x1] * fx
-        bot = img[y1][:, x0] * (1 - fx) + img[y1][:, x1] * fx
-        return (top * (1 - fy) + bot * fy).astype(np.float32)
+        xs = self.to_image(np.stack([g, np.zeros_like(g)], 1))[:, 0]
+        ys = self.to_image(np.stack([np.zeros_like(g), g], 1))[:, 1]
+        gx, gy = np.meshgrid(xs, ys)
+        return bilinear(img, gx, gy)
+
+
+def bilinear(img: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """img (H, W, C) sampled bilinearly at photo pixels (xs, ys) of one shape S -> (*S, C) float32; points
+    outside the photo take the nearest edge pixel."""
+    h, w = img.shape[:2]
+    xs, ys = np.clip(xs, 0, w - 1), np.clip(ys, 0, h - 1)
+    x0, y0 = np.floor(xs).astype(int), np.floor(ys).astype(int)
+    x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
+    fx, fy = (xs - x0)[..., None], (ys - y0)[..., None]
+    top = img[y0, x0] * (1 - fx) + img[y0, x1] * fx
+    bot = img[y1, x0] * (1 - fx) + img[y1, x1] * fx
+    return (top * (1 - fy) + bot * fy).astype(np.float32)
 
 
 def rotation_matrix(r):

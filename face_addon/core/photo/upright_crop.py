@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .camera import CENTER_PX, CROP, Crop
+from .camera import CENTER_PX, CROP, Crop, bilinear
 
 #: rolls up to this (radians) stay in the crop: the regressor's training crops carry ±10° of camera roll
 ROLL_KEPT = math.radians(10.0)
@@ -132,13 +132,6 @@ class UprightCrop:
         `Crop.sample`, which this is when the crop is not turned)."""
         if self.roll == 0.0:
             return self.crop.sample(img)
-        h, w = img.shape[:2]
         g = np.arange(CROP, dtype=np.float64)
         xy = self.to_image(np.stack(np.meshgrid(g, g), -1))  # [row, column] -> photo (x, y)
-        xs, ys = np.clip(xy[..., 0], 0, w - 1), np.clip(xy[..., 1], 0, h - 1)
-        x0, y0 = np.floor(xs).astype(int), np.floor(ys).astype(int)
-        x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
-        fx, fy = (xs - x0)[..., None], (ys - y0)[..., None]
-        top = img[y0, x0] * (1 - fx) + img[y0, x1] * fx
-        bot = img[y1, x0] * (1 - fx) + img[y1, x1] * fx
-        return (top * (1 - fy) + bot * fy).astype(np.float32)
+        return bilinear(img, xy[..., 0], xy[..., 1])
