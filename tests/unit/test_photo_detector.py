@@ -56,6 +56,7 @@ def test_asset_is_current_and_rebuilds_byte_identically(asset, tmp_path):
         assert set(json.loads(str(z["source"]))["files"]) == {
             "mediapipe/modules/face_detection/face_detection_short_range.tflite",
             "mediapipe/modules/face_landmark/face_landmark.tflite",
+            "mediapipe/modules/face_landmark/face_landmark_with_attention.tflite",
             "mediapipe/python/solutions/face_mesh_connections.py"}
     again = tmp_path / "again.npz"
     convert(fetch_mediapipe_wheel(default_cache_dir()), again)

@@ -1,5 +1,11 @@
 """468-point face mesh with MediaPipe's face_landmark.tflite, in torch, and the photo front end `detect`.
 
+Two mesh models (`MESH_MODELS`, chosen per call with `model=`): "mesh", the plain 468-point model, and
+"attention", face_landmark_with_attention.tflite, whose lips, eyes and irises are drawn again by sub-networks in
+crops around them (`mp_custom_ops`): its 80 lip and 2 × 71 eye points replace the mesh's (x, y; z stays the
+mesh's) and its 2 × 5 iris points come as `FaceMesh.iris`, their z the mean of the eye contour's, as MediaPipe's
+LandmarksRefinementCalculator does (docs/photo.md: which is the default and why).
+
 Detection → region of interest as in MediaPipe's face_detection_front_detection_to_roi graph: the detection box
 centre, the long side × 1.5 as a square, rotated so the line from the right eye keypoint to the left one is
 horizontal. That square is sampled into 192×192 (edge pixels replicated), fed to the model in [0, 1]; its 468
@@ -37,6 +43,11 @@ from .mp_crop import as_image_tensor, crop_square, crop_to_image
 from .tflite_torch import TFLiteGraph
 
 INPUT = 192
+MESH_MODELS = ("mesh", "attention")
+DEFAULT_MODEL = "mesh"
+#: an iris's depth is the mean depth of its eye's contour, the first 16 points of the eye crop's subset (lower
+#: contour 9, upper 7: MediaPipe's tensors_to_face_landmarks_with_attention graph)
+EYE_CONTOUR = 16
 ROI_SCALE = 1.5
 #: a mesh's presence (after the orientation search and the landmark ROI) must reach this to count as a face.
 #: MediaPipe's tracker keeps faces above 0.5 (logit 0); searching four turns and refining gives a non-face more
@@ -75,12 +86,14 @@ class Roi:
 
 @dataclass(frozen=True)
 class FaceMesh:
-    """`points` (468, 3) float64 image pixels (x, y, relative depth z); `score` face presence in [0, 1]."""
+    """`points` (468, 3) float64 image pixels (x, y, relative depth z); `score` face presence in [0, 1];
+    `iris` (10, 3) the right then left iris (centre, then four edge points) from the attention model, else None."""
 
     points: np.ndarray
     score: float
     detection: FaceBox
     roi: Roi
+    iris: np.ndarray | None = None
 
 
 def face_roi(box: FaceBox) -> Roi:
@@ -106,7 +119,7 @@ def _roll(right: tuple[float, float], left: tuple[float, float]) -> float:
     return math.atan2(left[1] - right[1], left[0] - right[0])
 
 
-def face_landmarks(img: np.ndarray | torch.Tensor, box: FaceBox) -> FaceMesh:
+def face_landmarks(img: np.ndarray | torch.Tensor, box: FaceBox, model: str = DEFAULT_MODEL) -> FaceMesh:
     """The 468-point mesh of the face detected as `box` in the (H, W, 3) [0, 1] image (or its
     `as_image_tensor`): the best of the four quarter turns of the detection's ROI, refined once from its own
     landmarks (see the module doc). When that mesh is not CONFIDENT_LOGIT sure, the detector's box may be too
@@ -116,41 +129,71 @@ def face_landmarks(img: np.ndarray | torch.Tensor, box: FaceBox) -> FaceMesh:
     and the mesh with the highest presence wins."""
     t = img if isinstance(img, torch.Tensor) else as_image_tensor(img)
     roi = face_roi(box)
-    mesh, logit = _settled_mesh(t, roi, box, refinements=1)
+    mesh, logit = _settled_mesh(t, roi, box, 1, model)
     if logit < CONFIDENT_LOGIT:
         for scale in SMALLER_ROIS:
-            smaller = _settled_mesh(t, Roi(roi.center, roi.size * scale, roi.angle), box, SETTLE_REFINEMENTS)
+            smaller = _settled_mesh(t, Roi(roi.center, roi.size * scale, roi.angle), box, SETTLE_REFINEMENTS, model)
             if smaller[1] > logit:
                 mesh, logit = smaller
     return mesh
 
 
-def _settled_mesh(img: torch.Tensor, roi: Roi, box: FaceBox, refinements: int) -> tuple[FaceMesh, float]:
+def _settled_mesh(img: torch.Tensor, roi: Roi, box: FaceBox, refinements: int,
+                  model: str) -> tuple[FaceMesh, float]:
     """(mesh, presence logit): the best quarter turn of `roi`, then `refinements` times re-run in the ROI of
     its own landmarks (the last run is returned: each run sees the face closer to how the model was trained)."""
     turns = [Roi(roi.center, roi.size, roi.angle + k * math.pi / 2) for k in range(4)]
-    mesh, logit = max(meshes_in_rois(img, turns, box), key=lambda m: m[1])
+    mesh, logit = max(meshes_in_rois(img, turns, box, model), key=lambda m: m[1])
     for _ in range(refinements):
-        mesh, logit = meshes_in_rois(img, [landmarks_roi(mesh.points)], box)[0]
+        mesh, logit = meshes_in_rois(img, [landmarks_roi(mesh.points)], box, model)[0]
     return mesh, logit
 
 
-def meshes_in_rois(img: torch.Tensor, rois: list[Roi], box: FaceBox) -> list[tuple[FaceMesh, float]]:
+def meshes_in_rois(img: torch.Tensor, rois: list[Roi], box: FaceBox,
+                   model: str = DEFAULT_MODEL) -> list[tuple[FaceMesh, float]]:
     """(mesh, presence logit) for each ROI of the `as_image_tensor` image, the crops run as one batch. With
-    [face_roi(box)] this is exactly MediaPipe's static-image face mesh."""
+    [face_roi(box)] this is exactly MediaPipe's static-image face mesh (`model`: one of MESH_MODELS)."""
+    if model not in MESH_MODELS:
+        raise ValueError(f"face mesh model must be one of {MESH_MODELS}, not {model!r}")
     centers = [(r.center[0] + 0.5, r.center[1] + 0.5) for r in rois]  # edge coordinates for the crop
     crops = torch.cat([crop_square(img, c, r.size, r.angle, INPUT, "border") for c, r in zip(centers, rois)])
-    raw, flag = (y.reshape(len(rois), -1).numpy().astype(np.float64) for y in _mesh()(crops))
+    graph, refinement = _mesh(model)
+    outputs = graph(crops)
+    raw, iris = _refined(outputs, refinement)
+    flag = outputs[-1].reshape(len(rois)).numpy().astype(np.float64)
     out = []
-    for r, c, pts, logit in zip(rois, centers, raw.reshape(len(rois), N_POINTS, 3), flag[:, 0]):
-        xy = crop_to_image(pts[:, :2], c, r.size, r.angle, INPUT) - 0.5
-        z = pts[:, 2] / INPUT * r.size
+    for k, (r, c, logit) in enumerate(zip(rois, centers, flag)):
         score = float(1 / (1 + math.exp(-float(np.clip(logit, -100, 100)))))
-        out.append((FaceMesh(np.column_stack([xy, z]), score, box, r), float(logit)))
+        out.append((FaceMesh(_to_image(raw[k], c, r), score, box, r,
+                             None if iris is None else _to_image(iris[k], c, r)), float(logit)))
     return out
 
 
-def detect(img: np.ndarray, *, which: Literal["largest", "all"] = "largest") -> list[FaceMesh]:
+def _to_image(points: np.ndarray, center: tuple[float, float], roi: Roi) -> np.ndarray:
+    """(K, 3) crop pixels -> image pixels (pixel-centre x, y; z scaled like them)."""
+    xy = crop_to_image(points[:, :2], center, roi.size, roi.angle, INPUT) - 0.5
+    return np.column_stack([xy, points[:, 2] / INPUT * roi.size])
+
+
+def _refined(outputs: list[torch.Tensor], refinement: list[dict]) -> tuple[np.ndarray, np.ndarray | None]:
+    """(N, 468, 3) mesh points in crop pixels with the refined lip/eye (x, y) put in, and (N, 10, 3) iris
+    points (None for the plain mesh), float64. See the module doc."""
+    n = len(outputs[0])
+    points = outputs[0].reshape(n, N_POINTS, 3).numpy().astype(np.float64)
+    iris = []
+    for r in refinement:
+        sub = outputs[r["output"]].reshape(n, -1, 2).numpy().astype(np.float64)
+        subset = np.asarray(r["subset"])
+        if sub.shape[1] == len(subset):
+            points[:, subset, :2] = sub
+        else:
+            z = points[:, subset[:EYE_CONTOUR], 2].mean(1, keepdims=True)
+            iris.append(np.concatenate([sub, np.repeat(z[..., None], sub.shape[1], 1)], -1))
+    return points, (np.concatenate(iris, 1) if iris else None)
+
+
+def detect(img: np.ndarray, *, which: Literal["largest", "all"] = "largest",
+           model: str = DEFAULT_MODEL) -> list[FaceMesh]:
     """Face meshes of the photo, largest first (one when `which="largest"`): size is the mesh's own extent
     (the detector's boxes are too coarse to rank two faces of similar size). Faces whose mesh presence is below
     MIN_PRESENCE are dropped, and the detector passes of SEARCH run in turn until one yields a face. Raises
@@ -163,7 +206,7 @@ def detect(img: np.ndarray, *, which: Literal["largest", "all"] = "largest") -> 
         for box in detect_faces(t, search=search, quarter_turns=turns):  # best score first
             if any(_inside(box.center, m) for m in meshes):
                 continue  # the same face seen at another turn (or a part of it): its mesh is already there
-            mesh = face_landmarks(t, box)
+            mesh = face_landmarks(t, box, model)
             if mesh.score >= MIN_PRESENCE and not any(_same_face(mesh, m) for m in meshes):
                 meshes.append(mesh)
         if meshes:
@@ -187,6 +230,8 @@ def _same_face(a: FaceMesh, b: FaceMesh) -> bool:
     return bool(inter > SAME_FACE_OVERLAP * min(np.prod(a1 - a0), np.prod(b1 - b0)))
 
 
-@lru_cache(maxsize=1)
-def _mesh() -> TFLiteGraph:
-    return TFLiteGraph(*load_model("mesh"))
+@lru_cache(maxsize=len(MESH_MODELS))
+def _mesh(model: str) -> tuple[TFLiteGraph, list[dict]]:
+    """The executor and the refinement list (`mediapipe_assets.refinement_of`; empty for the plain mesh)."""
+    spec, constants = load_model(model)
+    return TFLiteGraph(spec, constants), spec.get("refinement", [])

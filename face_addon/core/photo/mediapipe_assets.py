@@ -1,12 +1,16 @@
-"""mediapipe_face.npz: MediaPipe's face detector and face mesh, converted at build time for our torch executor.
+"""mediapipe_face.npz: MediaPipe's face detector and face meshes, converted at build time for our torch executor.
 
 The mediapipe wheel is fetched with the ordinary pip client (`pip download`, pinned version and sha256), the
-two .tflite flatbuffers and face_mesh_connections.py are read straight out of the zip, and our own code turns
+three .tflite flatbuffers (detector, 468-point mesh, attention mesh) and face_mesh_connections.py are read
+straight out of the zip, and our own code turns
 them into plain arrays + a JSON op list per model (`mp_tflite_reader`) and index pairs (parsed with `ast`,
 never imported). Nothing from mediapipe is imported, shipped or downloaded at run time. Weights keep the
 dtype they have in the flatbuffer (float16 here, exact); the op list's DEQUANTIZE turns them into float32.
 
-The four .tflite/.py files are platform-independent, so the manylinux wheel serves every target platform.
+The attention mesh also gets a `refinement` list in its graph spec (`refinement_of`): which 468-mesh points
+each of its lips/eye/iris outputs replaces, read from the model itself.
+
+The .tflite/.py files are platform-independent, so the manylinux wheel serves every target platform.
 """
 from __future__ import annotations
 
@@ -26,11 +30,12 @@ from .mp_tflite_reader import read_tflite
 MEDIAPIPE_VERSION = "0.10.14"
 MEDIAPIPE_SHA256 = "a807328339e7356fda0bb14df12fedbf1d33bdf81649c5f8666b0026b1cc30b4"
 WHEEL_NAME = f"mediapipe-{MEDIAPIPE_VERSION}-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
-CONVERTER_VERSION = 1
+CONVERTER_VERSION = 2  # 2: the attention mesh
 
 MODELS = {
     "detector": "mediapipe/modules/face_detection/face_detection_short_range.tflite",
     "mesh": "mediapipe/modules/face_landmark/face_landmark.tflite",
+    "attention": "mediapipe/modules/face_landmark/face_landmark_with_attention.tflite",
 }
 CONNECTIONS_FILE = "mediapipe/python/solutions/face_mesh_connections.py"
 #: FACEMESH_<NAME> sets that are kept (lower-cased); the iris sets index points the 468-point model lacks
@@ -83,6 +88,8 @@ def convert(wheel: Path, out_path: Path) -> None:
                                 for t in graph.tensors],
                     "ops": [{"op": o.name, "inputs": list(o.inputs), "outputs": list(o.outputs),
                              "options": o.options} for o in graph.ops]}
+            if key == "attention":
+                spec["refinement"] = refinement_of(spec)
             arrays[f"{key}_graph"] = np.array(json.dumps(spec, sort_keys=True))
             for i, t in enumerate(graph.tensors):
                 if t.data is not None:
@@ -95,6 +102,31 @@ def convert(wheel: Path, out_path: Path) -> None:
     arrays["converter_version"] = np.array(CONVERTER_VERSION)
     arrays["source"] = np.array(json.dumps({"wheel": WHEEL_NAME, "files": sources}, sort_keys=True))
     write_npz(out_path, arrays)
+
+
+def refinement_of(spec: dict) -> list[dict]:
+    """For each attention-mesh output drawn in a sub-crop (lips, eyes, irises): {"output": its position among
+    the graph's outputs, "subset": the mesh indices of the Landmarks2TransformMatrix that cut its crop}. The
+    crop's subset is, in order, the list of mesh points that output refines (MediaPipe's LandmarksRefinement
+    maps the 80 lip and 71 eye points onto exactly these indices); an output with fewer points (an iris, 5)
+    adds new points. Found by walking back from the output through RESHAPE/MUL to the crop's matrix; the
+    first output must be the 468·3 mesh and the last the 1-value presence flag."""
+    producer = {o["outputs"][0]: o for o in spec["ops"]}
+    sizes = [int(np.prod(spec["tensors"][i]["shape"])) for i in spec["outputs"]]
+    if sizes[0] != 3 * N_POINTS or sizes[-1] != 1:
+        raise ValueError(f"attention mesh outputs have sizes {sizes}: expected the mesh first, the flag last")
+    found = []
+    for pos, idx in enumerate(spec["outputs"][1:-1], 1):
+        op = producer.get(idx)
+        while op is not None and op["op"] != "TransformLandmarks":
+            op = producer.get(op["inputs"][0])
+        crop = producer.get(op["inputs"][1]) if op else None
+        while crop is not None and crop["op"] != "Landmarks2TransformMatrix":
+            crop = producer.get(crop["inputs"][0])
+        if crop is None:
+            raise ValueError(f"attention mesh output {pos} does not come from a landmark crop")
+        found.append({"output": pos, "subset": list(crop["options"]["subset_idxs"])})
+    return found
 
 
 def parse_connections(source: str) -> dict[str, np.ndarray]:
@@ -126,7 +158,7 @@ def _load(path: Path) -> dict[str, np.ndarray]:
 
 
 def load_model(key: str, path: Path | None = None) -> tuple[dict, dict[int, np.ndarray]]:
-    """(graph spec, {tensor index: constant array}) of 'detector' or 'mesh'."""
+    """(graph spec, {tensor index: constant array}) of 'detector', 'mesh' or 'attention'."""
     arrays = _load(Path(path) if path else default_asset_path())
     prefix = f"{key}_t"
     consts = {int(k[len(prefix):]): v for k, v in arrays.items() if k.startswith(prefix)}

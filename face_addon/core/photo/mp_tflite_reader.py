@@ -1,12 +1,14 @@
 """A minimal reader for TFLite flatbuffers: just the parts of `schema.fbs` that a float model needs.
 
 Written here (about a hundred lines) instead of depending on the `tflite`/`flatbuffers` packages: it runs only at
-build time, reads two files whose content the pinned wheel sha256 fixes, and every field it touches is listed
+build time, reads three files whose content the pinned wheel sha256 fixes, and every field it touches is listed
 below, so an unexpected model fails loudly instead of being half understood.
 
 Flatbuffer layout: a table starts with an int32 offset back to its vtable; the vtable lists uint16 offsets of
 the table's fields (0 = absent, use the default). Offsets to sub-tables, vectors and strings are uint32,
-relative to where they are stored. Vectors start with a uint32 length.
+relative to where they are stored. Vectors start with a uint32 length. A CUSTOM op (MediaPipe's, in the
+attention mesh) is named by its OperatorCode's custom_code and checked against its version; its
+custom_options are a FlexBuffers map (`mp_flexbuffer`).
 """
 from __future__ import annotations
 
@@ -15,9 +17,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: BuiltinOperator codes (schema.fbs) of the ops `tflite_torch` executes: all that the two models use
+from . import mp_flexbuffer
+
+#: BuiltinOperator codes (schema.fbs) of the ops `tflite_torch` executes: all that the three models use
 OP_NAMES = {0: "ADD", 2: "CONCATENATION", 3: "CONV_2D", 4: "DEPTHWISE_CONV_2D", 6: "DEQUANTIZE",
-            17: "MAX_POOL_2D", 19: "RELU", 22: "RESHAPE", 34: "PAD", 54: "PRELU"}
+            17: "MAX_POOL_2D", 18: "MUL", 19: "RELU", 22: "RESHAPE", 34: "PAD", 45: "STRIDED_SLICE", 54: "PRELU"}
+CUSTOM = 32
+#: MediaPipe's custom ops (the attention mesh) by name -> the one version `mp_custom_ops` implements; an op's
+#: name in the op list is its custom name, its options the decoded FlexBuffers map
+CUSTOM_OPS = {"Landmarks2TransformMatrix": 2, "TransformTensorBilinear": 2, "TransformLandmarks": 2}
 #: TensorType -> numpy dtype
 DTYPES = {0: np.float32, 1: np.float16, 2: np.int32, 3: np.uint8, 4: np.int64, 9: np.int8}
 PADDING = {0: "SAME", 1: "VALID"}
@@ -100,7 +108,8 @@ def read_tflite(data: bytes) -> Graph:
     if data[4:8] != b"TFL3":
         raise ValueError("not a TFLite flatbuffer (file identifier is not TFL3)")
     model = _Table(data, struct.unpack_from("<I", data, 0)[0])
-    codes = [max(int(c.scalar(0, "b")), int(c.scalar(3, "i"))) for c in model.tables(1)]
+    codes = [(max(int(c.scalar(0, "b")), int(c.scalar(3, "i"))), c.bytes(1).decode(), int(c.scalar(2, "i", 1)))
+             for c in model.tables(1)]
     buffers = [b.bytes(0) for b in model.tables(4)]
     subgraphs = model.tables(2)
     if len(subgraphs) != 1:
@@ -120,7 +129,13 @@ def read_tflite(data: bytes) -> Graph:
         tensors.append(Tensor(t.bytes(3).decode(), shape, DTYPES[kind], arr))
     ops = []
     for o in sg.tables(3):
-        code = codes[int(o.scalar(0, "I"))]
+        code, custom, version = codes[int(o.scalar(0, "I"))]
+        if code == CUSTOM:
+            if CUSTOM_OPS.get(custom) != version:
+                raise ValueError(f"custom operator {custom!r} version {version} is not supported")
+            raw = o.bytes(5)  # custom_options: a FlexBuffers map, or nothing
+            ops.append(Op(custom, o.vector(1, "i"), o.vector(2, "i"), mp_flexbuffer.loads(raw) if raw else {}))
+            continue
         if code not in OP_NAMES:
             raise ValueError(f"TFLite builtin operator {code} is not supported")
         name = OP_NAMES[code]
@@ -143,8 +158,12 @@ def _options(name: str, t: _Table | None) -> dict:
     if name == "MAX_POOL_2D":
         return {"padding": PADDING[int(t.scalar(0, "b"))], "stride": [int(t.scalar(2, "i")), int(t.scalar(1, "i"))],
                 "filter": [int(t.scalar(4, "i")), int(t.scalar(3, "i"))], "activation": act(5)}
-    if name == "ADD":
+    if name in ("ADD", "MUL"):
         return {"activation": act(0)}
+    if name == "STRIDED_SLICE":  # begin/end/ellipsis/new-axis/shrink masks: none is implemented
+        if any(int(t.scalar(i, "i")) for i in range(5)):
+            raise ValueError("STRIDED_SLICE with masks is not supported")
+        return {}
     if name == "CONCATENATION":
         return {"axis": int(t.scalar(0, "i")), "activation": act(1)}
     if name == "RESHAPE":

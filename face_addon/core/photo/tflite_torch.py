@@ -5,6 +5,8 @@ whose meaning depends on the axis order (PAD, CONCATENATION, RESHAPE, PRELU's al
 arguments; inputs and outputs are NHWC, as the model defines them. TF 'SAME' padding puts the odd pixel
 after (bottom/right), so stride-2 convolutions on even sizes are padded asymmetrically with F.pad. Ops whose
 inputs are all constants (DEQUANTIZE of the float16 weights) are evaluated once, when the model is built.
+The graphs are written for batch 1 and run a batch of crops: RESHAPE and STRIDED_SLICE keep the batch axis
+whole. MediaPipe's custom ops (the attention mesh) are in `mp_custom_ops`.
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from . import mp_custom_ops
 
 _NHWC_TO_NCHW_AXIS = {0: 0, 1: 2, 2: 3, 3: 1}
 _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -100,8 +104,10 @@ class TFLiteGraph:
                 pw = same_padding(inp.shape[3], kw, sw)
                 inp = F.pad(inp, (*pw, *ph), value=float("-inf"))
             y = _ACTIVATIONS[opt["activation"]](F.max_pool2d(inp, (kh, kw), (sh, sw)))
-        elif name == "ADD":
-            y = _ACTIVATIONS[opt["activation"]](x[0] + x[1])
+        elif name in ("ADD", "MUL"):
+            if x[0].dim() != x[1].dim() and x[1].numel() > 1:
+                raise ValueError(f"{name} broadcasting a {x[1].dim()}-D tensor is not supported")
+            y = _ACTIVATIONS[opt["activation"]](x[0] + x[1] if name == "ADD" else x[0] * x[1])
         elif name == "RELU":
             y = F.relu(x[0])
         elif name == "PRELU":
@@ -114,7 +120,18 @@ class TFLiteGraph:
             y = F.pad(x[0], [p for pair in reversed(pads) for p in pair])
         elif name == "RESHAPE":
             shape = opt.get("new_shape") or x[1].tolist()
-            y = _to_internal(_to_external(x[0]).reshape(shape))
+            y = _to_internal(_to_external(x[0]).reshape(x[0].shape[0], *shape[1:]))
+        elif name == "STRIDED_SLICE":
+            begin, end, strides = (t.tolist() for t in x[1:4])
+            if begin[0] != 0:
+                raise ValueError("STRIDED_SLICE along the batch axis is not supported")
+            y = _to_internal(_to_external(x[0])[(slice(None), *map(slice, begin[1:], end[1:], strides[1:]))])
+        elif name == "Landmarks2TransformMatrix":
+            y = mp_custom_ops.landmarks_to_transform_matrix(x[0], opt)
+        elif name == "TransformTensorBilinear":
+            y = mp_custom_ops.transform_tensor_bilinear(x[0], x[1], opt)
+        elif name == "TransformLandmarks":
+            y = mp_custom_ops.transform_landmarks(x[0], x[1])
         elif name == "CONCATENATION":
             axis = opt["axis"] % x[0].dim()
             if x[0].dim() == 4:
