@@ -44,6 +44,7 @@ RIG = ((0.0, 0.0), (-25.0, 0.0), (25.0, 0.0), (0.0, 20.0), (0.0, -15.0),
        (-45.0, 0.0), (45.0, 0.0), (-60.0, 0.0), (60.0, 0.0), (-75.0, 0.0), (75.0, 0.0))
 VIEW_SIZE = 224
 SHADING = "cavity"         # Lambert darkened in concavities (docs/landmarks.md: selection 5.03 -> 4.84 mm)
+MESH_MODEL = "mesh"        # the face mesh read in each view (photo.face_mesh.MESH_MODELS; docs/landmarks.md)
 COS_MIN = 0.25             # drop observations on surface seen more obliquely than ~75°
 OCCLUSION_MM = 3.0         # a consensus point more than this behind a view's depth buffer is hidden there
 OUTLIER_MM = 4.0           # observations farther than max(this, 3 × median deviation) from the median are dropped
@@ -86,7 +87,7 @@ class ViewLandmarks:
 
 
 def read_view(surface: ScanSurface, frame: FaceFrame, yaw: float, pitch: float, shading: str = SHADING,
-              size: int = VIEW_SIZE) -> tuple[ScanView, np.ndarray | None]:
+              size: int = VIEW_SIZE, mesh_model: str = MESH_MODEL) -> tuple[ScanView, np.ndarray | None]:
     """Render one rig view and read the face mesh in it -> (view, 468 (x, y) pixels or None when the mesh
     model does not see a face). The settled frame predicts the face's ROI, roll included, so the mesh runs as in
     MediaPipe's tracking: in that ROI, then once more in the ROI of its own landmarks (not the quarter turns and
@@ -97,8 +98,8 @@ def read_view(surface: ScanSurface, frame: FaceFrame, yaw: float, pitch: float, 
 
     view, box = frontal_view(surface, frame, size, yaw, pitch, shading)
     img = as_image_tensor(view.image)
-    first = meshes_in_rois(img, [face_roi(box)], box)[0][0]
-    mesh = meshes_in_rois(img, [landmarks_roi(first.points)], box)[0][0]
+    first = meshes_in_rois(img, [face_roi(box)], box, mesh_model)[0][0]
+    mesh = meshes_in_rois(img, [landmarks_roi(first.points)], box, mesh_model)[0][0]
     return view, (mesh.points[:, :2] if mesh.score >= MIN_PRESENCE else None)
 
 
@@ -208,10 +209,10 @@ def with_cavity(surface: ScanSurface) -> ScanSurface:
 def landmarks_from_views(surface: ScanSurface, frame: FaceFrame, rig=RIG, shading: str = SHADING,
                          size: int = VIEW_SIZE, query: SurfaceQuery | None = None,
                          ibug_weights: np.ndarray | None = None, progress: Progress | None = None,
-                         contour: str = CONTOUR) -> ViewLandmarks | None:
+                         contour: str = CONTOUR, mesh_model: str = MESH_MODEL) -> ViewLandmarks | None:
     """68 iBUG landmarks of the scan from the view rig; None when no view reads a face.
     `ibug_weights`: the 468 -> 68 map (default: `scan_weights()`); `contour`: "fit" (jaw contour from FaceKit
-    fitted to the scan, step 7) or "views".
+    fitted to the scan, step 7) or "views"; `mesh_model`: the face mesh per view ("mesh" or "attention").
     `progress(fraction, stage)` is called before each view (core/progress.py: where a run can be cancelled)."""
     from ..photo.ibug_map import mediapipe_to_ibug68
 
@@ -224,7 +225,7 @@ def landmarks_from_views(surface: ScanSurface, frame: FaceFrame, rig=RIG, shadin
     for i, (yaw, pitch) in enumerate(rig):
         if progress is not None:
             progress(i / len(rig), f"reading view {i + 1}/{len(rig)}")
-        view, xy = read_view(shown, frame, yaw, pitch, shading, size)
+        view, xy = read_view(shown, frame, yaw, pitch, shading, size, mesh_model)
         if xy is None:
             continue
         p68, c68 = back_project(view, shown, mediapipe_to_ibug68(xy, weights))
