@@ -44,6 +44,7 @@ from .tflite_torch import TFLiteGraph
 
 INPUT = 192
 MESH_MODELS = ("mesh", "attention")
+#: the model a call without `model=` runs (read at call time)
 DEFAULT_MODEL = "mesh"
 #: an iris's depth is the mean depth of its eye's contour, the first 16 points of the eye crop's subset (lower
 #: contour 9, upper 7: MediaPipe's tensors_to_face_landmarks_with_attention graph)
@@ -119,7 +120,7 @@ def _roll(right: tuple[float, float], left: tuple[float, float]) -> float:
     return math.atan2(left[1] - right[1], left[0] - right[0])
 
 
-def face_landmarks(img: np.ndarray | torch.Tensor, box: FaceBox, model: str = DEFAULT_MODEL) -> FaceMesh:
+def face_landmarks(img: np.ndarray | torch.Tensor, box: FaceBox, model: str | None = None) -> FaceMesh:
     """The 468-point mesh of the face detected as `box` in the (H, W, 3) [0, 1] image (or its
     `as_image_tensor`): the best of the four quarter turns of the detection's ROI, refined once from its own
     landmarks (see the module doc). When that mesh is not CONFIDENT_LOGIT sure, the detector's box may be too
@@ -139,7 +140,7 @@ def face_landmarks(img: np.ndarray | torch.Tensor, box: FaceBox, model: str = DE
 
 
 def _settled_mesh(img: torch.Tensor, roi: Roi, box: FaceBox, refinements: int,
-                  model: str) -> tuple[FaceMesh, float]:
+                  model: str | None) -> tuple[FaceMesh, float]:
     """(mesh, presence logit): the best quarter turn of `roi`, then `refinements` times re-run in the ROI of
     its own landmarks (the last run is returned: each run sees the face closer to how the model was trained)."""
     turns = [Roi(roi.center, roi.size, roi.angle + k * math.pi / 2) for k in range(4)]
@@ -150,9 +151,11 @@ def _settled_mesh(img: torch.Tensor, roi: Roi, box: FaceBox, refinements: int,
 
 
 def meshes_in_rois(img: torch.Tensor, rois: list[Roi], box: FaceBox,
-                   model: str = DEFAULT_MODEL) -> list[tuple[FaceMesh, float]]:
+                   model: str | None = None) -> list[tuple[FaceMesh, float]]:
     """(mesh, presence logit) for each ROI of the `as_image_tensor` image, the crops run as one batch. With
-    [face_roi(box)] this is exactly MediaPipe's static-image face mesh (`model`: one of MESH_MODELS)."""
+    [face_roi(box)] this is exactly MediaPipe's static-image face mesh (`model`: one of MESH_MODELS, None for
+    DEFAULT_MODEL)."""
+    model = model or DEFAULT_MODEL
     if model not in MESH_MODELS:
         raise ValueError(f"face mesh model must be one of {MESH_MODELS}, not {model!r}")
     centers = [(r.center[0] + 0.5, r.center[1] + 0.5) for r in rois]  # edge coordinates for the crop
@@ -193,7 +196,7 @@ def _refined(outputs: list[torch.Tensor], refinement: list[dict]) -> tuple[np.nd
 
 
 def detect(img: np.ndarray, *, which: Literal["largest", "all"] = "largest",
-           model: str = DEFAULT_MODEL) -> list[FaceMesh]:
+           model: str | None = None) -> list[FaceMesh]:
     """Face meshes of the photo, largest first (one when `which="largest"`): size is the mesh's own extent
     (the detector's boxes are too coarse to rank two faces of similar size). Faces whose mesh presence is below
     MIN_PRESENCE are dropped, and the detector passes of SEARCH run in turn until one yields a face. Raises
