@@ -1,5 +1,7 @@
 """Cycles renders of a scan from given cameras: the default views of Segment Skin's image branch.
 
+    views = scan_views(upright_mesh)   # SkinViews: the scan from skin_image.skin_rig (three turned 13-view rigs)
+
 The scan is rendered alone, in a temporary scene (the user's scene, objects and render settings are not
 touched), with an emission shader of its own colour (the UV texture when it has one, else vertex colours) darkened
 towards grazing angles (Layer Weight "Facing"; an untextured scan in segment_skin's neutral skin tone), so shapes
@@ -18,6 +20,7 @@ from ..core.color import as_linear
 from ..core.geometry.multiview import ViewCamera
 from ..core.mesh import Mesh
 from ..core.pipelines.segment_skin import NEUTRAL_SKIN_ALBEDO
+from ..core.pipelines.skin_image import RIG_TURNS, SkinViews, skin_rig
 from .mesh_io import new_mesh_object
 from .photo_camera import apply_camera, blender_camera
 from .render import stdout_to_stderr
@@ -148,6 +151,13 @@ def render_views(mesh: Mesh, cameras: list[ViewCamera], samples: int = 2) -> np.
             elif isinstance(item, bpy.types.World):
                 bpy.data.worlds.remove(item)
         bpy.data.scenes.remove(scene)
+
+
+def scan_views(mesh: Mesh) -> SkinViews:
+    """Segment Skin's rendered views of an upright scan (`upright_scan.face_upright`): the rigs of
+    `skin_image.skin_rig`, lifted rig by rig."""
+    cams = skin_rig(mesh.vertices)
+    return SkinViews(render_views(mesh, cams), cams, rigs=len(RIG_TURNS))
 
 
 def camera_photo_views(scene: bpy.types.Scene) -> tuple[np.ndarray, list[ViewCamera]] | None:

@@ -23,7 +23,7 @@ def _views(option: str, mesh, use_views: bool, weights: str | None, report: Call
     import numpy as np
 
     from ..core.dataset import read_png
-    from ..core.geometry.multiview import read_cameras_json, scan_rig
+    from ..core.geometry.multiview import read_cameras_json
     from ..core.mesh import MeshError
     from ..core.models import skin_model
     from ..core.pipelines.skin_image import SkinViews
@@ -31,11 +31,10 @@ def _views(option: str, mesh, use_views: bool, weights: str | None, report: Call
     if option == "none" or not use_views or not skin_model(True, True, weights=weights).uses_views:
         return None
     if option == "render":
-        from ..blender.scan_views import render_views
+        from ..blender.scan_views import scan_views
 
         report(0.1, "rendering views")
-        cams = scan_rig(mesh.vertices)
-        return SkinViews(render_views(mesh, cams), cams)
+        return scan_views(mesh)
     report(0.1, "reading the cameras' photos")
     folder = Path(option)
     cams = read_cameras_json(folder / "cameras.json")

@@ -22,29 +22,17 @@ import numpy as np
 from ..core.dataset import complete_seeds, load_sample
 from ..core.geometry.multiview import ViewCamera, label_image, scan_rig
 from ..core.mesh import Mesh
+from ..core.pipelines.skin_image import turned_rig
 from ..core.view_cache import save_views
 
 RESOLUTION = 160
-
-
-def rotation(yaw_deg: float, pitch_deg: float) -> np.ndarray:
-    y, p = np.deg2rad(yaw_deg), np.deg2rad(pitch_deg)
-    rz = np.array([[np.cos(y), -np.sin(y), 0], [np.sin(y), np.cos(y), 0], [0, 0, 1.0]])
-    rx = np.array([[1.0, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
-    return rz @ rx
 
 
 def view_cameras(vertices: np.ndarray, resolution: int, rng: np.random.Generator | None) -> list[ViewCamera]:
     """The rig for one scan, in the scan's frame (jittered when rng is given)."""
     if rng is None:
         return scan_rig(vertices, resolution)
-    r = rotation(rng.uniform(-20, 20), rng.uniform(-10, 10))
-    centre = (vertices.min(0) + vertices.max(0)) / 2
-    cams = scan_rig((vertices - centre) @ r.T + centre, resolution, margin=rng.uniform(0.9, 1.2))
-    m = np.eye(4)
-    m[:3, :3] = r
-    m[:3, 3] = centre - r @ centre  # x ↦ R(x − c) + c
-    return [ViewCamera(c.K, c.world_to_camera @ m, c.width, c.height) for c in cams]
+    return turned_rig(vertices, rng.uniform(-20, 20), rng.uniform(-10, 10), resolution, margin=rng.uniform(0.9, 1.2))
 
 
 def render_sample(root: Path, seed: int, out: Path, resolution: int, jitter: bool) -> Path:

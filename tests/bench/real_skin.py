@@ -53,7 +53,7 @@ TIMING_VERTICES = 250_000
 #: the synthetic subset (test seeds, never trained on), regenerated here: bench_skin.py's test set is not kept
 SYNTH_ROOT = Path(os.environ.get("FACE_SKIN_SYNTH", "/work/data/synth/test"))
 SYNTH_COMMAND = "face synth --out /work/data/synth/test --seed 1000000 --count 16 --profile scan"
-SYNTH_VIEWS = REPO / "out" / "real_skin_synth_views"
+SYNTH_VIEWS = REPO / "out" / "real_skin_synth_views_rigs"  # the views of scan_views (three turned rigs)
 #: a candidate skin model instead of the shipped one (set by `tests/bench/skin_reallike.py --real`: a fine-tune
 #: compared on the real scans without replacing the shipped file); the benchmark runs the shipped one
 WEIGHTS: Path | None = None
@@ -128,8 +128,7 @@ def segment(mesh, views: bool = True):
     """The default pipeline as `face segment` runs it: colours from the texture, the scan turned into its face's
     frame (`face_upright`), 13 rendered views (an untextured scan in the neutral skin tone). Returns (result,
     seconds, the 2D baseline's skin fraction: the encoder's skin maps projected alone, None without views)."""
-    from face_addon.blender.scan_views import render_views
-    from face_addon.core.geometry.multiview import scan_rig
+    from face_addon.blender.scan_views import scan_views
     from face_addon.core.pipelines import skin_image as si
     from face_addon.core.pipelines.segment_skin import segment_skin
     from face_addon.core.pipelines.upright_scan import face_upright
@@ -141,15 +140,14 @@ def segment(mesh, views: bool = True):
     note = None
     if views and mesh.n_faces:
         mesh, note = face_upright(mesh)
-        cams = scan_rig(mesh.vertices)
-        sv = si.SkinViews(render_views(mesh, cams), cams)
+        sv = scan_views(mesh)
     r = segment_skin(mesh.vertices, mesh.faces, mesh.colors, views=sv, weights=WEIGHTS)
     seconds = time.perf_counter() - t0
     r.warnings[:0] = [note] if note else []
     two_d = None
     if sv is not None:
-        _, skin2d = si.encode_views(si.load_image_encoder(si.IMAGE_WEIGHTS), sv)
-        two_d = round(float((si.project_skin_masks(mesh.vertices, mesh.faces, skin2d, sv.cameras) >= 0.5).mean()), 4)
+        feats, skin2d = si.encode_views(si.load_image_encoder(si.IMAGE_WEIGHTS), sv)
+        two_d = round(float((si.lift_rigs(mesh.vertices, mesh.faces, feats, skin2d, sv)[2] >= 0.5).mean()), 4)
     return r, seconds, two_d
 
 
@@ -159,18 +157,15 @@ def sigma_ablation(mesh) -> dict:
     distribution in."""
     import torch
 
-    from face_addon.blender.scan_views import render_views
-    from face_addon.core.geometry.multiview import scan_rig
+    from face_addon.blender.scan_views import scan_views
     from face_addon.core.nets.diffusion_net import DiffusionOperators
     from face_addon.core.pipelines import segment_skin as ss
-    from face_addon.core.pipelines.skin_image import SkinViews
     from face_addon.core.texture import with_surface_colors
 
     mesh = with_surface_colors(mesh)
     net, meta = ss.load_skin_model(ss.IMAGE_MODEL_WEIGHTS)
     unit = ss.guess_unit_scale(mesh)
-    cams = scan_rig(mesh.vertices)
-    views = SkinViews(render_views(mesh, cams), cams)
+    views = scan_views(mesh)
     shape = ss.prepare_shape(mesh.vertices * unit, mesh.faces, ss.normalize_colors(mesh.colors, mesh.n_vertices),
                              k_eig=int(meta.get("k_eig", ss.K_EIG)))
     ss.lift_views(shape, meta, views, unit, {})
@@ -302,11 +297,12 @@ def synthetic_subset(cache: Path = SYNTH_VIEWS) -> dict:
     """The default pipeline (13 Cycles views of the scan + skin_p2p.pt) on the regenerated synthetic test scans
     in SYNTH_ROOT: mIoU (per scan, skin and non-skin IoU averaged, then over scans) and the 2D baseline (the lifted
     encoder skin maps alone). The scans are generated upright, so the rig is placed as bench_skin.py places it
-    (no face-frame search). Views are rendered once per scan and cached (they do not depend on the skin networks)."""
-    from face_addon.blender.scan_views import render_views
+    (no face-frame search), with the rigs of `scan_views`. Views are rendered once per scan and cached (they do not
+    depend on the skin networks)."""
+    from face_addon.blender.scan_views import scan_views
     from face_addon.core.color import srgb_to_linear
     from face_addon.core.dataset import complete_seeds, load_sample, split_of
-    from face_addon.core.geometry.multiview import ViewCamera, scan_rig
+    from face_addon.core.geometry.multiview import ViewCamera
     from face_addon.core.mesh import Mesh
     from face_addon.core.pipelines import skin_image as si
     from face_addon.core.pipelines.segment_skin import segment_skin
@@ -323,16 +319,15 @@ def synthetic_subset(cache: Path = SYNTH_VIEWS) -> dict:
         path = cache / f"{seed:07d}.npz"
         if path.is_file():
             with np.load(path) as z:
-                images = z["images"]
-                cams = [ViewCamera.from_json(json.loads(c)) for c in z["cameras"]]
+                views = si.SkinViews(z["images"], [ViewCamera.from_json(json.loads(c)) for c in z["cameras"]],
+                                     rigs=int(z["rigs"]))
         else:
-            cams = scan_rig(s.scan_vertices)
-            images = render_views(Mesh(s.scan_vertices, s.scan_faces, colors=colors), cams)
-            np.savez_compressed(path, images=images, cameras=np.array([json.dumps(c.to_json()) for c in cams]))
-        views = si.SkinViews(images, cams)
+            views = scan_views(Mesh(s.scan_vertices, s.scan_faces, colors=colors))
+            np.savez_compressed(path, images=views.images, rigs=views.rigs,
+                                cameras=np.array([json.dumps(c.to_json()) for c in views.cameras]))
         r = segment_skin(s.scan_vertices, s.scan_faces, colors, views=views, weights=WEIGHTS)
-        _, skin2d = si.encode_views(enc, views)
-        two_d = si.project_skin_masks(s.scan_vertices, s.scan_faces, skin2d, cams) >= 0.5
+        feats, skin2d = si.encode_views(enc, views)
+        two_d = si.lift_rigs(s.scan_vertices, s.scan_faces, feats, skin2d, views)[2] >= 0.5
         per_scan.append({"seed": seed, "vertices": len(s.skin), "miou": round(scan_miou(r.skin, s.skin), 4),
                          "miou_2d": round(scan_miou(two_d, s.skin), 4), "model": r.variant})
         print(per_scan[-1], flush=True)

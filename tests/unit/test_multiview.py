@@ -152,3 +152,48 @@ def test_views_without_colours_use_the_neutral_skin_tone_and_say_so():
     r = segment_skin(v, np.asarray(s.faces), np.full((len(v), 3), 0.5), views=views)
     assert r.variant == "skin_geom"
     assert any("views were not used" in w for w in r.warnings) and any("all the same" in w for w in r.warnings)
+
+
+def test_skin_rig_is_the_plain_rig_and_turned_copies(sphere):
+    """Segment Skin's rendered views: the plain 13-view rig first, then the rig turned by each of RIG_TURNS about
+    the box centre (each camera's centre turned back by the turn: the scan seen turned)."""
+    from face_addon.core.pipelines.skin_image import RIG_TURNS, skin_rig, turn
+
+    v = sphere[0] + np.array([0.3, -0.2, 1.0])
+    plain = scan_rig(v)
+    cams = skin_rig(v)
+    assert len(cams) == len(RIG_TURNS) * len(plain)
+    centre = (v.min(0) + v.max(0)) / 2
+    for i, (yaw, pitch) in enumerate(RIG_TURNS):
+        r = turn(yaw, pitch)
+        for a, b in zip(plain, cams[i * len(plain):(i + 1) * len(plain)]):
+            assert np.allclose(b.center, r.T @ (a.center - centre) + centre, atol=0.01 * np.linalg.norm(a.center - centre))
+    assert all(np.allclose(a.world_to_camera, b.world_to_camera) for a, b in zip(plain, cams))
+
+
+def test_lift_rigs_averages_each_rigs_own_lift(sphere):
+    """Two rigs, one in front of a sphere and one at its side, with constant feature maps 1 and 3: a vertex seen by one
+    rig gets that rig's value (not halved by the rig that misses it), a vertex seen by both the mean 2, and the
+    variance is each rig's own spread (0 here) — lifting all views at once would give it 1. One rig = the plain
+    lift (lifted_image_features, project_skin_masks)."""
+    from face_addon.core.pipelines.skin_image import SkinViews, lift_rigs, lifted_image_features, project_skin_masks
+
+    v, f, _ = sphere
+    front = front_camera(48)
+    side = ViewCamera(front.K, look_at_world_to_camera(np.array([0.5, 0, 0.0]), np.zeros(3)), 48, 48)
+    views = SkinViews(np.zeros((2, 48, 48, 3), np.float32), [front, side], rigs=2)
+    feats = np.stack([np.full((2, 48, 48), 1.0), np.full((2, 48, 48), 3.0)]).astype(np.float32)
+    skin2d = feats[:, 0] / 4
+    mu, var, skin = lift_rigs(v, f, feats, skin2d, views)
+    by_front = visibility(v, f, front)[1]
+    by_side = visibility(v, f, side)[1]
+    assert np.allclose(mu[by_front & ~by_side, 0], 1) and np.allclose(mu[by_side & ~by_front, 0], 3)
+    assert (by_front & by_side).any() and np.allclose(mu[by_front & by_side], 2)
+    assert np.allclose(var, 0) and np.allclose(skin, mu[:, 0] / 4)
+    assert np.allclose(mu[~by_front & ~by_side], 0)
+    one = SkinViews(np.zeros((2, 48, 48, 3), np.float32), [front, side])
+    mu1, var1, skin1 = lift_rigs(v, f, feats, skin2d, one)
+    assert np.array_equal(np.stack([mu1, var1]), np.stack(lifted_image_features(v, f, feats, [front, side])))
+    assert np.allclose(skin1, project_skin_masks(v, f, skin2d, [front, side]))
+    with pytest.raises(ValueError, match="rigs"):
+        SkinViews(np.zeros((3, 48, 48, 3), np.float32), [front, side, front], rigs=2)

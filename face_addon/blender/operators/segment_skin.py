@@ -151,9 +151,8 @@ class FACE_OT_segment_skin(PipelineOperator, bpy.types.Operator):
 
     def _views(self, context, mesh, warnings: list[str]):
         """The SkinViews the operator's `views` setting asks for (None: 3D only)."""
-        from ...core.geometry.multiview import scan_rig
         from ...core.pipelines.skin_image import SkinViews
-        from ..scan_views import camera_photo_views, render_views
+        from ..scan_views import camera_photo_views, scan_views
 
         if self.views == "NONE":
             return None
@@ -167,5 +166,4 @@ class FACE_OT_segment_skin(PipelineOperator, bpy.types.Operator):
                 raise FaceAddonError("no scene camera has a background image: add the capture photos as camera "
                                      "background images, or choose Views ▸ Render the Scan")
             return SkinViews(*found, photos=True)
-        cams = scan_rig(mesh.vertices)
-        return SkinViews(render_views(mesh, cams), cams)
+        return scan_views(mesh)

@@ -277,8 +277,9 @@ def _choose_model(colors01: np.ndarray | None, has_views: bool, model, weights, 
 
 def lift_views(shape: SkinShape, meta: dict, views, unit: float, timings: dict) -> None:
     """Encode the views with the model's image encoder and lift μ̄, σ̄² and the 2D skin probability onto the
-    reduced vertices (the cameras live in the input's frame and units, the reduced mesh in metres)."""
-    from .skin_image import encode_views, lifted_image_features, load_image_encoder, project_skin_masks
+    reduced vertices, rig by rig (`skin_image.lift_rigs`; the cameras live in the input's frame and units, the
+    reduced mesh in metres)."""
+    from .skin_image import encode_views, lift_rigs, load_image_encoder
 
     t0 = time.perf_counter()
     # a relative name: the encoder beside the skin model (a user's model folder), else the shipped one
@@ -286,9 +287,8 @@ def lift_views(shape: SkinShape, meta: dict, views, unit: float, timings: dict) 
     feats, skin2d = encode_views(encoder, views)
     t1 = time.perf_counter()
     dec = shape.decimation
-    shape.img_mu, shape.img_var = lifted_image_features(dec.vertices / unit, dec.faces, feats, views.cameras,
-                                                        visibility_aware=meta.get("lifting", "visibility") == "visibility")
-    shape.img_skin = project_skin_masks(dec.vertices / unit, dec.faces, skin2d, views.cameras)
+    shape.img_mu, shape.img_var, shape.img_skin = lift_rigs(
+        dec.vertices / unit, dec.faces, feats, skin2d, views, meta.get("lifting", "visibility") == "visibility")
     timings.update(encode_s=t1 - t0, lift_s=time.perf_counter() - t1)
 
 

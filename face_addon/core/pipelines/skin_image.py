@@ -3,10 +3,14 @@
     views = SkinViews(images, cameras)            # renders of the scan (blender/scan_views.py) or the user's photos
     enc = load_image_encoder(IMAGE_WEIGHTS)
     feats, skin2d = encode_views(enc, views)      # (V, F, H, W) features, (V, H, W) 2D skin probability
-    lifted = lift_features(vertices, faces, list(feats), views.cameras, visibility_aware=True)
+    mu, var, skin = lift_rigs(vertices, faces, feats, skin2d, views)
 
 `skin2d` is the encoder's own per-pixel skin decision (sum of the probabilities of the head-surface classes);
 projected onto the scan and fused over the views it is the 2D-only baseline of the paper's Table 1.
+
+Rendered views come from the 13-view rig turned three ways (`skin_rig`, RIG_TURNS), each rig lifted on its own and
+the three averaged: with one rig, the ~1.3° by which the face frame of a turned copy differs moved 1.3 % of Lee
+Perry-Smith's vertices across the threshold (docs/skin.md, "Same result for turned and baked copies").
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ import numpy as np
 
 from ..capabilities import MODELS_DIR
 from ..dataset import HEAD_CLASSES
-from ..geometry.multiview import ViewCamera, lift_features
+from ..geometry.multiview import ViewCamera, lift_features, scan_rig
 from ..weights import cached_per_file_version, load_weights
 
 IMAGE_WEIGHTS = MODELS_DIR / "skin_image.pt"
@@ -33,6 +37,11 @@ TRAINING_BACKGROUND = 63 / 255
 #: colour distance (sRGB, 0-1 per channel) within which a photo pixel belongs to the backdrop; chosen on the
 #: London photos of even-numbered people (docs/skin.md)
 BACKDROP_TOLERANCE = 0.2
+#: (yaw, pitch) degrees by which the 13-view rig is turned about the scan's box centre for the rendered views; the
+#: lifted features of the three rigs are averaged. Inside the encoder's training jitter (yaw ±20°, pitch ±10°,
+#: synth/skin_views.py); 8° is several times the face frame's spread between turned copies (1.3°). On LPS's
+#: upright / baked / two turned copies the largest skin-fraction difference went 0.013 -> 0.004 (5 turns: 0.004)
+RIG_TURNS = ((0.0, 0.0), (8.0, 4.0), (-8.0, -4.0))
 
 
 def shrink(image: np.ndarray, size: int) -> np.ndarray:
@@ -82,21 +91,53 @@ def neutralise_backdrop(image: np.ndarray, tolerance: float = BACKDROP_TOLERANCE
     return out
 
 
+def turn(yaw_deg: float, pitch_deg: float) -> np.ndarray:
+    """(3, 3) rotation: pitch about +X, then yaw about +Z (the upright scan's vertical)."""
+    y, p = np.deg2rad(yaw_deg), np.deg2rad(pitch_deg)
+    rz = np.array([[np.cos(y), -np.sin(y), 0], [np.sin(y), np.cos(y), 0], [0, 0, 1.0]])
+    rx = np.array([[1.0, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
+    return rz @ rx
+
+
+def turned_rig(vertices: np.ndarray, yaw_deg: float, pitch_deg: float, resolution: int = VIEW_SIZE,
+               margin: float = 1.05) -> list[ViewCamera]:
+    """`scan_rig` of the scan turned by (yaw, pitch) about its bounding-box centre, as cameras of the unturned
+    scan: the rig turned the other way round the scan."""
+    v = np.asarray(vertices, np.float64)
+    r = turn(yaw_deg, pitch_deg)
+    centre = (v.min(0) + v.max(0)) / 2
+    cams = scan_rig((v - centre) @ r.T + centre, resolution, margin)
+    m = np.eye(4)
+    m[:3, :3] = r
+    m[:3, 3] = centre - r @ centre  # x ↦ R(x − c) + c
+    return [ViewCamera(c.K, c.world_to_camera @ m, c.width, c.height) for c in cams]
+
+
+def skin_rig(vertices: np.ndarray) -> list[ViewCamera]:
+    """The cameras Segment Skin renders an upright scan from: the 13-view rig at each of RIG_TURNS, in order
+    (`SkinViews(..., rigs=len(RIG_TURNS))`)."""
+    return [c for yaw, pitch in RIG_TURNS for c in turned_rig(vertices, yaw, pitch)]
+
+
 @dataclass
 class SkinViews:
     """Images (V, H, W, 3) float sRGB in [0, 1] (or uint8) with their cameras, in the scan's frame and units.
     Images larger than VIEW_SIZE are shrunk to it (cameras follow). `photos=True` (the user's capture photos,
-    not our renders) also paints a plain backdrop in the renders' grey (`neutralise_backdrop`)."""
+    not our renders) also paints a plain backdrop in the renders' grey (`neutralise_backdrop`). `rigs`: the views
+    are that many equal, consecutive groups (whole rigs, `skin_rig`), each lifted on its own (`lift_rigs`)."""
 
     images: np.ndarray
     cameras: list[ViewCamera]
     photos: bool = False
+    rigs: int = 1
 
     def __post_init__(self) -> None:
         im = np.asarray(self.images)
         if im.ndim != 4 or im.shape[-1] < 3 or len(im) != len(self.cameras) or len(im) == 0:
             raise ValueError(f"views need (V, H, W, 3) images and V cameras; got {im.shape} and "
                              f"{len(self.cameras)} cameras")
+        if self.rigs < 1 or len(im) % self.rigs:
+            raise ValueError(f"{len(im)} views cannot be split into {self.rigs} rigs of equal size")
         if np.issubdtype(im.dtype, np.integer):
             im = im.astype(np.float32) / 255.0
         if not np.isfinite(im).all():
@@ -160,3 +201,25 @@ def lifted_image_features(vertices: np.ndarray, faces: np.ndarray | None, featur
     """(μ̄ (n, F), σ̄² (n, F)) of the view features on the vertices."""
     lifted = lift_features(vertices, faces, list(features), cameras, visibility_aware=visibility_aware)
     return lifted.mean, lifted.var
+
+
+def lift_rigs(vertices: np.ndarray, faces: np.ndarray | None, features: np.ndarray, skin2d: np.ndarray,
+              views: SkinViews, visibility_aware: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(μ̄ (n, F), σ̄² (n, F), 2D skin (n,)): the view features and skin maps lifted onto the vertices, rig by rig
+    (`views.rigs`), averaged over the rigs that see a vertex (0 where none does). Per rig, not over all views at
+    once: σ̄² is then the spread over one rig's directions, as in training (all 39 views at once raised LPS's
+    skin share by 0.05, an input shift the network never saw). The 2D skin is always visibility-aware."""
+    n = len(vertices)
+    mu, var, skin, seen = np.zeros((n, features.shape[1])), np.zeros((n, features.shape[1])), np.zeros(n), np.zeros(n)
+    for group in np.array_split(np.arange(len(features)), views.rigs):
+        cams = [views.cameras[i] for i in group]
+        maps = np.concatenate([features[group], skin2d[group, None]], 1)
+        lifted = lift_features(vertices, faces, list(maps), cams, visibility_aware=visibility_aware)
+        s = lifted.mean[:, -1] if visibility_aware else project_skin_masks(vertices, faces, skin2d[group], cams)
+        hit = lifted.n_views > 0
+        mu[hit] += lifted.mean[hit, :-1]
+        var[hit] += lifted.var[hit, :-1]
+        skin[hit] += s[hit]
+        seen += hit
+    k = np.maximum(seen, 1)
+    return (mu / k[:, None]).astype(np.float32), (var / k[:, None]).astype(np.float32), skin / k
