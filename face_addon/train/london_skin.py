@@ -63,21 +63,31 @@ def set_cross_entropy(logits, allowed):
     return (torch.logsumexp(logits, dim=1) - inside).mean()
 
 
-def mask_targets(labels: np.ndarray) -> np.ndarray:
-    """(H, W) uint8 London mask → mask values with label 0 under the lowest neck row set to IGNORE."""
+def mask_targets(labels: np.ndarray, crown: bool = True) -> np.ndarray:
+    """(H, W) uint8 London mask → mask values with label 0 under the lowest neck row set to IGNORE, and (`crown`)
+    label 0 above the face-skin label's top row, between the face's and ears' outermost columns, too: the masks
+    stop at the hairline, so the top of every head — hair or a shaved scalp — is "not head surface" there; trained
+    on that, round 3's encoder called Lee Perry-Smith's stubbled crown hair (docs/skin.md). Our renders label the
+    crown (hair or scalp) correctly, so London says nothing there."""
     out = labels.astype(np.uint8).copy()
     rows = np.nonzero((labels == 10).any(1))[0]
     if len(rows):
         below = np.zeros_like(out, bool)
         below[rows.max() + 1:] = True
         out[below & (labels == 0)] = IGNORE
+    face_rows = np.nonzero((labels == 1).any(1))[0]
+    cols = np.nonzero(np.isin(labels, (1, 8, 9)).any(0))[0]
+    if crown and len(face_rows):
+        above = np.zeros_like(out, bool)
+        above[:face_rows.min(), cols.min():cols.max() + 1] = True
+        out[above & (labels == 0)] = IGNORE
     return out
 
 
-def load_london_masks(root: Path, parity: int = TRAIN_PARITY, size: int = CACHE_SIZE
+def load_london_masks(root: Path, parity: int = TRAIN_PARITY, size: int = CACHE_SIZE, crown: bool = True
                       ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(images uint8 (N, size, size, 3), mask values uint8 (N, size, size), ids) of the neutral photos of the
-    people whose number has `parity`. FileNotFoundError when the set is absent."""
+    """(images uint8 (N, size, size, 3), mask values uint8 (N, size, size) from `mask_targets(…, crown)`, ids) of
+    the neutral photos of the people whose number has `parity`. FileNotFoundError when the set is absent."""
     from PIL import Image
 
     base = Path(root) / "photos" / "london"
@@ -92,6 +102,23 @@ def load_london_masks(root: Path, parity: int = TRAIN_PARITY, size: int = CACHE_
         photo = Image.open(base / "neutral" / f"{pid:03d}_03.jpg").convert("RGB")
         images.append(np.asarray(photo.resize((size, size), Image.BOX)))
         labels = np.asarray(Image.open(path))
-        masks.append(mask_targets(np.asarray(Image.fromarray(labels).resize((size, size), Image.NEAREST))))
+        masks.append(mask_targets(np.asarray(Image.fromarray(labels).resize((size, size), Image.NEAREST)), crown))
         ids.append(f"{pid:03d}")
     return np.stack(images), np.stack(masks), ids
+
+
+def group_balanced_weights(root: Path, ids: list[str], power: float = 0.5) -> np.ndarray:
+    """(N,) sampling probabilities of the photos `ids`: ∝ 1 / n_group**power over the set's ethnicity labels
+    (`london_info.csv`, face_eth), so the few darker-skinned people of the training half (7 black, 7 west Asian,
+    3 east Asian of 52) are drawn more often than their share — the held-out gap was on dark skin (docs/skin.md).
+    power 0 = uniform; 0.5 rather than 1 so three east Asian photos are not each seen eleven times as often."""
+    import csv
+
+    if power == 0:
+        return np.full(len(ids), 1.0 / len(ids))
+    with open(Path(root) / "photos" / "london" / "london_info.csv", newline="") as f:
+        group = {row["face_id"]: row["face_eth"] for row in csv.DictReader(f)}
+    labels = [group.get(i, "") for i in ids]
+    counts = {g: labels.count(g) for g in labels}
+    w = np.array([counts[g] ** -power for g in labels])
+    return w / w.sum()

@@ -32,7 +32,7 @@ from ..core.dataset import CLASS_IDS, HEAD_CLASSES
 from .appearance import augment_appearance, random_background
 from .budget import Budget
 from .checkpoints import copy_for_shipping, resume_or_start, run_ship, save_checkpoint
-from .london_skin import ALLOWED, load_london_masks, set_cross_entropy
+from .london_skin import ALLOWED, group_balanced_weights, load_london_masks, set_cross_entropy
 from .model_card import About, Row, build_card, run_record, write_card
 from .options import add_common, data_folders, out_folder, standalone
 from .skin_image import WEIGHTS_KIND, WEIGHTS_VERSIONS, Settings, augment, export, load_train_views, make_model
@@ -53,6 +53,9 @@ class FineTune:
     lr: float = 5e-4
     feature_weight: float = 1.0
     london_weight: float = 1.0
+    freeze_classifier: bool = True   # the 1×1 class layer stays the teacher's (see train())
+    crown_ignore: bool = True        # London label 0 over the crown carries no target (london_skin.mask_targets)
+    group_power: float = 0.0         # London photos drawn ∝ 1 / n_group**power (london_skin.group_balanced_weights)
     max_minutes: float = 22.0
     checkpoint_s: float = 120.0
     seed: int = 0
@@ -119,13 +122,18 @@ def train(out: Path, ft: FineTune, teacher_path: Path, resume: bool = True, log=
     torch.manual_seed(ft.seed)
     out.mkdir(parents=True, exist_ok=True)
     images, labels, seeds = load_train_views(Path(ft.views))
-    l_images, l_masks, l_ids = load_london_masks(Path(ft.london))
+    l_images, l_masks, l_ids = load_london_masks(Path(ft.london), crown=ft.crown_ignore)
     backdrops = [backdrop_mask(im.astype(np.float64) / 255.0) for im in l_images]
+    l_prob = group_balanced_weights(Path(ft.london), l_ids, ft.group_power)
     teacher, t_meta = load_image_encoder(teacher_path)
     s = Settings(**{k: v for k, v in t_meta["settings"].items() if k in Settings.__dataclass_fields__})
     model = make_model(s)
     model.load_state_dict(teacher.state_dict())
-    opt = torch.optim.Adam(model.parameters(), lr=ft.lr)
+    # with the class layer frozen, features kept on renders also keep the 2D skin decision on renders, which
+    # Segment Skin uses beside the features (the σ rule); only the backbone learns the photos
+    for p in model.classifier.parameters():
+        p.requires_grad_(not ft.freeze_classifier)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=ft.lr)
     ckpt, state = resume_or_start(out, {"step": 0, "seconds": 0.0, "log": []}, model, opt, None, resume, log)
     rng = np.random.default_rng([ft.seed, state["step"]])
     with torch.no_grad():  # per-channel scale of the teacher's features, for the feature-keeping loss
@@ -158,7 +166,7 @@ def train(out: Path, ft: FineTune, teacher_path: Path, resume: bool = True, log=
         f_s, logits_s = model(torch.from_numpy(strong))
         loss_ce = F.cross_entropy(logits_s, torch.from_numpy(y))
         loss_f = ((f_s - f_teacher) ** 2 / f_var).mean()
-        jdx = rng.choice(len(l_images), ft.batch_london, replace=False)
+        jdx = rng.choice(len(l_images), ft.batch_london, replace=False, p=l_prob)
         xl, allowed = london_batch(l_images[jdx], l_masks[jdx], [backdrops[j] for j in jdx], rng, ft.crop)
         _, logits_l = model(torch.from_numpy(xl))
         loss_l = set_cross_entropy(logits_l, torch.from_numpy(allowed))
@@ -187,6 +195,14 @@ def add_arguments(parser) -> None:
                default_minutes=FineTune.max_minutes)
     parser.add_argument("--london", metavar="DIR", help="the real-data folder holding photos/london (required)")
     parser.add_argument("--teacher", default=str(IMAGE_WEIGHTS), help="the encoder to start from and keep features of")
+    parser.add_argument("--feature-weight", type=float, default=FineTune.feature_weight,
+                        help="weight of the feature-keeping loss on renders")
+    parser.add_argument("--group-power", type=float, default=FineTune.group_power,
+                        help="draw London photos ∝ 1 / (people in their group)**P (0: uniformly)")
+    parser.add_argument("--train-classifier", action="store_true",
+                        help="let the class layer learn too (round 3; frozen by default)")
+    parser.add_argument("--london-crown", action="store_true",
+                        help="train on London's label 0 over the crown too (round 3; ignored by default)")
 
 
 def run(args) -> int:
@@ -199,7 +215,9 @@ def run(args) -> int:
     if not args.london or not (Path(args.london) / "photos" / "london").is_dir():
         raise UsageError("--london DIR is required: the real-data folder holding photos/london")
     out = out_folder(args)
-    ft = FineTune(views=str(views), london=args.london, max_minutes=args.minutes, threads=args.threads)
+    ft = FineTune(views=str(views), london=args.london, max_minutes=args.minutes, threads=args.threads,
+                  feature_weight=args.feature_weight, freeze_classifier=not args.train_classifier,
+                  crown_ignore=not args.london_crown, group_power=args.group_power)
     print(train(out, ft, Path(args.teacher), resume=args.resume, max_steps=args.max_steps))
     return 0
 

@@ -27,6 +27,16 @@ def test_lower_neck_background_is_ignored():
     assert (t[4:] == IGNORE).all() and (t[:4] == np.where(labels[:4] == 10, 10, 0)).all()
 
 
+def test_crown_background_is_ignored_only_over_the_head_and_on_request():
+    labels = np.zeros((8, 8), np.uint8)
+    labels[3:6, 2:5], labels[4, 1], labels[4, 5], labels[6, 3] = 1, 8, 9, 10   # face, ears, neck
+    t = mask_targets(labels)
+    assert (t[:3, 1:6] == IGNORE).all()                          # above the face, between the ears: no target
+    assert (t[:3, 0] == 0).all() and (t[:3, 6:] == 0).all()      # beside the head: still background
+    assert (t[3:7] == np.where(labels[3:7] > 0, labels[3:7], 0)).all()
+    assert (mask_targets(labels, crown=False)[:3] == 0).all()
+
+
 def test_set_cross_entropy_is_zero_inside_the_set_and_large_outside():
     allowed = torch.from_numpy(ALLOWED[np.full((1, 2, 2), 1, np.uint8)])  # face skin everywhere
     logits = torch.full((1, len(CLASS_NAMES), 2, 2), -10.0)
@@ -93,5 +103,21 @@ def test_fine_tune_runs_resumes_and_exports_a_loadable_encoder(tmp_path):
     out = train(tmp_path / "run", ft, teacher, resume=False, log=lambda *a: None, max_steps=1)
     train(tmp_path / "run", ft, teacher, resume=True, log=lambda *a: None, max_steps=2)
     net, meta = load_image_encoder(out)
+    t_net, _ = load_image_encoder(teacher)
+    assert torch.equal(net.classifier.weight, t_net.classifier.weight)   # the class layer stays the teacher's
+    assert not torch.equal(net.backbone.out.weight, t_net.backbone.out.weight)
     assert meta["training"]["steps"] == 2 and meta["training"]["london_ids"].startswith("2 even ids")
     assert meta["feature_channels"] == 4 and meta["n_classes"] == 16
+
+
+def test_group_balanced_weights_favour_small_groups(tmp_path):
+    from face_addon.train.london_skin import group_balanced_weights
+
+    base = tmp_path / "photos" / "london"
+    base.mkdir(parents=True)
+    (base / "london_info.csv").write_text("face_id,face_age,face_gender,face_eth\n002,20,f,white\n004,21,m,white\n"
+                                          "006,22,f,white\n008,23,m,white\n010,24,f,black\n")
+    ids = ["002", "004", "006", "008", "010"]
+    w = group_balanced_weights(tmp_path, ids)
+    assert np.isclose(w.sum(), 1) and np.isclose(w[4] / w[0], 2.0)     # 4 white vs 1 black, power 0.5
+    assert np.allclose(group_balanced_weights(tmp_path, ids, 0.0), 0.2)
