@@ -159,7 +159,7 @@ def test_skin_rig_is_the_plain_rig_and_turned_copies(sphere):
     the box centre (each camera's centre turned back by the turn: the scan seen turned)."""
     from face_addon.core.pipelines.skin_image import RIG_TURNS, skin_rig, turn
 
-    v = sphere[0] + np.array([0.3, -0.2, 1.0])
+    v = sphere[0] * 2.5 + np.array([0.3, -0.2, 1.0])  # a head-and-shoulders-sized box (0.5 m)
     plain = scan_rig(v)
     cams = skin_rig(v)
     assert len(cams) == len(RIG_TURNS) * len(plain)
@@ -169,6 +169,20 @@ def test_skin_rig_is_the_plain_rig_and_turned_copies(sphere):
         for a, b in zip(plain, cams[i * len(plain):(i + 1) * len(plain)]):
             assert np.allclose(b.center, r.T @ (a.center - centre) + centre, atol=0.01 * np.linalg.norm(a.center - centre))
     assert all(np.allclose(a.world_to_camera, b.world_to_camera) for a, b in zip(plain, cams))
+
+
+def test_skin_rig_frames_a_face_crop_at_the_training_size(sphere):
+    """A 0.2 m crop is framed like a 0.40 m box (MIN_VIEW_EXTENT_M: the encoder's faces are that small in the
+    picture), in any unit; larger scans keep their own framing."""
+    from face_addon.core.pipelines.skin_image import MIN_VIEW_EXTENT_M, skin_rig
+
+    small = sphere[0]  # 0.2 m across
+    dist = lambda cams, v: np.linalg.norm(cams[0].center - (v.min(0) + v.max(0)) / 2)  # noqa: E731
+    expected = dist(scan_rig(small * MIN_VIEW_EXTENT_M / np.ptp(small, 0).max()), small)
+    assert np.isclose(dist(skin_rig(small), small), expected, rtol=1e-6)
+    assert np.isclose(dist(skin_rig(small * 1000), small * 1000), 1000 * expected, rtol=1e-6)  # millimetres
+    big = small * 3
+    assert np.isclose(dist(skin_rig(big), big), dist(scan_rig(big), big), rtol=1e-9)
 
 
 def test_lift_rigs_averages_each_rigs_own_lift(sphere):

@@ -22,6 +22,7 @@ import numpy as np
 from ..capabilities import MODELS_DIR
 from ..dataset import HEAD_CLASSES
 from ..geometry.multiview import ViewCamera, lift_features, scan_rig
+from ..mesh import Mesh, guess_unit_scale
 from ..weights import cached_per_file_version, load_weights
 
 IMAGE_WEIGHTS = MODELS_DIR / "skin_image.pt"
@@ -42,6 +43,10 @@ BACKDROP_TOLERANCE = 0.2
 #: synth/skin_views.py); 8° is several times the face frame's spread between turned copies (1.3°). On LPS's
 #: upright / baked / two turned copies the largest skin-fraction difference went 0.013 -> 0.004 (5 turns: 0.004)
 RIG_TURNS = ((0.0, 0.0), (8.0, 4.0), (-8.0, -4.0))
+#: the rendered rig frames at least a box of this size (metres): the encoder learned faces on renders of heads with
+#: shoulders (the synthetic scans' largest side is 0.43-0.51 m), and a face crop framed to fill the picture shows
+#: the face 2-3 times larger than it ever saw (fran: eyes, nose and cheeks read as non-skin)
+MIN_VIEW_EXTENT_M = 0.40
 
 
 def shrink(image: np.ndarray, size: int) -> np.ndarray:
@@ -113,10 +118,15 @@ def turned_rig(vertices: np.ndarray, yaw_deg: float, pitch_deg: float, resolutio
     return [ViewCamera(c.K, c.world_to_camera @ m, c.width, c.height) for c in cams]
 
 
-def skin_rig(vertices: np.ndarray) -> list[ViewCamera]:
+def skin_rig(vertices: np.ndarray, margin: float = 1.05) -> list[ViewCamera]:
     """The cameras Segment Skin renders an upright scan from: the 13-view rig at each of RIG_TURNS, in order
-    (`SkinViews(..., rigs=len(RIG_TURNS))`)."""
-    return [c for yaw, pitch in RIG_TURNS for c in turned_rig(vertices, yaw, pitch)]
+    (`SkinViews(..., rigs=len(RIG_TURNS))`), framing at least MIN_VIEW_EXTENT_M (a face crop is seen at the size
+    of the training renders' faces; the scan's unit from its size, `guess_unit_scale`)."""
+    v = np.asarray(vertices, np.float64)
+    side = float(np.ptp(v, axis=0).max())
+    floor = MIN_VIEW_EXTENT_M / guess_unit_scale(Mesh(v, np.zeros((0, 3), np.int64)))
+    margin *= max(1.0, floor / side) if side > 0 else 1.0
+    return [c for yaw, pitch in RIG_TURNS for c in turned_rig(v, yaw, pitch, margin=margin)]
 
 
 @dataclass
