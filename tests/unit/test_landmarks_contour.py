@@ -1,6 +1,7 @@
-"""Jaw contour from a FaceKit fit (core/pipelines/landmarks_contour.py): on a FaceKit-built head turned into
-millimetres the fitted contour lies on the surface and follows the head's own jaw (better than FaceKit's mean
-jaw placed by the inner points would), and a crop without the jaw gets low confidence there."""
+"""FaceKit fitted to a scan around the view landmarks (core/pipelines/landmarks_contour.py): on a FaceKit-built
+head turned into millimetres the fitted contour lies on the surface and follows the head's own jaw (better than
+FaceKit's mean jaw placed by the inner points would), a crop without the jaw gets low confidence there, and a
+wild landmark with confidence 0 does not pull the fit."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +11,10 @@ from face_addon.core.facekit import ensure_facekit, load_facekit
 from face_addon.core.geometry.similarity import rotation_vector, umeyama
 from face_addon.core.geometry.surface_distance import point_mesh_distance
 from face_addon.core.pipelines.face_orientation import FaceFrame
-from face_addon.core.pipelines.landmarks_contour import CONTOUR, contour_from_fit
+from face_addon.core.pipelines.landmarks_contour import CONTOUR, fit_head
+from face_addon.core.pipelines.register_head import default_facekit
+from face_addon.core.registration.fit_model import fit_model
+from face_addon.core.registration.icp import initial_pose
 
 ROTATION = rotation_vector(np.array([0.4, -1.1, 2.0]))
 CENTRE = np.array([12.0, -40.0, 300.0])
@@ -39,15 +43,30 @@ def scan() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, FaceFrame]:
 def test_contour_lies_on_the_surface_and_follows_the_jaw(scan):
     v, f, truth, mean_placed, frame = scan
     noisy = truth + np.random.default_rng(0).normal(0.0, 1.0, truth.shape)  # detected inner points: ~1.7 mm off
-    out = contour_from_fit(v, f, noisy, frame)
-    assert out.points.shape == (17, 3) and out.raw.shape == (17, 3)
+    out = fit_head(v, f, noisy, None, frame)
+    assert out.points.shape == (68, 3) and out.raw.shape == (68, 3) and out.confidence.shape == (68,)
     _, d, _ = point_mesh_distance(out.points, v, f)
     assert d.max() < 1e-6  # on the scan surface (mm)
-    err = np.linalg.norm(out.points - truth[CONTOUR], axis=1)
+    err = np.linalg.norm(out.points[CONTOUR] - truth[CONTOUR], axis=1)
     prior_err = np.linalg.norm(mean_placed[CONTOUR] - truth[CONTOUR], axis=1)
     assert err.mean() < 2.0 and err.max() < 5.0, err  # the head's own jaw, within a couple of mm
     assert err.mean() < 0.3 * prior_err.mean()  # the fit, not FaceKit's mean jaw, decides the contour
     assert (out.confidence > 0.5).all()
+
+
+def test_a_landmark_of_confidence_zero_does_not_pull_the_fit(scan):
+    v, f, truth, _, frame = scan
+    wild = truth.copy()
+    wild[40:42] += 45.0 * frame.rotation[:, 2]  # the lower lid read 45 mm above the head (QA: 16-46 mm off)
+    conf = np.ones(68)
+    conf[40:42] = 0.0
+    trusted = fit_head(v, f, wild, conf, frame)
+    assert np.linalg.norm(trusted.points[40:42] - truth[40:42], axis=1).max() < 3.0  # the head's own lid
+    assert np.linalg.norm(trusted.points[17:] - truth[17:], axis=1).mean() < 1.0
+    # the fit's start: the similarity from the landmarks leaves the untrusted ones out
+    model = fit_model(default_facekit())
+    clean, weighted, plain = (initial_pose(model, x / SCALE, w) for x, w in ((truth, conf), (wild, conf), (wild, None)))
+    assert np.allclose(weighted.t, clean.t) and np.linalg.norm(plain.t - clean.t) > 1e-3
 
 
 def test_crop_without_the_jaw_has_low_confidence_there(scan):
@@ -56,7 +75,7 @@ def test_crop_without_the_jaw_has_low_confidence_there(scan):
     keep = (v - truth[33]) @ up > 0.0  # everything below the subnasale is cut away: no jaw, no chin
     kept = keep[f].all(axis=1)
     index = np.cumsum(keep) - 1
-    out = contour_from_fit(v[keep], index[f[kept]], truth, frame)
+    out = fit_head(v[keep], index[f[kept]], truth, None, frame)
     assert out.confidence[4:13].max() < 0.2  # the lower jaw is the prior's guess
     assert np.isfinite(out.points).all()
-    assert contour_from_fit(v[:100], np.zeros((0, 3), np.int64), truth, frame) is None  # nothing to fit to
+    assert fit_head(v[:100], np.zeros((0, 3), np.int64), truth, None, frame) is None  # nothing to fit to

@@ -44,6 +44,8 @@ def test_views_landmarks_upright_and_rotated_agree(head):
     v, f, truth = head
     up = detect_landmarks(v, f)
     assert up.method == "views" and up.orientation["units"] == "m"
+    assert up.models["face_mesh"] and up.models["ibug_map"] == "ibug_map.npz" and up.models["facekit"]
+    assert up.models["sgcn"] is None
     inner = np.arange(17, 68)  # FaceKit's own labels follow another convention (docs): a loose bound
     assert np.median(np.linalg.norm(up.landmarks[inner] - truth[inner], axis=1)) < 0.010
     turned = detect_landmarks(v @ ROTATION.T, f)
@@ -52,10 +54,11 @@ def test_views_landmarks_upright_and_rotated_agree(head):
     assert (up.confidence >= 0).all() and (up.confidence <= 1).all()
 
 
-def test_no_face_falls_back_and_point_clouds_use_sgcn(head):
+def test_point_clouds_use_sgcn(head):
     v, f, _ = head
     pc = detect_landmarks(v[::3], None, method="views")
     assert pc.method == "sgcn" and "point cloud" in pc.warnings[0]
+    assert pc.models["sgcn"] == "landmarks.pt" and pc.models["detector"] is None
     with pytest.raises(ValueError, match="unknown landmark method"):
         detect_landmarks(v, f, method="icp")
 
@@ -85,6 +88,18 @@ def test_consensus_drops_outliers_and_occluded_views():
     assert np.allclose(pts, truth, atol=1e-3) and (used == 2).all()
     conf = lv.confidence_from_spread(np.array([0.0, 2.5, 10.0]), np.array([5, 5, 5]))
     assert conf[0] == 1.0 and conf[1] == pytest.approx(np.exp(-0.5)) and conf[2] < 0.01
+
+
+def test_spread_is_weighted_like_the_points():
+    """A head-on point whose frontal views are far off but outweighed: the spread (and so the confidence) is that
+    of the views that place it, not of the ignored ones."""
+    cam = ViewCamera(np.array([[100.0, 0, 50], [0, 100, 50], [0, 0, 1]]), np.eye(4), 100, 100)
+    view = ScanView(np.zeros((100, 100, 3)), np.full((100, 100), np.inf), cam, None)
+    truth = np.array([[0.0, 0.0, 1.0]])
+    obs = np.stack([truth + [0.003, 0, 0]] * 2 + [truth, truth + [0.0005, 0, 0]])
+    cos = np.array([[0.6], [0.6], [1.0], [1.0]])
+    _, spread, _ = lv.consensus(obs, cos, [view] * 4, scale=1.0, head_on=np.array([True]))
+    assert spread[0] < 0.0005  # the frontal pair at 3 mm hardly counts (cos^16: 0.03 % of the weight)
 
 
 def test_head_on_points_follow_their_most_head_on_views():

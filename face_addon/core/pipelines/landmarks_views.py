@@ -21,9 +21,13 @@
 5. The nose tip (30) is moved to the most prominent surface point along the face's forward direction within
    NOSE_TIP_RADIUS_MM: the tip is a geometric point a photo model can only place up to the nose's length.
 6. Confidence per point from the agreement of the views: exp(-½ (rms spread / SPREAD_MM)²), lowered when fewer
-   than MIN_VIEWS views remain; 0 for points no view placed on the scan (filled from FaceKit's mean face).
-7. The jaw contour (iBUG 0-16 but the chin 8) is replaced by FaceKit's contour fitted to the scan around the
-   inner points (`landmarks_contour`), with the fit's confidence.
+   than MIN_VIEWS views remain; 0 for points no view placed on the scan.
+7. FaceKit is fitted to the scan around the inner points, each weighted by its confidence (`landmarks_contour`).
+   The jaw contour (iBUG 0-16 but the chin 8) is the fitted head's, with the fit's confidence. A point that
+   no view placed, or whose views disagree (confidence < TRUST_MIN) and which lies more than WILD_MM from the
+   fitted head's point, takes the fitted head's point and keeps its low confidence (it is the model's guess).
+   Without a fit (too little scan around the face) FaceKit's mean face, similarity-fitted to the trusted
+   points, stands in for the fitted head.
 """
 from __future__ import annotations
 
@@ -54,6 +58,11 @@ OUTLIER_MM = 4.0           # observations farther than max(this, 3 × median dev
 #: side ~5 mm (per-view errors, docs/landmarks.md), and the frontal majority outvoted them in the plain median
 HEAD_ON_POINTS = tuple(range(36, 48))
 HEAD_ON_POWER = 16.0
+#: an eye is not read in views yawed more than this towards the other side: there the nose hides it, and the
+#: face mesh still draws it, back-projected onto the nose or cheek it does see, head-on, so the weighted median
+#: took it (p17_neutral's right lower lid, 40/41: 35-47 mm off with confidence 0; docs/landmarks.md round 5)
+FAR_EYE_YAW = 30.0
+RIGHT_EYE, LEFT_EYE = np.arange(36, 42), np.arange(42, 48)  # the subject's right eye is on the -yaw side
 #: iBUG rows the scan map takes from the index table, not the photo calibration (`scan_weights`): the nose
 #: base, whose calibrated 2D blend straddles the depth step between nose and lip, and the eyes, calibrated on
 #: open eyes in photos (scans: closed or untextured eyes); all 15 Artec scans 5.86 -> 5.17 mm (lambert)
@@ -71,12 +80,20 @@ NOSE_TIP_RADIUS_MM = 8.0  # the nose tip is the most prominent surface point (al
 #: chin lies ~10 mm below and behind the clicked one; docs/landmarks.md round 4)
 CONTOUR = "fit"
 KEEP_VIEW_CONTOUR = (8,)
+#: a point whose views disagree (confidence below TRUST_MIN: weighted rms spread > 5.4 mm) and that lies more
+#: than WILD_MM from the fitted head's point is the fitted head's (module doc, step 7): a safety net for gross
+#: misreads, not a refinement. Synthetic test scans (the fit's home ground: labels are FaceKit's): such points
+#: 17.8 -> 10.0 mm; on the Artec scans the fit's eye corners and subnasale are worse than even unsure views
+#: (p05_smile's outer corners, 13.5 mm from the fit: views 6.9 / 3.5 mm, fit 20.2 / 15.3), hence the margin
+TRUST_MIN = 0.1
+WILD_MM = 15.0
 
 
 @dataclass
 class ViewLandmarks:
     """points (68, 3) on the surface, raw (68, 3) consensus before snapping, confidence (68,), views_used
-    (number of views whose face mesh counted), the face frame and the rendered views (for pictures)."""
+    (number of views whose face mesh counted), the face frame, the rendered views (for pictures) and whether
+    FaceKit was fitted to the scan (step 7)."""
 
     points: np.ndarray
     raw: np.ndarray
@@ -84,6 +101,7 @@ class ViewLandmarks:
     views_used: int
     frame: FaceFrame
     views: list[ScanView]
+    head_fitted: bool = False
 
 
 def read_view(surface: ScanSurface, frame: FaceFrame, yaw: float, pitch: float, shading: str = SHADING,
@@ -105,9 +123,11 @@ def read_view(surface: ScanSurface, frame: FaceFrame, yaw: float, pitch: float, 
 
 def consensus(obs: np.ndarray, cos: np.ndarray, views: list[ScanView], scale: float,
               head_on: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Robust per-point fusion of observations (V, K, 3) with ray cosines (V, K) -> (points (K, 3), rms spread
-    (K,) in scan units, views used (K,)). See the module doc, step 4; `head_on` (K,) bool marks points read
-    from their most head-on views (HEAD_ON_POWER)."""
+    """Robust per-point fusion of observations (V, K, 3) with ray cosines (V, K) -> (points (K, 3), weighted rms
+    spread (K,) in scan units, views used (K,)). See the module doc, step 4; `head_on` (K,) bool marks points
+    read from their most head-on views (HEAD_ON_POWER). The spread is weighted as the points are, so it
+    measures the agreement of the views that place the point (an eye corner's frontal views, ~12 mm off and
+    outweighed, made it look unsure)."""
     valid = np.isfinite(obs).all(-1) & (cos >= COS_MIN)
     power = np.where(head_on, HEAD_ON_POWER, 2.0) if head_on is not None else np.full(obs.shape[1], 2.0)
     weights = np.where(valid, cos ** power, 0.0)
@@ -133,8 +153,8 @@ def consensus(obs: np.ndarray, cos: np.ndarray, views: list[ScanView], scale: fl
     ok = total > 0
     fused = np.where(ok[:, None], (np.nan_to_num(obs) * wts[..., None]).sum(0) / np.maximum(total, 1e-12)[:, None],
                      med)
-    spread = np.sqrt((np.where(valid, np.linalg.norm(obs - fused, axis=-1), 0.0) ** 2).sum(0)
-                     / np.maximum(valid.sum(0), 1))
+    sq = np.where(valid, np.linalg.norm(np.nan_to_num(obs) - fused, axis=-1), 0.0) ** 2
+    spread = np.sqrt((wts * sq).sum(0) / np.maximum(total, 1e-300))
     return fused, np.where(ok, spread, np.inf), valid.sum(0)
 
 
@@ -168,19 +188,18 @@ def confidence_from_spread(spread_mm: np.ndarray, n_views: np.ndarray) -> np.nda
     return np.exp(-0.5 * (spread_mm / SPREAD_MM) ** 2) * np.minimum(1.0, n_views / MIN_VIEWS)
 
 
-def fill_missing(points: np.ndarray, found: np.ndarray) -> np.ndarray:
-    """Landmarks no view placed on the scan (a jaw beyond a face crop's border) from FaceKit's mean face,
-    similarity-fitted to the found ones; they get confidence 0 (no view agreed on them)."""
-    if found.all():
-        return points
+def mean_face_guess(points: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+    """FaceKit's mean face landmarks (68, 3) similarity-fitted to the `points` the views agree on (confidence >=
+    TRUST_MIN, weighted by it): where the points no view placed, or no view agrees on, go without a head fit."""
     from ..facekit import load_facekit
 
     fk = load_facekit()
     mean = fk.landmarks(fk.template)
-    s, rot, t = umeyama(mean[found], points[found])
-    out = points.copy()
-    out[~found] = s * mean[~found] @ rot.T + t
-    return out
+    trusted = np.isfinite(points).all(1) & (confidence >= TRUST_MIN)
+    if trusted.sum() < 3:
+        trusted = np.isfinite(points).all(1)
+    s, rot, t = umeyama(mean[trusted], points[trusted], np.maximum(confidence[trusted], 1e-6))
+    return s * mean @ rot.T + t
 
 
 def most_prominent(vertices: np.ndarray, centre: np.ndarray, forward: np.ndarray, radius: float) -> np.ndarray:
@@ -229,6 +248,7 @@ def landmarks_from_views(surface: ScanSurface, frame: FaceFrame, rig=RIG, shadin
         if xy is None:
             continue
         p68, c68 = back_project(view, shown, mediapipe_to_ibug68(xy, weights))
+        c68[RIGHT_EYE if yaw > FAR_EYE_YAW else LEFT_EYE if yaw < -FAR_EYE_YAW else []] = 0.0  # the far eye
         views.append(view)
         obs68.append(p68)
         cos68.append(c68)
@@ -239,29 +259,28 @@ def landmarks_from_views(surface: ScanSurface, frame: FaceFrame, rig=RIG, shadin
     found = np.isfinite(raw).all(1)
     if found.sum() < 20:
         return None
-    raw = fill_missing(raw, found)
+    conf = np.where(found, confidence_from_spread(spread / frame.scale * 1e3, used), 0.0)
+    mean_face = mean_face_guess(raw, conf)
+    raw = np.where(found[:, None], raw, mean_face)
     query = query or SurfaceQuery(surface.vertices, surface.faces)
     snapped, _, _ = query.nearest(raw)
+    head = _head_fit(surface, frame, query, snapped, conf) if contour == "fit" else None
+    if head is not None:
+        contour_rows = np.setdiff1d(np.arange(17), KEEP_VIEW_CONTOUR)
+        raw[contour_rows], snapped[contour_rows] = head.raw[contour_rows], head.points[contour_rows]
+        conf[contour_rows] = head.confidence[contour_rows]
+    guess_raw, guess = (head.raw, head.points) if head is not None else (mean_face, query.nearest(mean_face)[0])
+    wild = ~found | (conf < TRUST_MIN) & (np.linalg.norm(snapped - guess, axis=1) > WILD_MM * 1e-3 * frame.scale)
+    raw[wild], snapped[wild] = guess_raw[wild], guess[wild]  # keeps its low confidence: the model's guess
     if NOSE_TIP_RADIUS_MM:
         snapped[NOSE_TIP] = most_prominent(surface.vertices, snapped[NOSE_TIP], frame.forward,
                                            NOSE_TIP_RADIUS_MM * 1e-3 * frame.scale)
-    conf = np.where(found, confidence_from_spread(spread / frame.scale * 1e3, used), 0.0)
-    if contour == "fit":
-        raw, snapped, conf = _with_fitted_contour(surface, frame, query, raw, snapped, conf)
-    return ViewLandmarks(snapped, raw, conf, len(views), frame, views)
+    return ViewLandmarks(snapped, raw, conf, len(views), frame, views, head is not None)
 
 
-def _with_fitted_contour(surface: ScanSurface, frame: FaceFrame, query: SurfaceQuery, raw: np.ndarray,
-                         snapped: np.ndarray, conf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(raw, snapped, confidence) with the jaw contour but the chin from FaceKit fitted to the scan
-    (`landmarks_contour`; the chin stays the views', module doc step 7); unchanged when the fit has too few
-    scan points."""
-    from .landmarks_contour import contour_from_fit
+def _head_fit(surface: ScanSurface, frame: FaceFrame, query: SurfaceQuery, points: np.ndarray, conf: np.ndarray):
+    """FaceKit fitted to the scan around the points, each trusted by its confidence (`landmarks_contour`, module
+    doc step 7); None when the scan has too few points around the face."""
+    from .landmarks_contour import fit_head
 
-    fitted = contour_from_fit(surface.vertices, surface.faces, snapped, frame, query)
-    if fitted is None:
-        return raw, snapped, conf
-    rows = np.setdiff1d(np.arange(len(fitted.points)), KEEP_VIEW_CONTOUR)
-    raw, snapped, conf = raw.copy(), snapped.copy(), conf.copy()
-    raw[rows], snapped[rows], conf[rows] = fitted.raw[rows], fitted.points[rows], fitted.confidence[rows]
-    return raw, snapped, conf
+    return fit_head(surface.vertices, surface.faces, points, conf, frame, query)

@@ -21,22 +21,26 @@ NONRIGID_SMOOTHNESS = 30.0       # weight of ‖L h‖² against the data term (
 NONRIGID_DAMPING = 0.05          # weight of ‖h‖²: vertices without data stay on the model
 
 
-def initial_pose(model: FitModel, lm_m: np.ndarray) -> Pose:
-    """Similarity of the mean face's landmarks onto the scan's (jaw contour left out)."""
-    dst = lm_m[ROBUST_LANDMARKS]
-    if np.linalg.matrix_rank(dst - dst.mean(axis=0), tol=1e-9 * max(np.abs(dst).max(), 1e-300)) < 2:
+def initial_pose(model: FitModel, lm_m: np.ndarray, weights: np.ndarray | None = None) -> Pose:
+    """Similarity of the mean face's landmarks onto the scan's (jaw contour left out), each counted with its
+    `weights` (68,) when given (landmarks of weight 0 are left out)."""
+    rows = ROBUST_LANDMARKS if weights is None else ROBUST_LANDMARKS[weights[ROBUST_LANDMARKS] > 0]
+    dst = lm_m[rows]
+    if len(rows) < 3 or np.linalg.matrix_rank(dst - dst.mean(axis=0), tol=1e-9 * max(np.abs(dst).max(), 1e-300)) < 2:
         raise MeshError("the landmarks are degenerate (all in one place or on a line): no pose can be estimated")
-    return Pose(*umeyama(model.fk.landmarks(model.fk.template)[ROBUST_LANDMARKS], dst))
+    return Pose(*umeyama(model.fk.landmarks(model.fk.template)[rows], dst, None if weights is None else weights[rows]))
 
 
 def fit(model: FitModel, pts: np.ndarray, nrm: np.ndarray, lm_m: np.ndarray, iterations: int,
-        report: Progress) -> tuple[np.ndarray, Pose, Matches]:
-    """Alternate correspondences and linear steps; returns (α, pose, matches of the result)."""
-    pose = initial_pose(model, lm_m)
+        report: Progress, landmark_weights: np.ndarray | None = None) -> tuple[np.ndarray, Pose, Matches]:
+    """Alternate correspondences and linear steps; returns (α, pose, matches of the result).
+    `landmark_weights` (68,) >= 0: how much each landmark is trusted (e.g. the view landmarks' confidence;
+    default 1 for all), on top of leaving the jaw contour out."""
+    pose = initial_pose(model, lm_m, landmark_weights)
     s_ref = 1.0 if 0.8 < pose.s < 1.25 else pose.s  # metric scans keep real size; others keep their own
     alpha = np.zeros(model.basis.shape[2])
     robust = np.zeros(68)
-    robust[ROBUST_LANDMARKS] = 1.0
+    robust[ROBUST_LANDMARKS] = 1.0 if landmark_weights is None else landmark_weights[ROBUST_LANDMARKS]
     v = model.evaluate(alpha)
     for i in range(iterations):
         report(0.1 + 0.8 * i / iterations, f"fitting ({i + 1}/{iterations})")
