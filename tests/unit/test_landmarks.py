@@ -166,9 +166,12 @@ def _tiny_model(width=8, depth=2):
 def test_detect_landmarks_end_to_end_mesh_mm_and_point_cloud():
     v, f = sphere_mesh()
     model = _tiny_model()
-    r = dl.detect_landmarks(v, f, model=model)  # the default (views) sees no face on a sphere: 2S-SGCN answers
+    with pytest.raises(dl.NoFaceError, match="no face found on the mesh"):  # the default (views) on a sphere
+        dl.detect_landmarks(v, f, model=model)
+    r = dl.detect_landmarks(v, f, model=model, fallback=True)  # asked for: 2S-SGCN answers, with a warning
     assert r.landmarks.shape == (68, 3) and r.confidence.shape == (68,)
     assert r.method == "sgcn" and r.orientation is None and "view-based landmarks are not possible" in r.warnings[0]
+    assert r.models["sgcn"] and r.models["detector"] and r.models["ibug_map"] is None and r.models["facekit"] is None
     assert {"resample_s", "network_s", "stage2_s", "total_s", "orientation_s"} <= set(r.timings)
     ok = r.vertex_index >= 0
     assert ok.any() and np.allclose(v[r.vertex_index[ok]], r.landmarks[ok])

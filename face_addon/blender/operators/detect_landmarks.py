@@ -28,10 +28,14 @@ class FACE_OT_detect_landmarks(PipelineOperator, bpy.types.Operator):
     method: bpy.props.EnumProperty(
         name="Method", default="views",
         items=(("views", "Views", "Render the scan around its face, read each view with the MediaPipe face mesh and "
-                "fuse the back-projected points (default; falls back to 2S-SGCN where no face is seen)"),
+                "fuse the back-projected points (default; no face seen on a mesh is an error unless Fall Back "
+                "to 2S-SGCN is on)"),
                ("sgcn", "2S-SGCN", "The graph network on the 3D points (point clouds; trained on synthetic heads)"),
                ("fusion", "Fusion", "Both, weighted by their confidences")))
 
+    fallback_sgcn: bpy.props.BoolProperty(
+        name="Fall Back to 2S-SGCN", default=False,
+        description="Where no face is seen on the mesh, place 2S-SGCN's landmarks (with a warning) instead of failing")
     weights: bpy.props.StringProperty(name="Weights", subtype="FILE_PATH", default="",
                                       description="Optional landmarks.pt to use instead of the shipped model")
     seed: bpy.props.IntProperty(name="Seed", default=0, min=0, description="Seed of the resampling")
@@ -50,10 +54,11 @@ class FACE_OT_detect_landmarks(PipelineOperator, bpy.types.Operator):
         if weights == DEFAULT_WEIGHTS and not capability("landmarks").ready():
             raise FaceAddonError(f"Detect Landmarks is not available: {capability('landmarks').status()}")
         mesh, warnings = read_mesh(obj, space="WORLD", with_texture=True)
-        method, seed = self.method, self.seed
+        method, seed, fallback = self.method, self.seed, self.fallback_sgcn
         result = yield Offload(lambda progress, cancel: detect_landmarks(
             mesh.vertices, mesh.faces if mesh.n_faces else None, weights, method=method, seed=seed,
-            colors=mesh.colors, uv=mesh.uv, texture=mesh.texture, progress=progress, cancel=cancel))
+            colors=mesh.colors, uv=mesh.uv, texture=mesh.texture, fallback=fallback, progress=progress,
+            cancel=cancel))
         world = np.array(obj.matrix_world, np.float64)
         local = (result.landmarks - world[:3, 3]) @ np.linalg.inv(world[:3, :3]).T
         spread = float(np.ptp(local, axis=0).max())
@@ -66,7 +71,8 @@ class FACE_OT_detect_landmarks(PipelineOperator, bpy.types.Operator):
                 empty["landmark_index"] = i
                 empty["vertex_index"] = int(result.vertex_index[i])
         obj[RESULT_PROP] = (f"68 landmarks ({result.method}), mean confidence {result.confidence.mean():.2f}, "
-                            f"{result.timings['total_s']:.2f} s")
+                            f"{result.timings['total_s']:.2f} s; models: "
+                            + ", ".join(f"{k} {v}" for k, v in result.models.items() if v))
         if result.frame is not None:
             obj[RESULT_PROP + "_orientation"] = result.frame.describe()
             self.report({"INFO"}, f"'{obj.name}': {result.frame.describe()}")

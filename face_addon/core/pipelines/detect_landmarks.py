@@ -6,8 +6,9 @@
 Methods (docs/landmarks.md compares them on real scans):
 - "views" (default): the face frame is found from renders (`face_orientation`), then the MediaPipe face mesh
   reads a rig of rendered views and the points are back-projected and fused (`landmarks_views`). Needs a
-  surface a face can be seen on; point clouds, and meshes where no view shows a face, fall back to "sgcn"
-  with a warning.
+  surface a face can be seen on: point clouds fall back to "sgcn" with a warning; a mesh on which no face is
+  seen is an error (NoFaceError), unless `fallback=True` asks for 2S-SGCN's answer there (with a warning):
+  on a mesh that is not a face that answer is 68 points somewhere on it.
 - "sgcn": 2S-SGCN (Burger et al., CVIU 2025, below), run in the face frame when one is found (it was trained
   on upright synthetic heads), else on the input as it is (assumed roughly upright, +Z up).
 - "fusion": both; per landmark the confidence-weighted mean of the two, snapped to the surface.
@@ -55,6 +56,10 @@ NOT_A_FACE_MEAN_CONFIDENCE = 0.38
 NOT_A_FACE_SHAPE_RESIDUAL = 0.15
 
 
+class NoFaceError(MeshError):
+    """The views method found no face on a mesh (and no fallback to 2S-SGCN was asked for)."""
+
+
 @dataclass
 class PreparedInput:
     """Stage-0 output: standardised resampled points, features and graphs for the network."""
@@ -83,6 +88,7 @@ class LandmarkResult:
     shape_residual: float = 0.0    # similarity-aligned RMS distance to the prototype (standardised units)
     method: str = "sgcn"           # the method that produced `landmarks` ("views", "sgcn", "fusion")
     frame: object | None = None    # face_orientation.FaceFrame used, None when none was found
+    models: dict = field(default_factory=dict)  # role -> weights/asset file that ran, None: not run (`_models`)
 
     @property
     def orientation(self) -> dict | None:
@@ -282,12 +288,14 @@ def _sgcn_in_frame(mesh: Mesh, frame, weights, model, seed: int) -> LandmarkResu
 
 def detect_landmarks(vertices: np.ndarray, faces: np.ndarray | None = None, weights: Path | str | None = None,
                      *, method: str = "views", model=None, seed: int = 0, colors: np.ndarray | None = None,
-                     uv: np.ndarray | None = None, texture: np.ndarray | None = None,
+                     uv: np.ndarray | None = None, texture: np.ndarray | None = None, fallback: bool = False,
                      progress: Progress | None = None, cancel: Cancel | None = None) -> LandmarkResult:
     """68 iBUG landmarks on a mesh (faces (m, 3)) or point cloud (faces None/empty) in any orientation and
     unit, by `method` (module doc). colors (n, 3) linear, or uv (m, 3, 2) + texture (h, w, 3): appearance for
-    the rendered views. `weights`/`model` select the 2S-SGCN network. Raises MeshError for unusable input
-    (empty, NaN, too few points), ValueError for an unknown method, and Cancelled at the next stage or view once
+    the rendered views. `weights`/`model` select the 2S-SGCN network. `fallback`: 2S-SGCN's landmarks (with a
+    warning) where the views find no face on a mesh, instead of NoFaceError. Raises MeshError for unusable
+    input (empty, NaN, too few points), NoFaceError (a MeshError) for a mesh without a face seen ("views" and
+    "fusion" without `fallback`), ValueError for an unknown method, and Cancelled at the next stage or view once
     `cancel()` is true (core/progress.py)."""
     from ..geometry.scan_render import ScanSurface
     from .face_orientation import find_face_frame
@@ -313,24 +321,44 @@ def detect_landmarks(vertices: np.ndarray, faces: np.ndarray | None = None, weig
         found = landmarks_from_views(surface, frame, progress=within(report, 0.4, 0.85))
         frame = found.frame if found is not None else frame
     t2 = time.perf_counter()
+    why = ("it is a point cloud" if surface is None else "no view of the mesh shows a face" if frame is None
+           else "the face mesh read none of the views")
+    if found is None and method != "sgcn" and surface is not None and not fallback:
+        raise NoFaceError(f"no face found on the mesh ({why}); method 'sgcn' (or the fallback option) gives "
+                          "2S-SGCN's landmarks anyway, which are meaningless where there is no face")
     if found is None or method == "fusion":
         report(0.85, "2S-SGCN")
         result = _sgcn_in_frame(mesh, frame, weights, model, seed)
         if method != "sgcn" and found is None:
-            why = ("it is a point cloud" if surface is None else "no view of the mesh shows a face" if frame is None
-                   else "the face mesh read none of the views")
             result.warnings.insert(0, f"view-based landmarks are not possible ({why}): these come from 2S-SGCN"
                                    + (", which expects a roughly upright head (+Z up)" if frame is None else ""))
     if found is not None:
         views_result = _views_result(mesh, found, frame)
         result = views_result if method == "views" else _fuse(mesh, views_result, result)
     result.frame = frame
+    result.models = _models(surface is not None, found, result.method != "views", weights, model)
     if frame is not None and frame.warning:  # a weak face read: the frame, the unit and the views may be off
         result.warnings.append(frame.warning)
     result.timings = {**result.timings, "orientation_s": t1 - t0, "views_s": t2 - t1,
                       "total_s": time.perf_counter() - t0}
     report(1.0, "done")
     return result
+
+
+def _models(searched: bool, found, sgcn_ran: bool, weights, model) -> dict[str, str | None]:
+    """Which weights and assets ran, by role (None: not run), like the photo results' `models`: MediaPipe's
+    detector and face mesh in the face search (meshes) and the views, the face frame's mean-face fit, the
+    468 -> 68 map and FaceKit fitted to the scan (views), 2S-SGCN's weights."""
+    from ..photo.ibug_map import WEIGHTS_FILE
+    from ..photo.mediapipe_assets import default_asset_path
+
+    mediapipe = default_asset_path().name
+    sgcn = Path(weights).name if weights else DEFAULT_WEIGHTS.name if model is None else "(model given in the call)"
+    return {"detector": mediapipe if searched else None, "face_mesh": mediapipe if searched else None,
+            "face_frame": "mediapipe_facekit.npz" if searched else None,
+            "ibug_map": WEIGHTS_FILE if found is not None else None,
+            "facekit": "facekit.npz" if found is not None and found.head_fitted else None,
+            "sgcn": sgcn if sgcn_ran else None}
 
 
 def _views_result(mesh: Mesh, found, frame) -> LandmarkResult:

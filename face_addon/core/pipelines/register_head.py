@@ -100,7 +100,8 @@ def _scan_landmarks(landmarks: np.ndarray | None, vertices: np.ndarray, faces: n
     if landmarks is None:
         from .detect_landmarks import detect_landmarks
 
-        result = detect_landmarks(vertices, faces if len(faces) else None, landmark_weights, colors=colors)
+        result = detect_landmarks(vertices, faces if len(faces) else None, landmark_weights, colors=colors,
+                                  fallback=True)  # as before: 2S-SGCN where no face is seen, with its warning
         warnings += _without_unit_notes(result.warnings)
         landmarks, frame, searched = result.landmarks, result.frame, len(faces) > 0
     lm = np.asarray(landmarks, np.float64)
