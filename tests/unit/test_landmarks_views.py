@@ -102,6 +102,15 @@ def test_spread_is_weighted_like_the_points():
     assert spread[0] < 0.0005  # the frontal pair at 3 mm hardly counts (cos^16: 0.03 % of the weight)
 
 
+def test_only_unsure_points_far_from_the_fitted_head_are_replaced():
+    points = np.zeros((4, 3))
+    guess = np.array([[0.0, 0, 0.02], [0.0, 0, 0.02], [0.0, 0, 0.005], [0.0, 0, 0.0]])
+    conf = np.array([0.9, 0.05, 0.05, 0.9])
+    found = np.array([True, True, True, False])
+    wild = lv.wild_points(points, conf, found, guess, limit=0.015)
+    assert wild.tolist() == [False, True, False, True]  # sure / unsure and 20 mm off / unsure but near / unplaced
+
+
 def test_head_on_points_follow_their_most_head_on_views():
     """Three frontal views agree on a biased point, one side view sees it head-on: a plain point follows the
     frontal majority, a head-on point the side view."""

@@ -202,6 +202,13 @@ def mean_face_guess(points: np.ndarray, confidence: np.ndarray) -> np.ndarray:
     return s * mean @ rot.T + t
 
 
+def wild_points(points: np.ndarray, conf: np.ndarray, found: np.ndarray, guess: np.ndarray, limit: float
+                ) -> np.ndarray:
+    """(68,) bool: the points to take from the fitted head (`guess`, module doc step 7): placed by no view, or
+    unsure (conf < TRUST_MIN) and farther than `limit` (scan units) from the head's point."""
+    return ~found | (conf < TRUST_MIN) & (np.linalg.norm(points - guess, axis=1) > limit)
+
+
 def most_prominent(vertices: np.ndarray, centre: np.ndarray, forward: np.ndarray, radius: float) -> np.ndarray:
     """The vertex within `radius` of `centre` that lies furthest along `forward` (centre itself if none)."""
     near = np.flatnonzero(((vertices - centre) ** 2).sum(1) <= radius ** 2)
@@ -270,7 +277,7 @@ def landmarks_from_views(surface: ScanSurface, frame: FaceFrame, rig=RIG, shadin
         raw[contour_rows], snapped[contour_rows] = head.raw[contour_rows], head.points[contour_rows]
         conf[contour_rows] = head.confidence[contour_rows]
     guess_raw, guess = (head.raw, head.points) if head is not None else (mean_face, query.nearest(mean_face)[0])
-    wild = ~found | (conf < TRUST_MIN) & (np.linalg.norm(snapped - guess, axis=1) > WILD_MM * 1e-3 * frame.scale)
+    wild = wild_points(snapped, conf, found, guess, WILD_MM * 1e-3 * frame.scale)
     raw[wild], snapped[wild] = guess_raw[wild], guess[wild]  # keeps its low confidence: the model's guess
     if NOSE_TIP_RADIUS_MM:
         snapped[NOSE_TIP] = most_prominent(surface.vertices, snapped[NOSE_TIP], frame.forward,
