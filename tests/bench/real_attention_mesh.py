@@ -219,8 +219,9 @@ def markdown(keys: dict, note: str) -> str:
                      f"| {100 * e['photo_smile_pairs_ok']:.0f} % | {e['photo_neutral_mouth_smile']:.3f} | "
                      f"{e['photo_neutral_eye_blink']:.3f} / {e['photo_smiling_eye_blink']:.3f} | "
                      f"{r['reconstruct_cpu_s_median']:.2f} |")
-    lines += ["", "The fit maps the mesh with the shipped map, fitted on the plain mesh's points of these photos: training "
-              "data for the 'mesh' row, a mismatched map for 'attention'.", "", f"## One mesh inference (192×192, one thread, median of {TIMING_REPEATS})", "",
+    lines += ["", "The fit maps the mesh with the shipped map, fitted on the plain mesh's points of these photos: "
+              "training data for the 'mesh' row, a mismatched map for 'attention'.", "",
+              f"## One mesh inference (192×192, one thread, median of {TIMING_REPEATS})", "",
               f"{tim['median_ms']} ms; attention / mesh = {tim['ratio_attention_to_mesh']}", "", note, ""]
     return "\n".join(lines)
 
