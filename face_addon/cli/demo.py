@@ -78,7 +78,8 @@ def run_demo(out_dir: Path, samples: int = 16, resolution: int = 384) -> list[st
                    f"{time.perf_counter() - t0:.1f} s, active object")
     if capability("landmarks").ready():  # default (view-based) method on the active object: the scan, else the head
         target = bpy.context.view_layer.objects.active
-        _run(bpy.ops.face.detect_landmarks, log, f"Detect Landmarks on '{target.name}'")
+        _run(bpy.ops.face.detect_landmarks, log, f"Detect Landmarks on '{target.name}'",
+             fallback_sgcn=True)  # the demo goes on where the views find no face (the log says which method ran)
         log.append(detail_line(target.get("face_addon_landmarks"), target.get("face_addon_landmarks_orientation")))
         truth = target.get("face_addon_synth_landmarks")
         if truth is not None:  # the scan's true landmarks (object-local) vs the empties

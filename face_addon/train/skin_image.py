@@ -115,6 +115,10 @@ def export(model, s: Settings, info: dict, path: Path) -> Path:
     meta = {"name": "skin_image", "backbone": backbone_spec(model.backbone, s.dinov2_checkpoint),
             "n_classes": model.n_classes, "class_names": list(CLASS_NAMES),
             "feature_channels": model.feature_channels, "settings": asdict(s), "training": info}
+    if getattr(model, "decider", None) is not None:   # skin_image_real's pair: lifted features + fine-tuned logits
+        d = model.decider
+        meta["decider"] = {"backbone": backbone_spec(d.backbone), "n_classes": d.n_classes,
+                           "feature_channels": d.feature_channels}
     return save_weights(path, WEIGHTS_KIND, 1, trainable_state(model, s), json.loads(json.dumps(meta)))
 
 

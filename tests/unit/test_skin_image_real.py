@@ -104,8 +104,13 @@ def test_fine_tune_runs_resumes_and_exports_a_loadable_encoder(tmp_path):
     train(tmp_path / "run", ft, teacher, resume=True, log=lambda *a: None, max_steps=2)
     net, meta = load_image_encoder(out)
     t_net, _ = load_image_encoder(teacher)
-    assert torch.equal(net.classifier.weight, t_net.classifier.weight)   # the class layer stays the teacher's
-    assert not torch.equal(net.backbone.out.weight, t_net.backbone.out.weight)
+    x = torch.rand(1, 3, 32, 32)
+    assert torch.equal(net.features(x), t_net.features(x))              # lifted features: the teacher's
+    assert torch.equal(net(x)[1], net.decider(x)[1])                    # classes: the fine-tuned decider's
+    assert torch.equal(net.decider.classifier.weight, t_net.classifier.weight)   # its class layer stays frozen
+    assert not torch.equal(net.decider.backbone.out.weight, t_net.backbone.out.weight)
+    again = train(tmp_path / "run2", ft, out, resume=False, log=lambda *a: None, max_steps=1)   # a paired teacher
+    assert torch.equal(load_image_encoder(again)[0].features(x), t_net.features(x))
     assert meta["training"]["steps"] == 2 and meta["training"]["london_ids"].startswith("2 even ids")
     assert meta["feature_channels"] == 4 and meta["n_classes"] == 16
 

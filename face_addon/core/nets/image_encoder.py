@@ -9,7 +9,9 @@ plugs in through `nets.dinov2.DinoV2Backbone` (frozen); either way
                                                               → classifier (1×1 conv) → class logits
 
 and the features F are what is lifted onto the scan's vertices; the logits train it (and give the 2D-only
-baseline its skin masks).
+baseline its skin masks). An encoder may carry a second segmenter, its *decider* (issue 19): then the features
+still come from the first (what the 3D skin network was trained on) and the logits from the decider (fine-tuned on
+real photos), so real appearance can improve the 2D skin decision without moving the lifted features.
 """
 from __future__ import annotations
 
@@ -51,9 +53,11 @@ class UNet(nn.Module):
 
 
 class ImageSegmenter(nn.Module):
-    """backbone → features (lifted) → per-pixel class logits (trained with cross-entropy)."""
+    """backbone → features (lifted) → per-pixel class logits (trained with cross-entropy); with a `decider`, the
+    logits are the decider's."""
 
-    def __init__(self, backbone: nn.Module, n_classes: int, feature_channels: int = 16) -> None:
+    def __init__(self, backbone: nn.Module, n_classes: int, feature_channels: int = 16,
+                 decider: ImageSegmenter | None = None) -> None:
         super().__init__()
         self.backbone = backbone
         c = int(backbone.out_channels)
@@ -61,6 +65,7 @@ class ImageSegmenter(nn.Module):
         self.classifier = nn.Conv2d(feature_channels, n_classes, 1)
         self.feature_channels = feature_channels
         self.n_classes = n_classes
+        self.decider = decider
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         return self.neck(self.backbone(images))
@@ -68,7 +73,17 @@ class ImageSegmenter(nn.Module):
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(features (B, F, H, W), logits (B, n_classes, H, W))."""
         f = self.features(images)
+        if self.decider is not None:
+            return f, self.decider(images)[1]
         return f, self.classifier(F.relu(f))
+
+
+def build_segmenter(meta: dict) -> ImageSegmenter:
+    """An untrained ImageSegmenter shaped as a weights file's meta says (backbone, n_classes, feature_channels and
+    an optional "decider" entry with the same three keys)."""
+    decider = build_segmenter(meta["decider"]) if meta.get("decider") else None
+    return ImageSegmenter(build_backbone(meta["backbone"]), int(meta["n_classes"]), int(meta["feature_channels"]),
+                          decider)
 
 
 def build_backbone(spec: dict) -> nn.Module:

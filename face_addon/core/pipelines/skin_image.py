@@ -161,10 +161,10 @@ class SkinViews:
 
 def _build(path: str):
     """(ImageSegmenter in eval mode, meta) from an encoder weights file, read once per file version."""
-    from ..nets.image_encoder import ImageSegmenter, build_backbone
+    from ..nets.image_encoder import build_segmenter
 
     state, meta = load_weights(path, IMAGE_WEIGHTS_KIND, IMAGE_WEIGHTS_VERSIONS)
-    net = ImageSegmenter(build_backbone(meta["backbone"]), int(meta["n_classes"]), int(meta["feature_channels"]))
+    net = build_segmenter(meta)
     missing, unexpected = net.load_state_dict(state, strict=False)
     frozen = meta["backbone"]["type"] == "dinov2"
     if unexpected or [k for k in missing if not (frozen and k.startswith("backbone."))]:
