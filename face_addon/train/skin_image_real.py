@@ -1,7 +1,7 @@
-"""Fine-tune Segment Skin's image encoder for real appearance (issue 19), keeping what its features mean.
+"""Fine-tune Segment Skin's image encoder's per-pixel classes for real appearance (issue 19).
 
     face train skin_image_real --data /work/data/synth/skin_views_train --london ../shared/real \
-        --out out/skin_image_real --minutes 22
+        --out out/skin_image_real --minutes 20
     (`python -m face_addon.train.skin_image_real` takes the same options without Blender)
 
 Starts from the renders-only encoder (--teacher; the decider of a paired file) and trains a copy on two sources
@@ -9,10 +9,11 @@ at once, per step:
 
 - synthetic renders (the train-split views of `synth.skin_views`): cross-entropy over the 16 classes, half the
   views strongly augmented (`train.appearance`: darker skin tones, random backgrounds, white balance, blur, JPEG,
-  noise), and a *feature-keeping* loss: the 16 feature channels on every view pulled towards what the shipped
-  encoder computes on the lightly augmented copy of the same view (per-channel MSE over the channel's variance).
-  The 3D network skin_p2p was trained on those channels lifted onto scans (img_mu / img_var), so they must keep
-  their meaning; this loss keeps them, and teaches that appearance changes should not move them;
+  noise), and a *feature-keeping* loss: the 16 feature channels on every view pulled towards what the teacher
+  computes on the lightly augmented copy of the same view (per-channel MSE over the channel's variance):
+  the copy's classes on renders stay the teacher's, and appearance changes should not move them (the lifted
+  features themselves are the teacher's in the exported pair: keeping them on synthetic renders alone did not
+  keep them on renders of real textures);
 - the London photos of even-numbered people (`train.london_skin`, CC BY 4.0; the odd ones are the held-out
   benchmark): the set cross-entropy of the part masks, half of them with the backdrop painted in the renders'
   grey (as inference does with photos), some with a random background, all strongly augmented.
@@ -60,7 +61,7 @@ class FineTune:
     freeze_classifier: bool = True   # the 1×1 class layer stays the teacher's (see train())
     crown_ignore: bool = True        # London label 0 over the crown carries no target (london_skin.mask_targets)
     group_power: float = 0.0         # London photos drawn ∝ 1 / n_group**power (london_skin.group_balanced_weights)
-    max_minutes: float = 22.0
+    max_minutes: float = 20.0
     checkpoint_s: float = 120.0
     seed: int = 0
     threads: int = 1
