@@ -2,7 +2,9 @@
 
 Data: the Face Research Lab London Set (DeBruine & Jones 2017, CC BY 4.0), 102 neutral studio photos with a
 hand-placed 189-point template, of which 44 points have an iBUG index (brows, eyes, nostril ends, subnasale,
-lips, chin). The shipped face mesh is run on each photo (`train/london.py`, cached).
+lips, chin). The face mesh `--mesh-model` (the plain 468-point "mesh", read by the scan pipelines, or
+"attention", read by Reconstruct from Photo) is run on each photo (`train/london.py`, cached) and the map of its
+points is written to `ibug_map.WEIGHTS_FILES[model]`.
 
 Model: each covered iBUG point is a non-negative combination (weights sum to 1) of the K MediaPipe points
 nearest to where people put it on the mean face, ridge-pulled (strength `lam`) towards the index table's
@@ -16,7 +18,7 @@ Leave-out evaluation: 5 folds over people; settings (K, lam) are chosen by 5-fol
 the people (sorted ids) and reported by 5-fold on all and by training on the first half / testing on the
 second.
 
-    face train ibug_map --data REAL --out face_addon/models   # REAL holds photos/london (the real-data folder)
+    face train ibug_map --data REAL --out face_addon/models [--mesh-model attention]   # REAL holds photos/london
     (`python -m face_addon.train.ibug_map` takes the same options without Blender)
 """
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from ..core.ibug68 import MIRROR
-from ..core.photo.ibug_map import N_IBUG, TABLE, WEIGHTS_FILE, mediapipe_to_ibug68, table_weights
+from ..core.photo.ibug_map import N_IBUG, TABLE, WEIGHTS_FILES, mediapipe_to_ibug68, table_weights
 from .london import LondonLandmarks, load_landmarks, mediapipe_points
 from .model_card import write_card
 from .options import add_common, data_folders, out_folder, standalone
@@ -110,10 +112,11 @@ def cross_validate(mp: np.ndarray, lm: LondonLandmarks, people: np.ndarray, k: i
     return out
 
 
-def calibrate(real_root: Path, log=print) -> tuple[np.ndarray, dict]:
-    """The shipped weights (all 102 people, settings picked on the first half) and their card."""
+def calibrate(real_root: Path, log=print, mesh_model: str = "mesh") -> tuple[np.ndarray, dict]:
+    """The shipped weights of `mesh_model`'s points (all 102 people, settings picked on the first half) and their
+    card."""
     lm = load_landmarks(real_root)
-    mp = mediapipe_points(real_root, lm.ids)
+    mp = mediapipe_points(real_root, lm.ids, model=mesh_model)
     keep = np.flatnonzero(np.isfinite(mp[:, 0, 0]))
     nmp, nann = normalise(mp[..., :2], lm.points)
     mirror_mp = mediapipe_mirror(nmp[keep].mean(0))
@@ -139,6 +142,7 @@ def calibrate(real_root: Path, log=print) -> tuple[np.ndarray, dict]:
         lm.ibug, point_errors(table, mp, lm, keep).mean(0), cv_all.mean(0))}
     card = {
         "what": "MediaPipe 468 -> iBUG 68 landmark map: (68, 468) weights, rows sum to 1, non-negative",
+        "face_mesh_model": mesh_model,
         "data": "Face Research Lab London Set (DeBruine & Jones 2017, CC BY 4.0, "
                 "doi:10.6084/m9.figshare.5047666.v5): 102 neutral photos, 44 iBUG points via "
                 "ibug68_from_FRL189_approx.json; calibration only, no network trained",
@@ -151,7 +155,8 @@ def calibrate(real_root: Path, log=print) -> tuple[np.ndarray, dict]:
         "metrics": {k2: round(v, 3) for k2, v in metrics.items()},
         "per_point_nme_pct_table_vs_5fold": per_point,
         "nonzero_per_row_mean": float((weights[lm.ibug] > 1e-4).sum(1).mean()),
-        "command": "python -m face_addon train ibug_map --data ../shared/real --out face_addon/models",
+        "command": "python -m face_addon train ibug_map --data ../shared/real --out face_addon/models "
+                   f"--mesh-model {mesh_model}",
     }
     return weights, card
 
@@ -160,20 +165,24 @@ def add_arguments(parser) -> None:
     """`face train ibug_map` options (train/options.py adds the shared ones; a closed-form fit: no budget)."""
     add_common(parser, data="the real-data folder holding photos/london (the London set and its landmarks)",
                default_minutes=None, threads=None, ship=False)
+    parser.add_argument("--mesh-model", choices=tuple(WEIGHTS_FILES), default="mesh",
+                        help="the face mesh whose points are mapped (default mesh: the scan pipelines' map; "
+                             "attention: Reconstruct from Photo's)")
 
 
 def run(args) -> int:
-    """Calibrate and write OUT/ibug_map.npz with its card OUT/ibug_map.json."""
+    """Calibrate and write OUT/<WEIGHTS_FILES[--mesh-model]> (ibug_map.npz for the plain mesh) with its card."""
     from ..core.errors import UsageError
 
     real = data_folders(args, "the real-data folder holding photos/london")[0]
     out = out_folder(args)
     if not (real / "photos" / "london" / "landmarks_neutral.json").is_file():
         raise UsageError(f"--data {real}: no photos/london/landmarks_neutral.json there (the London set)")
-    weights, card = calibrate(real)
+    weights, card = calibrate(real, mesh_model=args.mesh_model)
     out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out / WEIGHTS_FILE, weights=weights.astype(np.float64))
-    write_card(out, WEIGHTS_FILE, card)
+    name = WEIGHTS_FILES[args.mesh_model]
+    np.savez_compressed(out / name, weights=weights.astype(np.float64))
+    write_card(out, name, card)
     print(json.dumps(card["metrics"], indent=1))
     return 0
 

@@ -2,9 +2,9 @@
 calibration / evaluation data: human landmarks in iBUG numbering and the shipped face mesh run on each photo.
 
 It lives in `../shared/real/photos/london` (see its README) and is never part of the project. The 468 MediaPipe
-points of each photo take about a second to compute, so they are cached (`out/london_mediapipe_<set>.npz`
-beside the repository's other uncommitted outputs); a cache made by another detector version is recomputed
-when its `detector` stamp differs.
+points of each photo take about a second to compute, so they are cached (`out/london_mediapipe_<set>.npz`, and
+`..._<set>_<model>.npz` for a face-mesh model other than the plain one, beside the repository's other
+uncommitted outputs); a cache made by another detector version is recomputed when its `detector` stamp differs.
 """
 from __future__ import annotations
 
@@ -65,13 +65,13 @@ def photo_path(root: Path, person: str, which: str = "neutral") -> Path:
 
 
 def mediapipe_points(root: Path, ids: tuple[str, ...], which: str = "neutral",
-                     cache_dir: Path = CACHE_DIR) -> np.ndarray:
-    """(people, 468, 3) face-mesh points (photo pixels, relative depth) of the largest face in each photo; NaN
-    where no face is found. Cached per set."""
+                     cache_dir: Path = CACHE_DIR, model: str = "mesh") -> np.ndarray:
+    """(people, 468, 3) face-mesh points (photo pixels, relative depth) of the largest face in each photo by the
+    face-mesh `model` (`face_mesh.MESH_MODELS`); NaN where no face is found. Cached per set and model."""
     from face_addon.core.photo import PhotoError, image_io
-    from face_addon.core.photo.face_mesh import detect
+    from face_addon.core.photo.face_mesh import detect_drawn_by
 
-    cache = Path(cache_dir) / f"london_mediapipe_{which}.npz"
+    cache = Path(cache_dir) / f"london_mediapipe_{which}{'' if model == 'mesh' else '_' + model}.npz"
     stamp = _detector_stamp()
     done: dict[str, np.ndarray] = {}
     if cache.is_file():
@@ -81,7 +81,7 @@ def mediapipe_points(root: Path, ids: tuple[str, ...], which: str = "neutral",
     missing = [i for i in ids if i not in done]
     for k, person in enumerate(missing):
         try:
-            done[person] = detect(image_io.load_photo(photo_path(root, person, which)))[0].points
+            done[person] = detect_drawn_by(image_io.load_photo(photo_path(root, person, which)), model)[0].points
         except PhotoError:
             done[person] = np.full((468, 3), np.nan)
         if (k + 1) % 20 == 0 or k + 1 == len(missing):

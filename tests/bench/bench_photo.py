@@ -117,7 +117,7 @@ def evaluate(path: str) -> dict:
         vertices = res.vertices
         if name == "default":
             res, detail, out["trust"] = follow_detections(f, target, res, Crop((0.0, 0.0), 1.0).image_intrinsics(),
-                                                          rec["landmarks"])
+                                                          rec["landmarks"], "mesh")  # photo_data's plain-mesh points
             vertices = res.vertices + detail
         if name != "regressor":
             out["time"][name] = time.perf_counter() - t

@@ -3,7 +3,8 @@
 Face Research Lab London Set (DeBruine & Jones 2017, CC BY 4.0, doi:10.6084/m9.figshare.5047666.v5).
 - `photo_london_nme`: NME (mean error over the 44 iBUG points the set's approximate map covers, divided by the
   annotation's outer eye-corner distance) of the reconstruction's reprojected 68 landmarks (`fit`, `regressor`)
-  and of the detector's 468 points mapped by `core/photo/ibug_map.py` (`mediapipe`), over the 102 neutral
+  and of the detector's 468 points (the pipeline's face mesh, `reconstruct_photo.MESH_MODEL`) mapped by that
+  model's map in `core/photo/ibug_map.py` (`mediapipe`), over the 102 neutral
   photos, per gender and ethnicity (london_info.csv), and on the two halves of the people (settings of the
   fit and the map were chosen on the first half / people 001-008 only).
 - `photo_smile_pairs_ok`: share of people whose smiling photo (NNN_08) has mouthSmileLeft+Right more than 0.1
@@ -58,13 +59,21 @@ def reprojected_landmarks(rec) -> np.ndarray:
     return q[:, :2] / q[:, 2:]
 
 
+def mapped_detections(ctx: London) -> np.ndarray:
+    """(people, 68, 2) the pipeline's face-mesh points of the neutral photos mapped by that model's iBUG map."""
+    from face_addon.core.pipelines.reconstruct_photo import MESH_MODEL
+
+    points = mediapipe_points(ctx.root, ctx.lm.ids, model=MESH_MODEL)[..., :2]
+    return mediapipe_to_ibug68(points, mesh_model=MESH_MODEL)
+
+
 def _nme(pred: np.ndarray, lm: LondonLandmarks, rows: np.ndarray) -> np.ndarray:
     return np.linalg.norm(pred[:, lm.ibug] - lm.points[rows], axis=-1).mean(1) / lm.inter_ocular()[rows]
 
 
 def measure_nme(ctx: London) -> tuple[dict, str]:
     lm, rows = ctx.lm, np.arange(len(ctx.lm.ids))
-    per = {"mediapipe": _nme(mediapipe_to_ibug68(mediapipe_points(ctx.root, lm.ids)[..., :2]), lm, rows)}
+    per = {"mediapipe": _nme(mapped_detections(ctx), lm, rows)}
     for method in ("fit", "regressor"):
         per[method] = _nme(np.stack([reprojected_landmarks(ctx.reconstruct(p, method=method)) for p in lm.ids]),
                            lm, rows)
@@ -228,7 +237,7 @@ def render_overlays(ctx: London, people: tuple[str, ...], out: Path) -> Path:
             img = Image.open(photo_path(ctx.root, p, which)).convert("RGB")
             points = []
             if which == "neutral":
-                mp = mediapipe_to_ibug68(mediapipe_points(ctx.root, ctx.lm.ids)[row, :, :2])
+                mp = mapped_detections(ctx)[row]
                 points = [(ctx.lm.points[row], (0, 220, 0)), (mp[ctx.lm.ibug], (40, 120, 255))]
             draw_reconstruction(ImageDraw.Draw(img, "RGBA"), rec, points, ctx.lm.ibug)
             tile = img.crop((int(c[0] - half), int(c[1] - half), int(c[0] + half), int(c[1] + half))).resize((400, 400))

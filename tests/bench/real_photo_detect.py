@@ -82,11 +82,12 @@ def eye_error(points: np.ndarray, pupils: np.ndarray) -> float:
 
 
 def check_photo(img: np.ndarray, pupils: np.ndarray) -> dict:
-    from face_addon.core.photo.face_mesh import detect
+    from face_addon.core.photo.face_mesh import detect_drawn_by
+    from face_addon.core.pipelines.reconstruct_photo import MESH_MODEL
 
     t = time.perf_counter()
     try:
-        faces = detect(img, which="all")
+        faces = detect_drawn_by(img, MESH_MODEL, which="all")
     except PhotoError:
         faces = []
     dt = time.perf_counter() - t
@@ -256,17 +257,18 @@ def part_ious(root: Path, every: int = 1) -> dict[str, dict[str, list[float]]]:
     from PIL import Image
 
     from face_addon.core.photo.camera import CROP
-    from face_addon.core.photo.face_mesh import detect
+    from face_addon.core.photo.face_mesh import detect_drawn_by
     from face_addon.core.photo.mediapipe_assets import load_connections
     from face_addon.core.photo.parts2d import combine_masks, part_masks
-    from face_addon.core.pipelines.reconstruct_photo import REGRESSOR_FILE, crop_face, load_regressor, regress
+    from face_addon.core.pipelines.reconstruct_photo import (MESH_MODEL, REGRESSOR_FILE, crop_face, load_regressor,
+                                                             regress)
 
     net = load_regressor(REGRESSOR_FILE)
     out: dict[str, dict[str, list[float]]] = {"combined": {}, "parser": {}, "landmarks": {}}
     out["ids"] = []  # type: ignore[assignment]
     for pid, path, _ in london_items(root, every):
         img = load_photo(path)
-        face = detect(img)[0]
+        face = detect_drawn_by(img, MESH_MODEL)[0]
         crop, crop_img, lm = crop_face(img, face.points)  # the pipeline's crop, upright with the face
         truth = london_crop_labels(np.asarray(Image.open(root / LONDON / "partmasks" / f"{pid}_03_parts.png")),
                                    crop)

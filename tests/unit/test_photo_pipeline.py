@@ -63,3 +63,19 @@ def test_grayscale_photo_and_no_face():
         reconstruct_photo(SKIMAGE_DATA / "chelsea.png")
     with pytest.raises(ValueError, match="method"):
         reconstruct_photo(SKIMAGE_DATA / "astronaut.png", method="magic")
+
+
+def test_the_photo_pipeline_reads_the_attention_mesh_and_the_scans_the_plain_one(astronaut):
+    """Reconstruct from Photo's points are the attention model's (MESH_MODEL, its own iBUG map) on the face the
+    plain mesh found; a call without a model (the scan pipelines') still gets the plain mesh, whose lips and eyes
+    differ. The cat and the coffee cup stay no-faces (the attention model's presence alone took them)."""
+    from face_addon.core.photo.face_mesh import DEFAULT_MODEL, detect, detect_drawn_by
+    from face_addon.core.pipelines.reconstruct_photo import MESH_MODEL
+
+    rec = reconstruct_photo(astronaut, method="regressor")
+    assert MESH_MODEL == "attention" and DEFAULT_MODEL == "mesh"
+    np.testing.assert_allclose(rec.landmarks, detect_drawn_by(astronaut, MESH_MODEL)[0].points)
+    assert np.abs(rec.landmarks - detect(astronaut)[0].points)[:, :2].max() > 0.5
+    for name in ("chelsea.png", "coffee.png"):
+        with pytest.raises(PhotoError, match="no face"):
+            detect_drawn_by(load_photo(SKIMAGE_DATA / name), MESH_MODEL)

@@ -86,18 +86,20 @@ def _image_shift(rows: sp.csr_matrix, cam: np.ndarray, K: np.ndarray, targets: n
 
 
 def landmark_detail(model: PhotoFaceKit, vertices: np.ndarray, rotation: np.ndarray, translation: np.ndarray,
-                    K: np.ndarray, points_2d: np.ndarray, strength: float = 1.0) -> np.ndarray:
+                    K: np.ndarray, points_2d: np.ndarray, strength: float = 1.0,
+                    ibug_weights: np.ndarray | None = None) -> np.ndarray:
     """(n, 3) model-space offsets that move `vertices` (model space; camera = rotation @ v + translation, pixels
     = K @ camera) so their embedded points project onto `points_2d` (468, 2+) in the same pixels (least
     squares) and PINNED_LANDMARKS exactly onto the points mapped to the 68 by `ibug_map` — times `strength`
-    (0..1, how far the detections are trusted; 1 puts the pinned landmarks on their targets)."""
+    (0..1, how far the detections are trusted; 1 puts the pinned landmarks on their targets). `ibug_weights`: the
+    map of the face-mesh model that drew `points_2d` (`ibug_map.load_weights`; None: the plain mesh's)."""
     from .ibug_map import mediapipe_to_ibug68
 
     system = detail_system(model)
     pts = np.asarray(points_2d, np.float64)[:, :2]
     cam = np.asarray(vertices, np.float64) @ rotation.T + translation
     soft = _image_shift(system.interp, cam, K, pts)
-    hard = _image_shift(system.pins, cam, K, mediapipe_to_ibug68(pts)[PINNED_LANDMARKS])
+    hard = _image_shift(system.pins, cam, K, mediapipe_to_ibug68(pts, ibug_weights)[PINNED_LANDMARKS])
     rhs = system.interp.T @ (system.weight[:, None] * soft)
     d_cam = np.zeros_like(cam)
     for axis in (0, 1):

@@ -9,10 +9,13 @@ Two versions:
 - `TABLE`: the common one-point-per-landmark index table used across open-source projects (one MediaPipe
   vertex per iBUG point). It ignores that MediaPipe's topology does not have a vertex exactly where
   annotators click (e.g. the eyelid points, the brow ends, the lip corners).
-- the calibrated map (`face_addon/models/ibug_map.npz`, built by `face_addon/train/ibug_map.py`): every point
-  the London set annotates is a sparse, non-negative combination of the mesh points near it, fitted to human
-  annotation. Points the set does not cover (jaw 0-16, nose ridge 27-29) keep their `TABLE` row.
-`load_weights()` returns the calibrated map when it ships, else the table.
+- the calibrated maps (`WEIGHTS_FILES`, built by `face_addon/train/ibug_map.py`), one per face-mesh model
+  (`face_mesh.MESH_MODELS`): every point the London set annotates is a sparse, non-negative combination of the
+  mesh points near it, fitted to human annotation of that model's points (the attention model redraws lips and
+  eyes, so the plain mesh's map sits its lip and eyelid points in the wrong places on them). Points the set does
+  not cover (jaw 0-16, nose ridge 27-29) keep their `TABLE` row.
+`load_weights(mesh_model=...)` returns the model's calibrated map when it ships, else the table. The scan
+pipelines read the plain mesh ("mesh", `ibug_map.npz`); Reconstruct from Photo the attention mesh.
 """
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ from ..models import available, resolve
 N_MEDIAPIPE = 468
 N_IBUG = 68
 WEIGHTS_FILE = "ibug_map.npz"
+#: the calibrated map of each face-mesh model's points
+WEIGHTS_FILES = {"mesh": WEIGHTS_FILE, "attention": "ibug_map_attention.npz"}
 
 #: MediaPipe vertex per iBUG point, iBUG order (0-16 jaw from the subject's right, brows, nose ridge, nose base,
 #: right eye, left eye, outer lip, inner lip): the table common to many open-source projects (e.g. LatentSync).
@@ -60,19 +65,22 @@ def check_weights(w: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=4)
-def load_weights(models_dir: Path | None = None) -> np.ndarray:
-    """The shipped calibrated (68, 468) map, or `table_weights()` when no calibration ships."""
-    if not available(WEIGHTS_FILE, models_dir):  # the model folder's file, else the shipped one (core.models)
+def load_weights(models_dir: Path | None = None, mesh_model: str = "mesh") -> np.ndarray:
+    """The shipped calibrated (68, 468) map of `mesh_model`'s points, or `table_weights()` when none ships."""
+    if mesh_model not in WEIGHTS_FILES:
+        raise ValueError(f"no iBUG map for face mesh model {mesh_model!r}: one of {tuple(WEIGHTS_FILES)}")
+    name = WEIGHTS_FILES[mesh_model]
+    if not available(name, models_dir):  # the model folder's file, else the shipped one (core.models)
         return table_weights()
-    with np.load(resolve(WEIGHTS_FILE, models_dir)) as z:
+    with np.load(resolve(name, models_dir)) as z:
         return check_weights(z["weights"])
 
 
-def mediapipe_to_ibug68(points: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+def mediapipe_to_ibug68(points: np.ndarray, weights: np.ndarray | None = None, mesh_model: str = "mesh") -> np.ndarray:
     """(..., 468, D) MediaPipe points -> (..., 68, D) iBUG points, for any D; `weights` defaults to
-    `load_weights()` (pass `table_weights()` for the index table)."""
+    `load_weights(mesh_model=mesh_model)` (pass `table_weights()` for the index table)."""
     pts = np.asarray(points, dtype=np.float64)
     if pts.ndim < 2 or pts.shape[-2] != N_MEDIAPIPE:
         raise ValueError(f"expected (..., {N_MEDIAPIPE}, D) points, got {pts.shape}")
-    w = load_weights() if weights is None else check_weights(weights)
+    w = load_weights(mesh_model=mesh_model) if weights is None else check_weights(weights)
     return np.einsum("kn,...nd->...kd", w, pts)

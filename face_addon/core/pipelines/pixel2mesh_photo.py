@@ -59,10 +59,11 @@ def face_crop(img: np.ndarray, face_index: int, average: dict) -> tuple[UprightC
     (0 = the largest): the detector box ×1.1 taken upright with the face's landmarks, or the training set's
     average crop when no face is found."""
     from ..photo import PhotoError
-    from ..photo.face_mesh import detect
+    from ..photo.face_mesh import detect_drawn_by
+    from .reconstruct_photo import MESH_MODEL
 
     try:  # detector boxes whose face mesh is present (the detector alone fires on e.g. cat faces)
-        meshes = detect(img, which="all")
+        meshes = detect_drawn_by(img, MESH_MODEL, which="all")  # the FaceKit method's faces and mesh
     except PhotoError:
         meshes = []
     h, w = img.shape[:2]

@@ -4,8 +4,9 @@
     rec.alpha_id, rec.alpha_exp, rec.vertices            # FaceKit coefficients, model-space template vertices
     rec.rotation, rec.translation, rec.K, rec.width, rec.height   # the photo's camera (OpenCV)
 
-Stages: MediaPipe-derived face detector + 468-point mesh (`core.photo.face_mesh`) -> square crop around the
-landmarks (224²), turned upright with the face when the photo shows it rolled (`core.photo.upright_crop`; the
+Stages: MediaPipe-derived face detector + 468-point mesh (`core.photo.face_mesh`: the plain mesh finds the faces,
+the attention model `MESH_MODEL` draws their points, mapped to the 68 by its own calibrated map) -> square crop
+around the landmarks (224²), turned upright with the face when the photo shows it rolled (`core.photo.upright_crop`; the
 pose goes back into the photo's camera at the end) -> the learned network (`models/photo_regressor.pt`): FaceKit parameters (the fit's
 initialiser) and part masks from its parser head, used when the parser sees a photo like its renders, else
 the MediaPipe contour polygons, as on real photos (`masks="combined"`, `parts2d.combine_masks`) -> per-photo fitting of the pose, the
@@ -38,6 +39,12 @@ MASK_SOURCES = ("combined", "parser", "landmarks")
 #: not the fit, now puts the landmarks on the detections; on the validation views this and dropping the pose refit
 #: (`with_read_expression`) raised Part IoU 0.545 -> 0.574 at 2.23 -> 2.25 mm)
 LANDMARK_LAMBDA = 0.016
+#: the face mesh that draws the photo methods' points (`face_mesh.detect_drawn_by`; the plain mesh still decides
+#: what is a face). The attention model redraws lips and eyes; with the iBUG map refitted on its points
+#: (`ibug_map.WEIGHTS_FILES`) it put the 44 London iBUG points 1.76 % of the eye distance off against the plain
+#: mesh's 2.07 % (5-fold over people, same run, docs/photo.md). The scan pipelines keep the plain mesh (worse on
+#: the Artec scans with attention: tests/bench/results/attention_mesh.md)
+MESH_MODEL = "attention"
 
 
 #: no fitting steps: the result of the parameters as they are
@@ -161,12 +168,14 @@ def with_read_expression(f: Fitter, target: FitTarget, res: FitResult, K: np.nda
     return f.fit(target, init=p, cfg=EVALUATE_ONLY)
 
 
-def follow_detections(f: Fitter, target: FitTarget, res: FitResult, K: np.ndarray, points: np.ndarray
-                      ) -> tuple[FitResult, np.ndarray, float]:
+def follow_detections(f: Fitter, target: FitTarget, res: FitResult, K: np.ndarray, points: np.ndarray,
+                      mesh_model: str = MESH_MODEL) -> tuple[FitResult, np.ndarray, float]:
     """The stages that follow the detected points beyond FaceKit's prior — the expression read from the mesh,
     the landmark correction — scaled by how far the detections are trusted at
     the joint fit's pose (`photo.trust`; 0: the joint fit is kept as it is). `K` and `points` in the same
-    pixels (photo or crop). Returns (result, (n, 3) model-space detail offsets, trust)."""
+    pixels (photo or crop), drawn by the face mesh `mesh_model`. Returns (result, (n, 3) model-space detail
+    offsets, trust)."""
+    from ..photo.ibug_map import load_weights
     from ..photo.trust import pose_trust
 
     trust = pose_trust(_rotation(res), res.params.t.double().numpy())
@@ -174,7 +183,7 @@ def follow_detections(f: Fitter, target: FitTarget, res: FitResult, K: np.ndarra
         return res, np.zeros_like(res.vertices), trust
     res = with_read_expression(f, target, res, K, points, trust)
     detail = landmark_detail(f.model, res.vertices, _rotation(res), res.params.t.double().numpy(), K, points,
-                             strength=trust)
+                             strength=trust, ibug_weights=load_weights(mesh_model=mesh_model))
     return res, detail, trust
 
 
@@ -185,7 +194,7 @@ def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", us
     """Reconstruct the face `face_index` (0 = largest) of a photo; see the module doc. Raises Cancelled at the
     next stage once `cancel()` is true (core/progress.py)."""
     from ..photo import PhotoError
-    from ..photo.face_mesh import detect
+    from ..photo.face_mesh import detect_drawn_by
     from ..photo.image_io import load_photo
     from ..photo.mediapipe_assets import load_connections
     from ..photo.parts2d import combine_masks, part_masks
@@ -201,7 +210,7 @@ def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", us
     times["load"] = time.perf_counter() - t
     step(0.1, "detecting faces")
     t = time.perf_counter()
-    faces = detect(img, which="all")
+    faces = detect_drawn_by(img, MESH_MODEL, which="all")
     if face_index >= len(faces):
         raise PhotoError(f"the photo has {len(faces)} face(s), numbered 0-{len(faces) - 1} from the largest; "
                          f"there is no face {face_index}")
