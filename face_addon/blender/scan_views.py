@@ -1,6 +1,6 @@
 """Cycles renders of a scan from given cameras: the default views of Segment Skin's image branch.
 
-    views = scan_views(upright_mesh)   # SkinViews: the scan from skin_image.skin_rig (three turned 13-view rigs)
+    views = scan_views(upright_mesh)   # SkinViews: the scan from skin_image.skin_rig (four turned 13-view rigs)
 
 The scan is rendered alone, in a temporary scene (the user's scene, objects and render settings are not
 touched), with an emission shader of its own colour (the UV texture when it has one, else vertex colours) darkened
