@@ -9,7 +9,8 @@ Segment Skin on Lee Perry-Smith upright textured (head-and-face fraction), fran 
 the 16 synthetic test scans (`real_skin.synthetic_subset`: mIoU), exactly as `bench_real.py --part skin` runs
 them, but with the candidate placed beside a copy of skin_p2p.pt in a scratch folder (skin_p2p finds its
 encoder by relative name), so the shipped files and real.json are untouched. Results:
-results/skin_encoder_candidates.{json,md}; a London picture per candidate under out/real_pictures/.
+results/skin_encoder_candidates.{json,md}; per candidate a London picture and one of Lee Perry-Smith and fran
+(front and 60°, orange = skin) under out/real_pictures/.
 """
 from __future__ import annotations
 
@@ -30,8 +31,9 @@ REPO = Path(__file__).resolve().parents[2]
 ARTEC = ("p02_neutral", "p05_smile", "p10_neutral")
 
 
-def scan_rows(root: Path) -> dict:
-    """The gate's scans through real_skin.segment (the candidate set in real_skin.WEIGHTS' folder)."""
+def scan_rows(root: Path) -> tuple[dict, list[np.ndarray]]:
+    """The gate's scans through real_skin.segment (the candidate set in real_skin.WEIGHTS' folder); picture tiles
+    of Lee Perry-Smith and fran coloured by the probabilities."""
     from face_addon.core.mesh_files import load_mesh
 
     base = root / "scans"
@@ -40,16 +42,18 @@ def scan_rows(root: Path) -> dict:
     width = float(np.ptp(lps.vertices, 0)[:2].max())
     head = z >= z.max() - real_skin.LPS_CHIN_BELOW_CROWN * width
     r, _, two_d = real_skin.segment(lps)
+    tiles = [real_skin.picture_tile(lps, r.probability)]
     out = {"lps_head_face": round(float(r.skin[head].mean()), 4), "lps_fraction": round(r.skin_fraction, 4),
            "lps_2d": two_d}
     fran = real_skin.turned(load_mesh(base / "fran" / "fran_cut_converted.obj"), real_skin.Y_UP_FACE_X)
     r, _, two_d = real_skin.segment(fran)
+    tiles.append(real_skin.picture_tile(fran, r.probability))
     out.update(fran_fraction=round(r.skin_fraction, 4), fran_2d=two_d)
     for name in ARTEC:
         r, _, two_d = real_skin.segment(load_mesh(base / "artec_faces" / f"{name}.obj"))
         out[f"artec_{name}"] = round(r.skin_fraction, 4)
     print(out, flush=True)
-    return out
+    return out, tiles
 
 
 def evaluate(label: str, encoder: Path, root: Path, scratch: Path) -> dict:
@@ -67,7 +71,9 @@ def evaluate(label: str, encoder: Path, root: Path, scratch: Path) -> dict:
     lon, tiles = real_skin.london(root)
     print(label, lon, flush=True)
     Image.fromarray(np.concatenate(tiles, 0)).save(picture_path(f"skin_encoder_{label}.png"))
-    row = {"encoder": str(encoder), "london": lon, "scans": scan_rows(root)}
+    scans, scan_tiles = scan_rows(root)
+    Image.fromarray(np.concatenate(scan_tiles, 0)).save(picture_path(f"skin_encoder_{label}_scans.png"))
+    row = {"encoder": str(encoder), "london": lon, "scans": scans}
     synth = real_skin.synthetic_subset()
     row["synth"] = {k: synth.get(k) for k in ("n", "miou", "miou_2d")}
     print(label, row["synth"], flush=True)

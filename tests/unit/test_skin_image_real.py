@@ -126,3 +126,30 @@ def test_group_balanced_weights_favour_small_groups(tmp_path):
     w = group_balanced_weights(tmp_path, ids)
     assert np.isclose(w.sum(), 1) and np.isclose(w[4] / w[0], 2.0)     # 4 white vs 1 black, power 0.5
     assert np.allclose(group_balanced_weights(tmp_path, ids, 0.0), 0.2)
+
+
+def test_ship_takes_the_metrics_of_the_candidate_row_measured_on_its_bytes(tmp_path):
+    import json
+    import shutil
+
+    from face_addon.core.capabilities import MODELS_DIR
+    from face_addon.train.skin_image_real import ship
+
+    run, models = tmp_path / "run", tmp_path / "models"
+    run.mkdir(), models.mkdir()
+    shutil.copyfile(MODELS_DIR / "skin_image.pt", run / "skin_image.pt")
+    shutil.copyfile(MODELS_DIR / "skin_image.pt", tmp_path / "measured.pt")   # measured under another name
+    (models / "MODEL_CARD.md").write_text("| file | what | trained on | held-out result | status |\n|---|---|---|---|---|\n"
+                                          "| `skin_image.pt` (1 MB) | a person's words | x | y | usable |\n")
+
+    def row(iou: float, encoder: str) -> dict:
+        return {"encoder": encoder, "london": {"held_out_backdrop": iou}, "scans": {"lps_head_face": 0.5},
+                "synth": {"miou": 0.9}}
+    bench = tmp_path / "results.json"
+    bench.write_text(json.dumps({"shipped": row(0.8, "/nowhere.pt"), "cand": row(0.875, str(tmp_path / "measured.pt")),
+                                 "commit": "x"}))
+    ship(run, models, bench)
+    card = json.loads((models / "skin_image.json").read_text())
+    assert card["metrics"]["this"]["london_skin_iou_held_out_odd_ids"] == 0.875
+    assert card["metrics"]["replaced_encoder_same_run"]["london_skin_iou_held_out_odd_ids"] == 0.8
+    assert card["decider"] is not None and "0.875 on the odd ids" in (models / "MODEL_CARD.md").read_text()
