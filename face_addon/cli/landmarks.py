@@ -19,9 +19,11 @@ def _cmd_landmarks(args: argparse.Namespace) -> int:
     check_inputs((args.input, "file"))  # before the imports below (torch: seconds)
     from ..core.landmark_export import FORMATS, write_landmarks
     from ..core.mesh_files import load_mesh
-    from ..core.pipelines.detect_landmarks import detect_landmarks
+    from ..core.pipelines.detect_landmarks import detect_landmarks, load_landmark_model
 
     check_outputs([args.input, args.weights], [("--out", args.out, tuple("." + f for f in FORMATS))])
+    if args.weights:  # a bad weights file fails at once, not after a face search that may not need it (cached)
+        load_landmark_model(args.weights)
     mesh = load_mesh(args.input)
     with stage_progress(args) as progress:
         result = detect_landmarks(mesh.vertices, mesh.faces if mesh.n_faces else None, args.weights,
