@@ -76,6 +76,18 @@ def test_no_colors_uses_geometry_model_and_non_mesh_is_refused(scene, model_file
         bpy.ops.face.segment_skin()
 
 
+def test_too_few_vertices_fail_before_the_face_search_and_renders(scene, monkeypatch):
+    import face_addon.core.pipelines.upright_scan as upright
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("the face search ran on a mesh too small to segment")
+
+    monkeypatch.setattr(upright, "face_upright_frame", no_search)
+    bpy.ops.mesh.primitive_cube_add(size=0.1)  # 8 vertices
+    with pytest.raises(RuntimeError, match="too few"):
+        bpy.ops.face.segment_skin()
+
+
 def test_cli_round_trip(tmp_path, model_files):
     import trimesh
 

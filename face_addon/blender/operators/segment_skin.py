@@ -101,7 +101,7 @@ class FACE_OT_segment_skin(PipelineOperator, bpy.types.Operator):
 
     def steps(self, context):
         from ...core.models import skin_model
-        from ...core.pipelines.segment_skin import segment_skin
+        from ...core.pipelines.segment_skin import check_segmentable, segment_skin
         from ...core.pipelines.upright_scan import face_upright_frame
         from ...core.progress import reporter
         from ..model_files import models_dir
@@ -111,6 +111,7 @@ class FACE_OT_segment_skin(PipelineOperator, bpy.types.Operator):
         # render or read views only for a model that takes them (the core's choice, with views and colours)
         reads_views = skin_model(True, True, models_dir(context), weights).uses_views
         mesh, warnings, source_name = _read_scan(obj)
+        check_segmentable(mesh.vertices, mesh.faces if mesh.n_faces else None)  # before the face search and renders
         frame = None
         if self.views == "RENDER" and mesh.n_faces:
             # rendered views and the networks see the scan in its face's own frame (vertex order is kept)

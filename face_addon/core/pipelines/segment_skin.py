@@ -305,6 +305,16 @@ def sigma_outside_training(shape: SkinShape, meta: dict) -> np.ndarray:
     return np.clip((np.abs(z) - SIGMA_TRUSTED) / SIGMA_BLEND, 0.0, 1.0)
 
 
+def check_segmentable(vertices: np.ndarray, faces: np.ndarray | None) -> Mesh:
+    """The input as a Mesh, or MeshError (empty, NaN, too few vertices): callers that render views first (the
+    operator) check with this before the renders, so bad input fails in a moment, not after them."""
+    mesh = Mesh(vertices, faces if faces is not None else np.zeros((0, 3), np.int64))
+    mesh.validate(allow_point_cloud=True)
+    if mesh.n_vertices < MIN_VERTICES:
+        raise MeshError(f"{mesh.n_vertices} vertices are too few to segment (need at least {MIN_VERTICES}).")
+    return mesh
+
+
 def segment_skin(vertices: np.ndarray, faces: np.ndarray | None = None, colors: np.ndarray | None = None,
                  model=None, *, weights: Path | str | None = None, max_vertices: int = MAX_VERTICES,
                  threshold: float = 0.5, cache_dir: Path | str | None = None, views=None,
@@ -324,10 +334,7 @@ def segment_skin(vertices: np.ndarray, faces: np.ndarray | None = None, colors: 
     t0 = time.perf_counter()
     report = reporter(progress, cancel)
     report(0.0, "checking the input")
-    mesh = Mesh(vertices, faces if faces is not None else np.zeros((0, 3), np.int64))
-    mesh.validate(allow_point_cloud=True)
-    if mesh.n_vertices < MIN_VERTICES:
-        raise MeshError(f"{mesh.n_vertices} vertices are too few to segment (need at least {MIN_VERTICES}).")
+    mesh = check_segmentable(vertices, faces)
     warnings: list[str] = []
     colors01 = normalize_colors(colors, mesh.n_vertices)
     if colors01 is not None and colors01.std(axis=0).max() < FLAT_COLOR_STD:
