@@ -126,8 +126,9 @@ def rotation(seed: int) -> np.ndarray:
 
 def segment(mesh, views: bool = True):
     """The default pipeline as `face segment` runs it: colours from the texture, the scan turned into its face's
-    frame (`face_upright`), 13 rendered views (an untextured scan in the neutral skin tone). Returns (result,
-    seconds, the 2D baseline's skin fraction: the encoder's skin maps projected alone, None without views)."""
+    frame (`face_upright`), the rendered rigs (`scan_views`: 4 × 13 views; an untextured scan in the neutral skin
+    tone). Returns (result, seconds, the 2D baseline's skin fraction: the encoder's skin maps projected alone,
+    None without views)."""
     from face_addon.blender.scan_views import scan_views
     from face_addon.core.pipelines import skin_image as si
     from face_addon.core.pipelines.segment_skin import segment_skin
@@ -433,7 +434,7 @@ def run(root: Path) -> tuple[dict, str]:
             "skin_synth_miou": synth.get("miou"),
             "skin_synth_miou_note": (f"a regenerated subset, not bench_skin.py's 100-scan test set: {synth['n']} "
                                      f"test seeds {synth['seeds'][0]}-{synth['seeds'][1]} ({SYNTH_COMMAND}), the "
-                                     "default pipeline with 13 rendered views" if synth["n"] else synth["note"]),
+                                     "default pipeline with its rendered views (4 rigs × 13)" if synth["n"] else synth["note"]),
             "skin_real": {"london": lon, "scans": sc, "timing_250k": tm, "synthetic_subset": synth}}
     md = markdown(keys, lon, sc, tm, synth)
     return keys, md
