@@ -434,7 +434,8 @@ def run(root: Path) -> tuple[dict, str]:
             "skin_synth_miou": synth.get("miou"),
             "skin_synth_miou_note": (f"a regenerated subset, not bench_skin.py's 100-scan test set: {synth['n']} "
                                      f"test seeds {synth['seeds'][0]}-{synth['seeds'][1]} ({SYNTH_COMMAND}), the "
-                                     "default pipeline with its rendered views (4 rigs × 13)" if synth["n"] else synth["note"]),
+                                     "default pipeline with its rendered views (4 rigs × 13)"
+                                     if synth["n"] else synth["note"]),
             "skin_real": {"london": lon, "scans": sc, "timing_250k": tm, "synthetic_subset": synth}}
     md = markdown(keys, lon, sc, tm, synth)
     return keys, md
