@@ -44,7 +44,7 @@ def test_views_landmarks_upright_and_rotated_agree(head):
     v, f, truth = head
     up = detect_landmarks(v, f)
     assert up.method == "views" and up.orientation["units"] == "m"
-    assert up.models["face_mesh"] and up.models["ibug_map"] == "ibug_map.npz" and up.models["facekit"]
+    assert up.models["face_mesh"] == "mediapipe_face.npz:mesh" and up.models["ibug_map"] == "ibug_map.npz" and up.models["facekit"]
     assert up.models["sgcn"] is None
     inner = np.arange(17, 68)  # FaceKit's own labels follow another convention (docs): a loose bound
     assert np.median(np.linalg.norm(up.landmarks[inner] - truth[inner], axis=1)) < 0.010

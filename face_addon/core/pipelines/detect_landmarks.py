@@ -351,10 +351,12 @@ def _models(searched: bool, found, sgcn_ran: bool, weights, model) -> dict[str, 
     468 -> 68 map and FaceKit fitted to the scan (views), 2S-SGCN's weights."""
     from ..photo.ibug_map import WEIGHTS_FILE
     from ..photo.mediapipe_assets import default_asset_path
+    from .landmarks_views import MESH_MODEL
 
     mediapipe = default_asset_path().name
     sgcn = Path(weights).name if weights else DEFAULT_WEIGHTS.name if model is None else "(model given in the call)"
-    return {"detector": mediapipe if searched else None, "face_mesh": mediapipe if searched else None,
+    return {"detector": mediapipe if searched else None,
+            "face_mesh": f"{mediapipe}:{MESH_MODEL}" if searched else None,
             "face_frame": "mediapipe_facekit.npz" if searched else None,
             "ibug_map": WEIGHTS_FILE if found is not None else None,
             "facekit": "facekit.npz" if found is not None and found.head_fitted else None,

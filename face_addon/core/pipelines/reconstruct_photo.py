@@ -187,6 +187,17 @@ def follow_detections(f: Fitter, target: FitTarget, res: FitResult, K: np.ndarra
     return res, detail, trust
 
 
+def front_end_models() -> dict[str, str | None]:
+    """The assets of the photo front end, by role, for `PhotoReconstruction.models`: MediaPipe's detector, the face
+    mesh model that draws the points (`MESH_MODEL`) and the iBUG map calibrated on that model's points, so a
+    result says which mesh and map it came from (the plain and the attention mesh have a map each)."""
+    from ..photo.ibug_map import WEIGHTS_FILES
+    from ..photo.mediapipe_assets import default_asset_path
+
+    asset = default_asset_path().name
+    return {"detector": asset, "face_mesh": f"{asset}:{MESH_MODEL}", "ibug_map": WEIGHTS_FILES[MESH_MODEL]}
+
+
 def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", use_prdl: bool = True,
                       masks: str = "combined", face_index: int = 0,
                       regressor_path: Path | str | None = REGRESSOR_FILE,
@@ -224,10 +235,10 @@ def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", us
     t = time.perf_counter()
     f = fitter()
     init, part = None, None
-    models: dict[str, str | None] = {"regressor": None, "parser": None}
+    models = front_end_models() | {"regressor": None, "parser": None}
     if regressor_path is not None and Path(regressor_path).is_file():
         init, part = regress(load_regressor(regressor_path), crop_img)
-        models = {"regressor": Path(regressor_path).name, "parser": Path(regressor_path).name}
+        models |= {"regressor": Path(regressor_path).name, "parser": Path(regressor_path).name}
     elif method == "regressor":
         from ..weights import WeightsError
 
