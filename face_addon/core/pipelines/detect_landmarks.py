@@ -349,7 +349,7 @@ def _models(searched: bool, found, sgcn_ran: bool, weights, model) -> dict[str, 
     """Which weights and assets ran, by role (None: not run), like the photo results' `models`: MediaPipe's
     detector and face mesh in the face search (meshes) and the views, the face frame's mean-face fit, the
     468 -> 68 map and FaceKit fitted to the scan (views), 2S-SGCN's weights."""
-    from ..photo.ibug_map import WEIGHTS_FILE
+    from ..photo.ibug_map import WEIGHTS_FILES
     from ..photo.mediapipe_assets import default_asset_path
     from .landmarks_views import MESH_MODEL
 
@@ -358,7 +358,7 @@ def _models(searched: bool, found, sgcn_ran: bool, weights, model) -> dict[str, 
     return {"detector": mediapipe if searched else None,
             "face_mesh": f"{mediapipe}:{MESH_MODEL}" if searched else None,
             "face_frame": "mediapipe_facekit.npz" if searched else None,
-            "ibug_map": WEIGHTS_FILE if found is not None else None,
+            "ibug_map": WEIGHTS_FILES[MESH_MODEL] if found is not None else None,
             "facekit": "facekit.npz" if found is not None and found.head_fitted else None,
             "sgcn": sgcn if sgcn_ran else None}
 

@@ -215,12 +215,12 @@ def most_prominent(vertices: np.ndarray, centre: np.ndarray, forward: np.ndarray
     return vertices[near[np.argmax(vertices[near] @ forward)]] if len(near) else centre
 
 
-def scan_weights() -> np.ndarray:
-    """The 468 -> 68 map for rendered scans: the photo-calibrated map (`ibug_map.load_weights`) with the
-    TABLE_ROWS of the index table."""
+def scan_weights(mesh_model: str = MESH_MODEL) -> np.ndarray:
+    """The 468 -> 68 map for rendered scans: the photo-calibrated map of `mesh_model`'s points
+    (`ibug_map.load_weights`) with the TABLE_ROWS of the index table."""
     from ..photo.ibug_map import load_weights, table_weights
 
-    w = load_weights().copy()
+    w = load_weights(mesh_model=mesh_model).copy()
     w[list(TABLE_ROWS)] = table_weights()[list(TABLE_ROWS)]
     return w
 
@@ -237,8 +237,9 @@ def landmarks_from_views(surface: ScanSurface, frame: FaceFrame, rig=RIG, shadin
                          ibug_weights: np.ndarray | None = None, progress: Progress | None = None,
                          contour: str = CONTOUR, mesh_model: str = MESH_MODEL) -> ViewLandmarks | None:
     """68 iBUG landmarks of the scan from the view rig; None when no view reads a face.
-    `ibug_weights`: the 468 -> 68 map (default: `scan_weights()`); `contour`: "fit" (jaw contour from FaceKit
-    fitted to the scan, step 7) or "views"; `mesh_model`: the face mesh per view ("mesh" or "attention").
+    `ibug_weights`: the 468 -> 68 map (default: `scan_weights(mesh_model)`, the map of that mesh's points);
+    `contour`: "fit" (jaw contour from FaceKit fitted to the scan, step 7) or "views"; `mesh_model`: the face mesh
+    per view ("mesh" or "attention").
     `progress(fraction, stage)` is called before each view (core/progress.py: where a run can be cancelled)."""
     from ..photo.ibug_map import mediapipe_to_ibug68
 
@@ -246,7 +247,7 @@ def landmarks_from_views(surface: ScanSurface, frame: FaceFrame, rig=RIG, shadin
     shown = coarse_copy(surface, cell_size=RENDER_CELL_PX * pixel)
     if shading == "cavity":
         shown = with_cavity(shown)
-    weights = scan_weights() if ibug_weights is None else ibug_weights
+    weights = scan_weights(mesh_model) if ibug_weights is None else ibug_weights
     views, obs68, cos68 = [], [], []
     for i, (yaw, pitch) in enumerate(rig):
         if progress is not None:
