@@ -72,6 +72,19 @@ def test_backdrop_mask_finds_a_plain_wall_and_not_clutter():
     assert backdrop_mask(clutter) is None and (neutralise_backdrop(clutter) == clutter).all()
 
 
+def test_backdrop_mask_keeps_a_light_neck_but_takes_a_darker_shaded_wall():
+    """A pale neck (tinted, about as bright as the wall) joined to a light-grey wall through a white shirt stays
+    out of the backdrop, while a shadow on the wall (darker, untinted, further off in plain RGB than the neck)
+    stays in: the fill follows hue more strictly than brightness (plain RGB distance painted the neck)."""
+    wall = np.array([0.80, 0.80, 0.80])
+    img = np.tile(wall, (60, 60, 1))
+    img[:, :10] = wall - 0.10                     # shaded strip of the wall: 0.17 off in RGB
+    img[45:, 15:45] = (0.90, 0.90, 0.90)          # white shirt touching the bottom edge
+    img[30:45, 25:35] = (0.88, 0.76, 0.70)        # neck on the shirt: 0.13 off the wall in RGB, but tinted
+    mask = backdrop_mask(img)
+    assert mask is not None and mask[5, 5] and mask[50, 2]
+    assert not mask[35:45, 25:35].any()
+
 def test_fine_tune_runs_resumes_and_exports_a_loadable_encoder(tmp_path):
     """Two steps on made-up renders and a made-up London folder from a tiny teacher; the export loads and keeps
     the teacher's classes and feature width."""

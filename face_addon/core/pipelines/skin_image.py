@@ -3,7 +3,7 @@
     views = SkinViews(images, cameras)            # renders of the scan (blender/scan_views.py) or the user's photos
     enc = load_image_encoder(IMAGE_WEIGHTS)
     feats, skin2d = encode_views(enc, views)      # (V, F, H, W) features, (V, H, W) 2D skin probability
-    mu, var, skin = lift_rigs(vertices, faces, feats, skin2d, views)
+    mu, var, skin, seen = lift_rigs(vertices, faces, feats, skin2d, views)
 
 `skin2d` is the encoder's own per-pixel skin decision (sum of the probabilities of the head-surface classes);
 projected onto the scan and fused over the views it is the 2D-only baseline of the paper's Table 1.
@@ -39,6 +39,11 @@ TRAINING_BACKGROUND = 63 / 255
 #: colour distance (sRGB, 0-1 per channel) within which a photo pixel belongs to the backdrop; chosen on the
 #: London photos of even-numbered people (docs/skin.md)
 BACKDROP_TOLERANCE = 0.2
+#: weight of a colour's departure from the backdrop's hue (the part of the difference off the grey axis) against its
+#: change in brightness: a light neck or chest is about as bright as a light-grey studio wall but tinted, so with
+#: plain RGB distance (weight 1) the fill ran from the wall into 1002 pixels of London's head surface (at 160 px,
+#: all 102 photos); at 3, 64 (docs/skin.md, round 9)
+BACKDROP_HUE_WEIGHT = 3.0
 #: (yaw, pitch) degrees by which the 13-view rig is turned about the scan's box centre for the rendered views; the
 #: lifted features of the rigs are averaged. (±8°, ±4°): inside the encoder's training jitter (yaw ±20°, pitch ±10°,
 #: synth/skin_views.py) and several times the face frame's spread between turned copies (1.3°); on LPS's upright /
@@ -67,10 +72,19 @@ def shrink(image: np.ndarray, size: int) -> np.ndarray:
     return out[0].numpy().transpose(1, 2, 0)
 
 
+def backdrop_distance(image: np.ndarray, colour: np.ndarray, hue_weight: float = BACKDROP_HUE_WEIGHT) -> np.ndarray:
+    """(h, w) distance of each pixel from the backdrop `colour`: the RGB difference split into its brightness part
+    (along the grey axis) and its hue part (across it), the hue part weighted `hue_weight` (1: plain RGB
+    distance). Shading moves a wall's pixels along the grey axis; skin differs from a grey wall across it."""
+    d = image - colour
+    grey = d.mean(axis=2, keepdims=True)
+    return np.sqrt(3 * grey[..., 0] ** 2 + hue_weight ** 2 * ((d - grey) ** 2).sum(axis=2))
+
+
 def backdrop_mask(image: np.ndarray, tolerance: float = BACKDROP_TOLERANCE) -> np.ndarray | None:
     """(h, w) bool: a photo's plain studio backdrop — the median colour of the image border, and every pixel
-    within `tolerance` of it that is connected to the border —, or None for a cluttered background (too little of
-    the border matches)."""
+    within `tolerance` of it (`backdrop_distance`) that is connected to the border —, or None for a cluttered
+    background (too little of the border matches)."""
     from scipy import ndimage
 
     h, w = image.shape[:2]
@@ -78,7 +92,7 @@ def backdrop_mask(image: np.ndarray, tolerance: float = BACKDROP_TOLERANCE) -> n
     border = np.concatenate([image[:b].reshape(-1, 3), image[-b:].reshape(-1, 3), image[:, :b].reshape(-1, 3),
                              image[:, -b:].reshape(-1, 3)])
     colour = np.median(border, axis=0)
-    similar = np.linalg.norm(image - colour, axis=2) < tolerance
+    similar = backdrop_distance(image, colour) < tolerance
     labels, _ = ndimage.label(similar)
     edge = np.zeros((h, w), bool)
     edge[:b], edge[-b:], edge[:, :b], edge[:, -b:] = True, True, True, True
@@ -218,11 +232,13 @@ def lifted_image_features(vertices: np.ndarray, faces: np.ndarray | None, featur
 
 
 def lift_rigs(vertices: np.ndarray, faces: np.ndarray | None, features: np.ndarray, skin2d: np.ndarray,
-              views: SkinViews, visibility_aware: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(μ̄ (n, F), σ̄² (n, F), 2D skin (n,)): the view features and skin maps lifted onto the vertices, rig by rig
-    (`views.rigs`), averaged over the rigs that see a vertex (0 where none does). Per rig, not over all views at
-    once: σ̄² is then the spread over one rig's directions, as in training (all 39 views at once raised LPS's
-    skin share by 0.05, an input shift the network never saw). The 2D skin is always visibility-aware."""
+              views: SkinViews, visibility_aware: bool = True
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(μ̄ (n, F), σ̄² (n, F), 2D skin (n,), seen (n,)): the view features and skin maps lifted onto the vertices,
+    rig by rig (`views.rigs`), averaged over the rigs that see a vertex (0 where none does); `seen` counts those
+    rigs (0: no view saw the vertex, its image inputs carry no evidence). Per rig, not over all views at once:
+    σ̄² is then the spread over one rig's directions, as in training (all 39 views at once raised LPS's skin share
+    by 0.05, an input shift the network never saw). The 2D skin is always visibility-aware."""
     n = len(vertices)
     mu, var, skin, seen = np.zeros((n, features.shape[1])), np.zeros((n, features.shape[1])), np.zeros(n), np.zeros(n)
     for group in np.array_split(np.arange(len(features)), views.rigs):
@@ -236,4 +252,4 @@ def lift_rigs(vertices: np.ndarray, faces: np.ndarray | None, features: np.ndarr
         skin[hit] += s[hit]
         seen += hit
     k = np.maximum(seen, 1)
-    return (mu / k[:, None]).astype(np.float32), (var / k[:, None]).astype(np.float32), skin / k
+    return (mu / k[:, None]).astype(np.float32), (var / k[:, None]).astype(np.float32), skin / k, seen
