@@ -198,15 +198,16 @@ def test_lift_rigs_averages_each_rigs_own_lift(sphere):
     views = SkinViews(np.zeros((2, 48, 48, 3), np.float32), [front, side], rigs=2)
     feats = np.stack([np.full((2, 48, 48), 1.0), np.full((2, 48, 48), 3.0)]).astype(np.float32)
     skin2d = feats[:, 0] / 4
-    mu, var, skin = lift_rigs(v, f, feats, skin2d, views)
+    mu, var, skin, seen = lift_rigs(v, f, feats, skin2d, views)
     by_front = visibility(v, f, front)[1]
     by_side = visibility(v, f, side)[1]
     assert np.allclose(mu[by_front & ~by_side, 0], 1) and np.allclose(mu[by_side & ~by_front, 0], 3)
     assert (by_front & by_side).any() and np.allclose(mu[by_front & by_side], 2)
     assert np.allclose(var, 0) and np.allclose(skin, mu[:, 0] / 4)
     assert np.allclose(mu[~by_front & ~by_side], 0)
+    assert np.array_equal(seen, by_front.astype(int) + by_side)
     one = SkinViews(np.zeros((2, 48, 48, 3), np.float32), [front, side])
-    mu1, var1, skin1 = lift_rigs(v, f, feats, skin2d, one)
+    mu1, var1, skin1, _ = lift_rigs(v, f, feats, skin2d, one)
     assert np.array_equal(np.stack([mu1, var1]), np.stack(lifted_image_features(v, f, feats, [front, side])))
     assert np.allclose(skin1, project_skin_masks(v, f, skin2d, [front, side]))
     with pytest.raises(ValueError, match="rigs"):
