@@ -178,6 +178,23 @@ def test_out_of_range_sigma_hands_the_decision_to_the_images():
         np.testing.assert_allclose(ss.sigma_outside_training(shape, meta), [0, 0, 0, 0.5, 1, 1], atol=1e-5)
 
 
+def test_vertices_no_view_sees_take_the_seen_surface_around_them():
+    """A head-sized sphere whose network output is skin (1) except a 4 cm cap read as non-skin (0): where the views
+    see the cap it stays non-skin after smoothing; where no view sees it (a fold inside a closed lid) it is filled
+    from the skin around it."""
+    v, f = _sphere(5)
+    v = v * 0.1
+    ops = ss.compute_operators(v, f, K_EIG)
+    cap = v[:, 2] > 0.1 * np.cos(np.arcsin(0.2))
+    prob = np.where(cap, 0.0, 1.0)
+    shape = ss.SkinShape(decimation=None, ops=ops, sigma=None, hks=None, color=None, sigma_k=30,
+                         img_seen=np.full(len(v), 2))
+    assert ss.smooth_over_surface(shape, prob)[cap].max() < 0.5
+    shape.img_seen = np.where(cap, 0, 2)
+    filled = ss.smooth_over_surface(shape, prob)
+    assert filled[cap].min() > 0.5 and filled[~cap].min() > 0.95
+
+
 def test_skin_ply_carries_probability(tmp_path):
     from face_addon.core.mesh_files import load_mesh
     from face_addon.core.skin_export import write_skin_ply

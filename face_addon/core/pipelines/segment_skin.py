@@ -312,6 +312,14 @@ def sigma_outside_training(shape: SkinShape, meta: dict) -> np.ndarray:
     return np.clip((np.abs(z) - SIGMA_TRUSTED) / SIGMA_BLEND, 0.0, 1.0)
 
 
+def smooth_over_surface(shape: SkinShape, prob: np.ndarray) -> np.ndarray:
+    """(k,) the image model's per-reduced-vertex probabilities after one heat-diffusion step over
+    SMOOTHING_LENGTH_M, where a vertex no view sees (`img_seen` 0) weighs its own value by UNSEEN_CONFIDENCE and so
+    takes the seen surface's around it."""
+    confidence = np.where(shape.img_seen > 0, 1.0, UNSEEN_CONFIDENCE)
+    return np.clip(heat_diffuse(shape.ops.laplacian, shape.ops.mass, prob, SMOOTHING_LENGTH_M, confidence), 0, 1)
+
+
 def check_segmentable(vertices: np.ndarray, faces: np.ndarray | None) -> Mesh:
     """The input as a Mesh, or MeshError (empty, NaN, too few vertices): callers that render views first (the
     operator) check with this before the renders, so bad input fails in a moment, not after them."""
@@ -385,9 +393,7 @@ def segment_skin(vertices: np.ndarray, faces: np.ndarray | None = None, colors: 
             warnings.append(f"the surface of {100 * (w > 0.5).mean():.0f} % of the scan is rougher or smoother than "
                             "the training scans': the images decided there")
     if shape.img_skin is not None:
-        confidence = np.where(shape.img_seen > 0, 1.0, UNSEEN_CONFIDENCE)
-        prob_reduced = np.clip(heat_diffuse(shape.ops.laplacian, shape.ops.mass, prob_reduced, SMOOTHING_LENGTH_M,
-                                            confidence), 0, 1)
+        prob_reduced = smooth_over_surface(shape, prob_reduced)
     t4 = time.perf_counter()
     prob = shape.decimation.to_original(prob_reduced)
     skin = prob >= threshold
