@@ -128,7 +128,7 @@ def segment(mesh, views: bool = True):
     """The default pipeline as `face segment` runs it: colours from the texture, the scan turned into its face's
     frame (`face_upright`), the rendered rigs (`scan_views`: 4 × 13 views; an untextured scan in the neutral skin
     tone). Returns (result, seconds, the 2D baseline's skin fraction: the encoder's skin maps projected alone,
-    None without views)."""
+    None without views, and (n,) bool: the vertices some view sees, None without views)."""
     from face_addon.blender.scan_views import scan_views
     from face_addon.core.pipelines import skin_image as si
     from face_addon.core.pipelines.segment_skin import segment_skin
@@ -145,11 +145,12 @@ def segment(mesh, views: bool = True):
     r = segment_skin(mesh.vertices, mesh.faces, mesh.colors, views=sv, weights=WEIGHTS)
     seconds = time.perf_counter() - t0
     r.warnings[:0] = [note] if note else []
-    two_d = None
+    two_d = seen = None
     if sv is not None:
         feats, skin2d = si.encode_views(si.load_image_encoder(si.IMAGE_WEIGHTS), sv)
-        two_d = round(float((si.lift_rigs(mesh.vertices, mesh.faces, feats, skin2d, sv)[2] >= 0.5).mean()), 4)
-    return r, seconds, two_d
+        _, _, lifted, rigs = si.lift_rigs(mesh.vertices, mesh.faces, feats, skin2d, sv)
+        two_d, seen = round(float((lifted >= 0.5).mean()), 4), rigs > 0
+    return r, seconds, two_d, seen
 
 
 def sigma_ablation(mesh) -> dict:
@@ -244,11 +245,14 @@ def scans(root: Path, folder: Path) -> tuple[dict, list[tuple[str, np.ndarray]]]
     tiles = []
 
     def record(name, mesh, upright_mesh, region=None, views=True):
-        r, seconds, two_d = segment(mesh, views)
+        r, seconds, two_d, seen = segment(mesh, views)
         entry = {"vertices": mesh.n_vertices, "model": r.variant, "skin_fraction": round(r.skin_fraction, 4),
                  "skin_fraction_2d": two_d, "seconds": round(seconds, 2), "warnings": r.warnings}
         if region is not None:
             entry["head_face_skin_fraction"] = round(float(r.skin[region].mean()), 4)
+            if seen is not None:  # the region's hidden folds (no view sees them) are filled from their rim
+                entry["head_face_unseen"] = round(float(1 - seen[region].mean()), 4)
+                entry["head_face_seen_skin_fraction"] = round(float(r.skin[region & seen].mean()), 4)
         res[name] = entry
         print(name, entry, flush=True)
         tiles.append((name, picture_tile(upright_mesh, r.probability)))
@@ -274,7 +278,7 @@ def scans(root: Path, folder: Path) -> tuple[dict, list[tuple[str, np.ndarray]]]
     artec = []
     for path in sorted((base / "artec_faces").glob("*.obj")):
         mesh = load_mesh(path)
-        r, seconds, two_d = segment(mesh)
+        r, seconds, two_d, _ = segment(mesh)
         artec.append({"scan": path.stem, "vertices": mesh.n_vertices, "model": r.variant,
                       "skin_fraction": round(r.skin_fraction, 4), "skin_fraction_2d": two_d,
                       "seconds": round(seconds, 2)})
@@ -376,7 +380,7 @@ def timing_child(root: Path) -> None:
     f = np.concatenate([f[keep], np.stack([a, b, c], 1), np.stack([b, d, c], 1), np.stack([d, a, c], 1)])
     big = Mesh(v, f, uv=uv.astype(np.float32)[f], texture=lps.texture, name="lps_250k")
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
-    r, seconds, _ = segment(big)
+    r, seconds, _, _ = segment(big)
     print(json.dumps({"vertices": big.n_vertices, "model": r.variant, "seconds": round(seconds, 2),
                       "stages_s": {k: round(v, 2) for k, v in r.timings.items()},
                       "skin_fraction": round(r.skin_fraction, 4), "rss_before_gib": round(before, 3),
@@ -455,10 +459,15 @@ def markdown(keys: dict, lon: dict, sc: dict, tm: dict, synth: dict) -> str:
                          f"{e.get('head_face_skin_fraction', '—')} | {e.get('skin_fraction_2d', '—')} | "
                          f"{e['seconds']:.1f} s |")
     fr = [a["skin_fraction"] for a in sc["artec"]]
+    lps = sc["lps_upright_textured"]
     fr2 = [a["skin_fraction_2d"] for a in sc["artec"] if a["skin_fraction_2d"] is not None]
     lines += ["", f"Artec faces ({len(fr)} scans, no colour: {', '.join(sorted({a['model'] for a in sc['artec']}))}, "
                   f"views in the neutral skin tone): skin fraction mean {np.mean(fr):.3f}, min {np.min(fr):.3f}, "
                   f"max {np.max(fr):.3f}; the 2D baseline alone: mean {np.mean(fr2):.3f}, min {np.min(fr2):.3f}.",
+              f"LPS head and face (upright textured): {lps['head_face_unseen']:.3f} of its vertices are seen by no "
+              f"view (inside the closed lids, lip and ear folds; filled from the seen surface around them, "
+              f"`segment_skin.UNSEEN_CONFIDENCE`); skin among the seen ones: "
+              f"{lps['head_face_seen_skin_fraction']:.4f}.",
               f"Rotation delta (LPS, baked colours and two random rotations vs upright textured): "
               f"**{sc['rotation_delta']:.3f}**; fran rotated: {sc['rotation_delta_fran']:.3f}.",
               f"250k-vertex textured scan (LPS subdivided, {tm['vertices']:,} vertices, one thread, fresh process): "

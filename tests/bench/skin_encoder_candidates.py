@@ -41,16 +41,16 @@ def scan_rows(root: Path) -> tuple[dict, list[np.ndarray]]:
     z = lps.vertices[:, 2]
     width = float(np.ptp(lps.vertices, 0)[:2].max())
     head = z >= z.max() - real_skin.LPS_CHIN_BELOW_CROWN * width
-    r, _, two_d = real_skin.segment(lps)
+    r, _, two_d, _ = real_skin.segment(lps)
     tiles = [real_skin.picture_tile(lps, r.probability)]
     out = {"lps_head_face": round(float(r.skin[head].mean()), 4), "lps_fraction": round(r.skin_fraction, 4),
            "lps_2d": two_d}
     fran = real_skin.turned(load_mesh(base / "fran" / "fran_cut_converted.obj"), real_skin.Y_UP_FACE_X)
-    r, _, two_d = real_skin.segment(fran)
+    r, _, two_d, _ = real_skin.segment(fran)
     tiles.append(real_skin.picture_tile(fran, r.probability))
     out.update(fran_fraction=round(r.skin_fraction, 4), fran_2d=two_d)
     for name in ARTEC:
-        r, _, two_d = real_skin.segment(load_mesh(base / "artec_faces" / f"{name}.obj"))
+        r, _, two_d, _ = real_skin.segment(load_mesh(base / "artec_faces" / f"{name}.obj"))
         out[f"artec_{name}"] = round(r.skin_fraction, 4)
     print(out, flush=True)
     return out, tiles
