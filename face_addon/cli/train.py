@@ -22,7 +22,6 @@ TRAINERS: dict[str, str] = {
     "pixel2mesh": "Pixel2Mesh-face on synthetic portraits",
     "editing": "NEO-3DF part VAEs on FaceKit identities (no data needed)",
     "ibug_map": "MediaPipe 468 -> iBUG 68 map on the London set's hand landmarks",
-    "landmark_offsets": "the view landmarks' per-point offsets on synthetic train scans",
     "photo_embedding": "MediaPipe landmarks on the FaceKit template, from synthetic portraits",
 }
 

@@ -120,7 +120,6 @@ def run(root: Path) -> tuple[dict, str]:
         variants = {s: {"shading": s} for s in SHADINGS}  # with the scan map (landmarks_views.scan_weights)
         variants["cavity, photo-calibrated map"] = {"shading": "cavity", "ibug_weights": load_weights()}
         variants["cavity, index table"] = {"shading": "cavity", "ibug_weights": table_weights()}
-        variants["cavity, no learned offsets"] = {"shading": "cavity", "offsets": False}
         for key, kwargs in variants.items():
             found = lv.landmarks_from_views(surface, frame, **kwargs) if frame is not None else None
             shading_errs.setdefault(key, []).append(errors_mm(found.points, lm, ARTEC_PAIRS) if found is not None
@@ -238,22 +237,18 @@ def synthetic(count: int = 16) -> dict | str:
     landmarks, which follow the human (photo) convention since commit dcbe796. "views, contour from the views":
     the view method with its own face-oval contour instead of the FaceKit fit (landmarks_views.CONTOUR), on the
     scans where a face frame is found (elsewhere both fall back to sgcn); the contour fit's confidence check
-    (least-confident 10 % of the fitted contour points against the rest). "views, shaded": the scans rendered
-    without their colours, as an untextured scan is, with and without the offsets learned for such renders
-    (landmarks_offsets; on the scans whose face frame is found without colours)."""
+    (least-confident 10 % of the fitted contour points against the rest)."""
     from bench_landmarks import TEST_ROOT, perturbation
 
     from face_addon.core.dataset import complete_seeds, load_sample, split_of
     from face_addon.core.geometry.scan_render import ScanSurface
     from face_addon.core.pipelines import landmarks_views as lv
     from face_addon.core.pipelines.detect_landmarks import detect_landmarks
-    from face_addon.core.pipelines.face_orientation import find_face_frame
 
     seeds = [s for s in complete_seeds(TEST_ROOT) if split_of(s) == "test"][:count] if TEST_ROOT.is_dir() else []
     if not seeds:
         return f"not measured: no synthetic test scans in {TEST_ROOT} (face synth --profile scan --seed 1000000)"
-    errs: dict[str, list] = {"views": [], "views, contour from the views": [], "sgcn": [], "views, shaded": [],
-                             "views, shaded, no learned offsets": []}
+    errs: dict[str, list] = {"views": [], "views, contour from the views": [], "sgcn": []}
     fitted = np.setdiff1d(np.arange(17), lv.KEEP_VIEW_CONTOUR)
     conf_pairs = []
     for seed in seeds:
@@ -271,11 +266,6 @@ def synthetic(count: int = 16) -> dict | str:
                     surface = ScanSurface.of(verts, s.scan_faces, s.scan_colors)
                     old = lv.landmarks_from_views(surface, r.frame, contour="views").points
                 errs["views, contour from the views"].append(np.linalg.norm(old - truth, axis=1) * 1000.0 / unit)
-        shaded = ScanSurface.of(verts, s.scan_faces)  # no colours: what an untextured scan gets (learned offsets)
-        frame = find_face_frame(verts, s.scan_faces, surface=shaded)
-        for key, on in (("views, shaded", True), ("views, shaded, no learned offsets", False)) if frame is not None else ():
-            found = lv.landmarks_from_views(shaded, frame, offsets=on)  # same frame, same views: no None here
-            errs[key].append(np.linalg.norm(found.points - truth, axis=1) * 1000.0 / unit)
     out: dict = {"seeds": [int(seeds[0]), int(seeds[-1])], "scans": len(seeds),
                  "scans_with_a_face_frame": len(conf_pairs)}
     for method, e in errs.items():
@@ -310,8 +300,7 @@ def synthetic_line(r: dict | str) -> str:
     if isinstance(r, str):
         return f"Synthetic test scans: {r}"
     regions = ("contour", "chin", "brows", "nose", "eyes", "mouth")
-    methods = [m for m in ("views", "views, contour from the views", "sgcn", "views, shaded",
-                           "views, shaded, no learned offsets") if m in r]
+    methods = [m for m in ("views", "views, contour from the views", "sgcn") if m in r]
     line = (f"Synthetic test scans {r['seeds'][0]}-{r['seeds'][1]} ({r['scans']}, {r.get('scans_with_a_face_frame', '?')} "
             "with a face frame; all 68 points, mm, labels are FaceKit's own landmarks in the human convention since "
             "dcbe796, so the FaceKit contour fit has a home advantage): " + "; ".join(

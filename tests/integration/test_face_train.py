@@ -38,7 +38,7 @@ def test_one_time_unit_minutes():
     for model in TRAINERS:
         opts = _options(model)
         assert not {o for o in opts if "hours" in o or o == "--max-minutes"}, model
-        assert {"--out"} <= opts and (model in ("ibug_map", "photo_embedding", "landmark_offsets")) == ("--minutes" not in opts), model
+        assert {"--out"} <= opts and (model in ("ibug_map", "photo_embedding")) == ("--minutes" not in opts), model
     assert {"--ray", "--workers"} <= _options("landmarks")
 
 

@@ -28,9 +28,6 @@
    fitted head's point, takes the fitted head's point and keeps its low confidence (it is the model's guess).
    Without a fit (too little scan around the face) FaceKit's mean face, similarity-fitted to the trusted
    points, stands in for the fitted head.
-8. Learned offsets (`landmarks_offsets`): eye and mouth points whose reading is off by the same amount on every
-   synthetic train scan are moved by that amount in the face frame and snapped back (shaded renders: learned
-   on untextured renders of train scans; docs/landmarks.md round 6).
 """
 from __future__ import annotations
 
@@ -43,7 +40,6 @@ from ..geometry.similarity import umeyama
 from ..geometry.surface_distance import SurfaceQuery
 from ..progress import Progress
 from .face_orientation import FACE_FILL, FACE_SIZE_M, FaceFrame, frontal_view
-from .landmarks_offsets import apply_offsets, load_offsets
 
 #: (yaw, pitch) degrees of the rig: yaw towards the subject's left, pitch from above. The side views (±45-75°)
 #: see the outer eye corners and the jaw nearly head-on, and the consensus weights each point's views by cos²
@@ -239,13 +235,11 @@ def with_cavity(surface: ScanSurface) -> ScanSurface:
 def landmarks_from_views(surface: ScanSurface, frame: FaceFrame, rig=RIG, shading: str = SHADING,
                          size: int = VIEW_SIZE, query: SurfaceQuery | None = None,
                          ibug_weights: np.ndarray | None = None, progress: Progress | None = None,
-                         contour: str = CONTOUR, mesh_model: str = MESH_MODEL, offsets: bool = True
-                         ) -> ViewLandmarks | None:
+                         contour: str = CONTOUR, mesh_model: str = MESH_MODEL) -> ViewLandmarks | None:
     """68 iBUG landmarks of the scan from the view rig; None when no view reads a face.
     `ibug_weights`: the 468 -> 68 map (default: `scan_weights(mesh_model)`, the map of that mesh's points);
     `contour`: "fit" (jaw contour from FaceKit fitted to the scan, step 7) or "views"; `mesh_model`: the face mesh
-    per view ("mesh" or "attention"); `offsets`: move the points by the learned per-point offsets for the scan's
-    appearance (step 8; off for learning them).
+    per view ("mesh" or "attention").
     `progress(fraction, stage)` is called before each view (core/progress.py: where a run can be cancelled)."""
     from ..photo.ibug_map import mediapipe_to_ibug68
 
@@ -289,10 +283,6 @@ def landmarks_from_views(surface: ScanSurface, frame: FaceFrame, rig=RIG, shadin
     if NOSE_TIP_RADIUS_MM:
         snapped[NOSE_TIP] = most_prominent(surface.vertices, snapped[NOSE_TIP], frame.forward,
                                            NOSE_TIP_RADIUS_MM * 1e-3 * frame.scale)
-    learned = load_offsets(surface.has_appearance) if offsets and mesh_model == MESH_MODEL else None
-    if learned is not None:  # learned on this rig's plain-mesh readings only
-        snapped, moved = apply_offsets(snapped, frame, learned, query)
-        raw[learned.rows] = moved[learned.rows]
     return ViewLandmarks(snapped, raw, conf, len(views), frame, views, head is not None)
 
 
