@@ -40,7 +40,7 @@ Confidence combines the face mesh's presence score with the fit residual of step
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -62,6 +62,8 @@ ZOOM_FILL = 0.4              # a search detection is looked at again with its bo
 ZOOM_DISTANCE = 5.0          # ... from this many box sides away
 ACCEPT_CONFIDENCE = 0.35     # a refined frame this good ends the search (search order: common conventions first)
 REFINE_STEPS = 2
+SURE_CONFIDENCE = 0.6        # a refined frame below this is also refined at RESCALE_CHECK times its face size ...
+RESCALE_CHECK = 2.0          # ... and at 1/RESCALE_CHECK, keeping the best (`rescaled_check`)
 SETTLE_ITERATIONS = 150      # at most this many ICP steps of `settle_frame` ...
 SETTLE_TOLERANCE_MM = 1e-4   # ... which stops when no mean-face point moves further (canonical mm)
 SETTLE_SIGMA_MM = 4.0        # its Gaussian weight: scan points further from the mean face count little
@@ -319,6 +321,25 @@ def refine_frame(surface: ScanSurface, frame: FaceFrame, steps: int = REFINE_STE
     return frame
 
 
+def rescaled_check(surface: ScanSurface, frame: FaceFrame) -> FaceFrame:
+    """The frame, or the one refined from it with the face assumed RESCALE_CHECK times larger or smaller, when
+    that reads better. A refinement can settle on half the face: a render framed for a face half the size shows
+    its middle filling the picture, which the face mesh reads as a whole face (synthetic full heads with
+    colours, turned: scale 0.55, confidence 0.47 and accepted, while the whole face read 0.75). Only frames
+    between MIN_CONFIDENCE and SURE_CONFIDENCE are checked (two more refinements; not the many non-faces a
+    search reads on the way)."""
+    if not MIN_CONFIDENCE <= frame.confidence < SURE_CONFIDENCE:
+        return frame
+    mid = canonical_points()[0].mean(0)
+    face, best = frame.from_canonical(mid), frame  # rescaled about the face, not the ears
+    for k in (RESCALE_CHECK, 1.0 / RESCALE_CHECK):
+        start = replace(frame, scale=frame.scale * k, centre=face - frame.scale * k * frame.rotation @ mid)
+        other = refine_frame(surface, start)
+        if other is not start and other.confidence > best.confidence:
+            best = other
+    return best
+
+
 @lru_cache(maxsize=1)
 def canonical_face_surface() -> np.ndarray:
     """FaceKit's mean facial skin (the `spa` region: forehead to chin, cheek to cheek), metres."""
@@ -380,7 +401,7 @@ def find_face_frame(vertices: np.ndarray, faces: np.ndarray, colors: np.ndarray 
                 progress((i + 0.5) / len(passes), "finding the face")
             if start.score < SEARCH_MIN_PRESENCE:
                 continue
-            frame = refine_frame(surface, start)
+            frame = rescaled_check(surface, refine_frame(surface, start))
             if best is None or frame.confidence > best.confidence:
                 best = frame
             if best.confidence >= ACCEPT_CONFIDENCE:
