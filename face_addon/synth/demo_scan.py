@@ -8,7 +8,7 @@ A small scan is simulated at SIMULATED_VERTICES and quadric-decimated to the siz
 export or a user's decimation would make it, not remeshed with coarse voxels: at 20k vertices the simulator's
 3.9 mm voxels fuse glasses and hair strands into the face (seed 1,000,000: eyes gone, the face mesh model's
 presence 0.03-0.12 even in the true frame), and no face was found on it in any unit; decimated from 60k it is
-found in m, cm and mm (docs/landmarks.md, round 6).
+found in m, cm and mm (docs/landmarks.md, "Face search sweep").
 """
 from __future__ import annotations
 

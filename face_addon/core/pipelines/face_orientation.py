@@ -353,11 +353,12 @@ def settle_frame(surface: ScanSurface, frame: FaceFrame, iterations: int = SETTL
     scan vertex (point-to-plane), Gaussian-weighted by that distance (SETTLE_SIGMA_MM), each step a weighted
     Umeyama fit, run until the step is negligible. The optimum is a function of the surface alone near the
     start, so frames that differ by the face mesh's jitter end at the same one. Measured from 8 starts
-    1.5°/2 mm/3 % apart (docs/landmarks.md, round 6): the earlier fit (matched to the vertices themselves, 30
-    steps) had not converged and ended 0.9-2.4° apart on real scans; this one ends within 0.01-0.13°. Matching
-    planes, not vertices, also keeps a sparse scan's face from being pulled inwards (a synthetic head decimated
-    to 5k: scale -8 %, the wrong unit). Gauss-Newton steps converged faster but slid off from one start in four
-    (14°). Rotation, centre and scale change; the confidence and residual of the face fit are kept."""
+    1.5°/2 mm/3 % apart (docs/landmarks.md, "Face search sweep"): the earlier fit (matched to the vertices
+    themselves, 30 steps) had not converged and ended 0.9-2.4° apart on real scans; this one within
+    0.01-0.13°. Matching planes, not vertices, also keeps a sparse scan's face from being pulled inwards (a
+    synthetic head decimated to 5k: scale -8 %, the wrong unit). Gauss-Newton steps converged faster but slid
+    off from one start in four (14°). Rotation, centre and scale change; the confidence and residual of the
+    face fit are kept."""
     from scipy.spatial import cKDTree
 
     src = canonical_face_surface()
