@@ -128,6 +128,16 @@ def paired(teacher, model):
     return lifted
 
 
+def started_from(name: str, meta: dict) -> str:
+    """What a run starts from, for its weights' record: a renders-only teacher's own training, or — a paired
+    teacher (an earlier fine-tune) — its decider, which the run goes on from, with that fine-tune's steps."""
+    training = meta.get("training", {})
+    if meta.get("decider"):
+        return (f"the decider of {name} ({training.get('steps')} fine-tuning steps, from "
+                f"{training.get('fine_tuned_from')})")
+    return f"{name} ({training.get('steps')} steps on our renders)"
+
+
 def train(out: Path, ft: FineTune, teacher_path: Path, resume: bool = True, log=print,
           max_steps: int | None = None) -> Path:
     """Fine-tune until max_minutes/max_steps; checkpoints out/checkpoint.pt, exports out/skin_image.pt."""
@@ -162,8 +172,8 @@ def train(out: Path, ft: FineTune, teacher_path: Path, resume: bool = True, log=
     running: list[tuple[float, float, float]] = []
 
     def info() -> dict:
-        return {"fine_tuned_from": f"{Path(teacher_path).name} ({t_meta.get('training', {}).get('steps')} steps on "
-                                   "our renders)", "fine_tune": asdict(ft), "steps": state["step"],
+        return {"fine_tuned_from": started_from(Path(teacher_path).name, t_meta), "fine_tune": asdict(ft),
+                "steps": state["step"],
                 "train_seconds": round(state["seconds"], 1), "n_train_scans": len(seeds),
                 "n_train_views": int(len(images)), "train_seeds": f"{seeds[0]}..{seeds[-1]}",
                 "london_ids": f"{len(l_ids)} even ids {l_ids[0]}..{l_ids[-1]}", "log": state["log"][-5:]}
@@ -283,7 +293,9 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
                     "are ignored",
             "start": "the renders-only encoder (749 steps, 182 train scans, seeds 500000-500181): its backbone gives "
                      "the lifted features unchanged (what skin_p2p was trained on) and is the teacher of the "
-                     "feature-keeping loss; the decider (per-pixel classes) starts from it with its class layer frozen",
+                     "feature-keeping loss; the decider (per-pixel classes) starts from it with its class layer frozen "
+                     "(round 7: 736 steps); round 10 goes on from round 7's decider (`training`: fine_tuned_from, "
+                     "steps) with the hue-weighted backdrop cue",
         },
         "metrics": {"this": metrics(row), "replaced_encoder_same_run": metrics(before),
                     "chosen_on": "London even ids (training loss only) and the gate of the task: London held-out up, "
@@ -293,8 +305,11 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
             "python -m face_addon.synth.skin_views --data /work/data/synth/train_skin "
             "--out /work/data/synth/skin_views_train --jitter",
             "git show f8e0769:face_addon/models/skin_image.pt > /tmp/skin_image_renders.pt   # the renders-only start",
+            "python -m face_addon.train.skin_image_real --data /work/data/synth/skin_views_train --london ../shared/real "
+            "--teacher /tmp/skin_image_renders.pt --out out/skin_image_real_r7 --minutes 20   # round 7",
             f"python -m face_addon.train.skin_image_real --data /work/data/synth/skin_views_train --london ../shared/real "
-            f"--teacher /tmp/skin_image_renders.pt --out {run_dir} --minutes {meta['training']['fine_tune']['max_minutes']:g}",
+            f"--teacher out/skin_image_real_r7/skin_image.pt --out {run_dir} "
+            f"--minutes {meta['training']['fine_tune']['max_minutes']:g}   # round 10: on from round 7's decider",
             "python tests/bench/skin_encoder_candidates.py --encoders shipped=/tmp/skin_image_renders.pt "
             f"run={run_dir}/skin_image.pt",
             f"python -m face_addon.train.skin_image_real --ship {run_dir}"]})
@@ -302,7 +317,7 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
     write_card(models_dir, "skin_image.pt", card, Row(
         trained_on=f"{tr.get('n_train_views')} renders of {tr.get('n_train_scans')} synthetic scans + the London "
                    f"masks ({tr.get('london_ids')}, CC BY 4.0), {tr['steps']} fine-tuning steps of the decider from "
-                   "the renders-only encoder (whose features are lifted unchanged)",
+                   f"{tr.get('fine_tuned_from')}; the lifted features are the renders-only encoder's, unchanged",
         held_out=(f"London skin IoU {held:.3f} on the odd ids (never trained on); synthetic mIoU "
                   f"{metrics(row)['synthetic_miou_16_test_scans_default_pipeline']} (16 test scans, default pipeline)"
                   if held is not None else "not measured")))

@@ -166,3 +166,14 @@ def test_ship_takes_the_metrics_of_the_candidate_row_measured_on_its_bytes(tmp_p
     assert card["metrics"]["this"]["london_skin_iou_held_out_odd_ids"] == 0.875
     assert card["metrics"]["replaced_encoder_same_run"]["london_skin_iou_held_out_odd_ids"] == 0.8
     assert card["decider"] is not None and "0.875 on the odd ids" in (models / "MODEL_CARD.md").read_text()
+
+
+def test_a_run_records_whether_it_went_on_from_an_earlier_decider():
+    """A paired teacher (an earlier fine-tune) is named as the decider the run continues, with that fine-tune's
+    steps and origin; a renders-only teacher with its own training steps."""
+    from face_addon.train.skin_image_real import started_from
+
+    renders = {"training": {"steps": 749}}
+    paired = {"decider": {"n_classes": 16}, "training": {"steps": 736, "fine_tuned_from": "r.pt (749 steps)"}}
+    assert started_from("r.pt", renders) == "r.pt (749 steps on our renders)"
+    assert started_from("p.pt", paired) == "the decider of p.pt (736 fine-tuning steps, from r.pt (749 steps))"
