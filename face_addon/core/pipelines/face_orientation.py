@@ -32,7 +32,7 @@ its left; a face detector can. So:
 4. Settle (`settle_frame`): a point-to-plane similarity ICP (run to convergence) of FaceKit's
    mean facial skin onto the scan's surface from the refined frame. The face mesh answers nearly equal renders
    with slightly different points, so refined frames from different starts differ by ~0.5°; the ICP optimum
-   depends on the surface alone (8 starts 1.5° apart end within 0.01-0.13° on real scans), which makes
+   depends on the surface alone (8 starts 1.5° apart end within 0.02-0.12° on real scans), which makes
    everything downstream independent of the rotation.
 
 The similarity's rotation is the frame, its scale the unit (scan units per metre), its translation the centre.
@@ -65,7 +65,8 @@ REFINE_STEPS = 2
 SURE_CONFIDENCE = 0.6        # a refined frame below this is also refined at RESCALE_CHECK times its face size ...
 RESCALE_CHECK = 2.0          # ... and at 1/RESCALE_CHECK, keeping the best (`rescaled_check`)
 SETTLE_ITERATIONS = 150      # at most this many ICP steps of `settle_frame` ...
-SETTLE_TOLERANCE_MM = 1e-4   # ... which stops when no mean-face point moves further (canonical mm)
+SETTLE_TOLERANCE_MM = 1e-3   # ... which stops when no mean-face point moves further (canonical mm; 1e-4: spread
+#                              0.01-0.13° instead of 0.02-0.12°, but +0.2 s on a 100k-vertex scan)
 SETTLE_SIGMA_MM = 4.0        # its Gaussian weight: scan points further from the mean face count little
 CAMERA_DISTANCE_M = 0.6      # perspective views: a photo-booth distance
 FACE_FILL = 0.5              # the face mesh's height (FACE_SIZE_M) as a fraction of the picture: its ROI (1.5 × the
@@ -355,7 +356,7 @@ def settle_frame(surface: ScanSurface, frame: FaceFrame, iterations: int = SETTL
     start, so frames that differ by the face mesh's jitter end at the same one. Measured from 8 starts
     1.5°/2 mm/3 % apart (docs/landmarks.md, "Face search sweep"): the earlier fit (matched to the vertices
     themselves, 30 steps) had not converged and ended 0.9-2.4° apart on real scans; this one within
-    0.01-0.13°. Matching planes, not vertices, also keeps a sparse scan's face from being pulled inwards (a
+    0.02-0.12°. Matching planes, not vertices, also keeps a sparse scan's face from being pulled inwards (a
     synthetic head decimated to 5k: scale -8 %, the wrong unit). Gauss-Newton steps converged faster but slid
     off from one start in four (14°). Rotation, centre and scale change; the confidence and residual of the
     face fit are kept."""
