@@ -7,10 +7,11 @@ London (CC BY 4.0, DeBruine & Jones 2017): the encoder's per-pixel skin decision
 classes ≥ 0.5) against the part masks. Skin = our definition (the head surface, docs/skin.md): face skin,
 brows, nose, mouth, ears and neck (labels 1, 2, 3, 6, 7, 8, 9, 10); the eye labels (4, 5: the eye opening,
 mostly eyeball, which is not head surface for us) are left out of the count, and so is everything below the
-lowest row of the neck label (the masks call the lower neck "background", we call it skin). The shipped encoder
-saw renders only (the London-fine-tuned one of `face train skin_image_real`, trained on the even-numbered people,
-was measured and not shipped: docs/skin.md); the backdrop tolerance of `neutralise_backdrop` was chosen on the
-even-numbered people; `skin_london_iou` is the mean over the odd-numbered ones (held out).
+lowest row of the neck label (the masks call the lower neck "background", we call it skin). The shipped encoder's
+per-pixel classes (its decider) are fine-tuned on the even-numbered people by `face train skin_image_real` (its
+lifted features are the renders-only encoder's: docs/skin.md, rounds 7 and 10); the backdrop tolerance of
+`neutralise_backdrop` was chosen on the even-numbered people; `skin_london_iou` is the mean over the odd-numbered
+ones (held out).
 
 Scans (shared/real/scans): lee_perry_smith (textured OBJ, bald, eyes closed), fran (textured, hair in the
 texture, face towards +X), the Artec faces and humface (no colour, mm: rendered in the neutral skin tone).
