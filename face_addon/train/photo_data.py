@@ -40,14 +40,15 @@ def true_camera_vertices(sample: Path, view: int) -> tuple[np.ndarray, np.ndarra
     return pc, uv, k
 
 
-def cache_view(sample: Path, view: int, out: Path) -> Path | None:
-    """Write the record of one view (None when no face is detected)."""
+def cache_view(sample: Path, view: int, out: Path, mesh_model: str = "mesh") -> Path | None:
+    """Write the record of one view, its landmarks drawn by the face mesh `mesh_model` (None when no face is
+    detected)."""
     from ..core.photo import PhotoError
-    from ..core.photo.face_mesh import detect
+    from ..core.photo.face_mesh import detect_drawn_by
 
     img = read_png(sample / "views" / f"{view:02d}.png")[..., :3].astype(np.float32) / 255.0
     try:
-        face = detect(img)[0]
+        face = detect_drawn_by(img, mesh_model)[0]
     except PhotoError:
         return None
     crop = Crop.for_landmarks(face.points)
@@ -64,7 +65,7 @@ def cache_view(sample: Path, view: int, out: Path) -> Path | None:
         "alpha_id": np.asarray(meta["facekit"]["alpha_id"], np.float32),
         "alpha_exp": np.asarray(meta["facekit"]["alpha_exp"], np.float32),
         "cam_vertices": pc.astype(np.float32), "uv_true": crop.to_crop(uv).astype(np.float32),
-        "seed": np.int64(meta["seed"]), "view": np.int64(view)}
+        "seed": np.int64(meta["seed"]), "view": np.int64(view), "mesh_model": np.str_(mesh_model)}
     return save_record(out, rec)
 
 

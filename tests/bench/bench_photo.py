@@ -59,7 +59,7 @@ def _setup():
     torch.set_num_threads(1)
     from face_addon.core.pipelines.reconstruct_photo import REGRESSOR_FILE, fitter, load_regressor
 
-    return fitter(), load_regressor(os.environ.get("PHOTO_WEIGHTS", REGRESSOR_FILE))
+    return fitter("mesh"), load_regressor(os.environ.get("PHOTO_WEIGHTS", REGRESSOR_FILE))  # photo_data's plain points
 
 
 _STATE: dict = {"conditions": CONDITIONS}  # `--conditions` (set before the worker processes fork)

@@ -208,7 +208,8 @@ def test_cli_reconstruct_writes_obj_and_json(scene, quick_fit, tmp_path, capsys)
     # the parser is named only when its masks went into the fit
     assert doc["masks"] == quick_fit[-1].mask_source in ("parser", "polygons")
     assert doc["models"] == {"detector": "mediapipe_face.npz", "face_mesh": "mediapipe_face.npz:attention",
-                             "ibug_map": "ibug_map_attention.npz", "regressor": shipped,
+                             "ibug_map": "ibug_map_attention.npz",
+                             "embedding": "mediapipe_facekit_attention.npz", "regressor": shipped,
                              "parser": shipped if doc["masks"] == "parser" else None}
     capsys.readouterr()
     (tmp_path / "001_03.tem").write_text("189\n0 0\n")  # a landmark template picked by mistake

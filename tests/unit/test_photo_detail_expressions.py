@@ -10,11 +10,12 @@ from face_addon.core.photo.camera import MODEL_TO_CAMERA, rotation_matrix
 KEY_UNITS = ("mouthSmileLeft", "mouthSmileRight", "jawOpen", "eyeBlinkLeft", "eyeBlinkRight")
 
 
-@pytest.fixture(scope="module")
-def model():
+@pytest.fixture(scope="module", params=("mesh", "attention"))
+def model(request):
+    """FaceKit with each face mesh model's embedding (the photo methods read the attention model's points)."""
     from face_addon.core.photo.facekit_photo import load_photo_facekit
 
-    m = load_photo_facekit()
+    m = load_photo_facekit(mesh_model=request.param)
     if not m.embedding:
         pytest.skip("the MediaPipe embedding does not ship")
     return m
@@ -71,7 +72,7 @@ def test_units_read_from_the_points_of_random_identities(model, units, reads):
 
 def test_detail_puts_the_points_on_their_targets_keeping_depth(model):
     from face_addon.core.photo.detail import PINNED_LANDMARKS, landmark_detail
-    from face_addon.core.photo.ibug_map import mediapipe_to_ibug68
+    from face_addon.core.photo.ibug_map import load_weights, mediapipe_to_ibug68
 
     fk = model.fk
     a_id, _ = fk.sample_prior(np.random.default_rng(5), 1)
@@ -79,17 +80,24 @@ def test_detail_puts_the_points_on_their_targets_keeping_depth(model):
     v = fk.evaluate(a_id[0])
     targets = _project(model.embedded_points(v), rot, t, K)
     targets += np.array([3.0, -2.0]) + 0.01 * (targets - targets.mean(0)) @ np.array([[0.5, 0.2], [-0.1, 0.3]])
-    d = landmark_detail(model, v, rot, t, K, targets)
+    weights = load_weights(mesh_model=model.mesh_model)  # the pipeline maps each mesh's points with its own map
+    d = landmark_detail(model, v, rot, t, K, targets, ibug_weights=weights)
     moved = v + d
     trusted = np.asarray(model.embedding["weight"]) > 0
     err = np.linalg.norm(_project(model.embedded_points(moved), rot, t, K) - targets, axis=1)
-    assert err[trusted].mean() < 0.3 and err[trusted].max() < 1.5  # pixels, on a face ~500 px wide
-    lm_err = np.linalg.norm(_project(fk.landmarks(moved), rot, t, K) - mediapipe_to_ibug68(targets), axis=1)
+    # pixels, on a face ~500 px wide. The attention points' lips sit where the pins (FaceKit's landmarks, defined
+    # through the plain mesh) pull the lower lip elsewhere: its worst soft point stays 1.6 px off (plain: 0.95)
+    assert err[trusted].mean() < 0.3 and err[trusted].max() < {"mesh": 1.5, "attention": 2.0}[model.mesh_model]
+    lm_err = np.linalg.norm(_project(fk.landmarks(moved), rot, t, K) - mediapipe_to_ibug68(targets, weights), axis=1)
     assert lm_err[PINNED_LANDMARKS].max() < 1e-6  # the pinned landmarks land exactly on the mapped points
     assert lm_err[np.setdiff1d(np.arange(17), PINNED_LANDMARKS)].mean() > 1e-3  # the sliding jaw is not pinned
     np.testing.assert_allclose((d @ rot.T)[:, 2], 0.0, atol=1e-12)  # no movement along the camera axis
-    assert np.linalg.norm(d, axis=1).max() < 0.01  # smooth and small: a few pixels of shift, not a new face
-    np.testing.assert_allclose(landmark_detail(model, v, rot, t, K, targets, strength=0.25), 0.25 * d)
+    # smooth and small: a few pixels of shift, not a new face (99 % of vertices within 2.2 mm). The attention
+    # map's inner-lip pins and FaceKit's plain-mesh landmarks disagree on this face: one lower-lip vertex moves
+    # 13.9 mm (plain: 6.4; the plain embedding with the attention map, E9's pipeline: 11.8)
+    assert np.linalg.norm(d, axis=1).max() < {"mesh": 0.01, "attention": 0.015}[model.mesh_model]
+    np.testing.assert_allclose(landmark_detail(model, v, rot, t, K, targets, strength=0.25, ibug_weights=weights),
+                               0.25 * d)
 
 
 def test_pose_trust_is_full_for_frontal_faces_and_off_for_turned_ones():

@@ -26,7 +26,8 @@ def test_the_masks_source_and_the_weights_that_ran(astronaut, masks, source):
     rec = reconstruct_photo(astronaut, method="regressor", masks=masks)
     assert rec.mask_source == source
     assert rec.models == {"detector": "mediapipe_face.npz", "face_mesh": "mediapipe_face.npz:attention",
-                          "ibug_map": "ibug_map_attention.npz", "regressor": REGRESSOR_FILE.name,
+                          "ibug_map": "ibug_map_attention.npz",
+                          "embedding": "mediapipe_facekit_attention.npz", "regressor": REGRESSOR_FILE.name,
                           "parser": REGRESSOR_FILE.name if source == "parser" else None}
 
 

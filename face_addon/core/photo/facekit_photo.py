@@ -17,7 +17,9 @@ from ..models import available, resolve
 PARTS = ("skin", "left_eye", "right_eye", "left_eyebrow", "right_eyebrow", "nose", "up_lip", "down_lip")
 #: REALY evaluation regions
 REGIONS = ("nose", "mouth", "forehead", "cheek")
-EMBEDDING_FILE = "mediapipe_facekit.npz"
+#: the 468 points' places on FaceKit, measured per face mesh model (`train/photo_embedding.py --mesh-model`): the
+#: attention model draws lips and lids elsewhere than the plain mesh, so its points sit elsewhere on the face
+EMBEDDING_FILES = {"mesh": "mediapipe_facekit.npz", "attention": "mediapipe_facekit_attention.npz"}
 T = TypeVar("T")
 
 
@@ -33,6 +35,7 @@ class PhotoFaceKit:
     exp_std: np.ndarray
     regions: dict[str, np.ndarray]
     embedding: dict[str, np.ndarray] = field(default_factory=dict)  # mediapipe index -> (triangle, barycentric)
+    mesh_model: str = "mesh"  # the face mesh whose points the embedding places (`EMBEDDING_FILES`)
 
     def embedded_points(self, vertices):
         """(468, 3) points of the MediaPipe mesh on FaceKit vertices (numpy or torch (.., n, 3))."""
@@ -65,20 +68,24 @@ def _regions(fk: FaceKit) -> dict[str, np.ndarray]:
             "forehead": np.flatnonzero(forehead), "cheek": np.flatnonzero(cheek)}
 
 
-@lru_cache(maxsize=1)
-def load_photo_facekit(models_dir: Path | None = None) -> PhotoFaceKit:
+@lru_cache(maxsize=2)
+def load_photo_facekit(models_dir: Path | None = None, mesh_model: str = "mesh") -> PhotoFaceKit:
+    """FaceKit for fitting the points of the face mesh `mesh_model` (its embedding; none when the file is absent)."""
+    if mesh_model not in EMBEDDING_FILES:
+        raise ValueError(f"no MediaPipe embedding for face mesh model {mesh_model!r}: one of {tuple(EMBEDDING_FILES)}")
     fk = load_facekit()
     rng = np.random.default_rng(0)
     a_id, a_exp = fk.sample_prior(rng, 20000)
     embedding = {}
-    if available(EMBEDDING_FILE, models_dir):  # the model folder's file, else the shipped one (core.models)
-        with np.load(resolve(EMBEDDING_FILE, models_dir)) as z:
+    name = EMBEDDING_FILES[mesh_model]
+    if available(name, models_dir):  # the model folder's file, else the shipped one (core.models)
+        with np.load(resolve(name, models_dir)) as z:
             embedding = {k: z[k] for k in z.files}
     return PhotoFaceKit(
         fk=fk, part_vertices={p: np.asarray(fk.parts[p]) for p in PARTS},
         id_mean=a_id.mean(0), id_std=np.maximum(a_id.std(0), 1e-3),
         exp_mean=a_exp.mean(0), exp_std=np.maximum(a_exp.std(0), 1e-3),
-        regions=_regions(fk), embedding=embedding)
+        regions=_regions(fk), embedding=embedding, mesh_model=mesh_model)
 
 
 def per_model(build: Callable[[PhotoFaceKit], T]) -> Callable[[PhotoFaceKit], T]:

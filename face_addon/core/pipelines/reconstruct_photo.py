@@ -94,16 +94,17 @@ class PhotoReconstruction:
         return m
 
 
-_FITTER: list[Fitter] = []
+_FITTER: dict[str, Fitter] = {}
 
 
-def fitter() -> Fitter:
-    """One Fitter per process (building it evaluates the prior and subdivides FaceKit: ~1 s)."""
-    if not _FITTER:
+def fitter(mesh_model: str = MESH_MODEL) -> Fitter:
+    """One Fitter per process and face mesh model (building it evaluates the prior and subdivides FaceKit: ~1 s),
+    its FaceKit holding that model's embedding of the 468 points (`facekit_photo.EMBEDDING_FILES`)."""
+    if mesh_model not in _FITTER:
         from ..photo.facekit_photo import load_photo_facekit
 
-        _FITTER.append(Fitter(load_photo_facekit()))
-    return _FITTER[0]
+        _FITTER[mesh_model] = Fitter(load_photo_facekit(mesh_model=mesh_model))
+    return _FITTER[mesh_model]
 
 
 def _build_regressor(path: str):
@@ -189,13 +190,16 @@ def follow_detections(f: Fitter, target: FitTarget, res: FitResult, K: np.ndarra
 
 def front_end_models() -> dict[str, str | None]:
     """The assets of the photo front end, by role, for `PhotoReconstruction.models`: MediaPipe's detector, the face
-    mesh model that draws the points (`MESH_MODEL`) and the iBUG map calibrated on that model's points, so a
-    result says which mesh and map it came from (the plain and the attention mesh have a map each)."""
+    mesh model that draws the points (`MESH_MODEL`), the iBUG map calibrated on that model's points and the
+    embedding that places them on FaceKit, so a result says which mesh, map and embedding it came from (the plain
+    and the attention mesh have one of each)."""
+    from ..photo.facekit_photo import EMBEDDING_FILES
     from ..photo.ibug_map import WEIGHTS_FILES
     from ..photo.mediapipe_assets import default_asset_path
 
     asset = default_asset_path().name
-    return {"detector": asset, "face_mesh": f"{asset}:{MESH_MODEL}", "ibug_map": WEIGHTS_FILES[MESH_MODEL]}
+    return {"detector": asset, "face_mesh": f"{asset}:{MESH_MODEL}", "ibug_map": WEIGHTS_FILES[MESH_MODEL],
+            "embedding": EMBEDDING_FILES[MESH_MODEL]}
 
 
 def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", use_prdl: bool = True,
@@ -233,7 +237,7 @@ def reconstruct_photo(photo: str | Path | np.ndarray, *, method: str = "fit", us
         warnings.append(f"the face is small ({CROP / crop.scale:.0f} px): expect a coarse result")
     step(0.3, "regressing")
     t = time.perf_counter()
-    f = fitter()
+    f = fitter(MESH_MODEL)
     init, part = None, None
     models = front_end_models() | {"regressor": None, "parser": None}
     if regressor_path is not None and Path(regressor_path).is_file():
