@@ -62,8 +62,8 @@ ZOOM_FILL = 0.4              # a search detection is looked at again with its bo
 ZOOM_DISTANCE = 5.0          # ... from this many box sides away
 ACCEPT_CONFIDENCE = 0.35     # a refined frame this good ends the search (search order: common conventions first)
 REFINE_STEPS = 2
-SURE_CONFIDENCE = 0.6        # a refined frame below this is also refined at RESCALE_CHECK times its face size ...
-RESCALE_CHECK = 2.0          # ... and at 1/RESCALE_CHECK, keeping the best (`rescaled_check`)
+SURE_CONFIDENCE = 0.6        # a refined frame below this is also refined at RESCALE_CHECK times its face size,
+RESCALE_CHECK = 2.0          # the better kept (`rescaled_check`)
 SETTLE_ITERATIONS = 150      # at most this many ICP steps of `settle_frame` ...
 SETTLE_TOLERANCE_MM = 1e-3   # ... which stops when no mean-face point moves further (canonical mm; 1e-4: spread
 #                              0.01-0.13° instead of 0.02-0.12°, but +0.2 s on a 100k-vertex scan)
@@ -323,22 +323,20 @@ def refine_frame(surface: ScanSurface, frame: FaceFrame, steps: int = REFINE_STE
 
 
 def rescaled_check(surface: ScanSurface, frame: FaceFrame) -> FaceFrame:
-    """The frame, or the one refined from it with the face assumed RESCALE_CHECK times larger or smaller, when
-    that reads better. A refinement can settle on half the face: a render framed for a face half the size shows
-    its middle filling the picture, which the face mesh reads as a whole face (synthetic full heads with
-    colours, turned: scale 0.55, confidence 0.47 and accepted, while the whole face read 0.75). Only frames
-    between MIN_CONFIDENCE and SURE_CONFIDENCE are checked (two more refinements; not the many non-faces a
+    """The frame, or the one refined from it with the face assumed RESCALE_CHECK times larger, when that reads
+    better. A refinement can settle on half the face: a render framed for a face half the size shows its middle
+    filling the picture, which the face mesh reads as a whole face (synthetic full heads with colours, turned:
+    scale 0.55, confidence 0.47 and accepted, while the whole face read 0.75). The other way needs no check: a
+    render framed for a face twice the size shows the whole face, small, and the next fit finds its size. Only
+    frames between MIN_CONFIDENCE and SURE_CONFIDENCE are checked (one more refinement; not the many non-faces a
     search reads on the way)."""
     if not MIN_CONFIDENCE <= frame.confidence < SURE_CONFIDENCE:
         return frame
     mid = canonical_points()[0].mean(0)
-    face, best = frame.from_canonical(mid), frame  # rescaled about the face, not the ears
-    for k in (RESCALE_CHECK, 1.0 / RESCALE_CHECK):
-        start = replace(frame, scale=frame.scale * k, centre=face - frame.scale * k * frame.rotation @ mid)
-        other = refine_frame(surface, start)
-        if other is not start and other.confidence > best.confidence:
-            best = other
-    return best
+    scale = frame.scale * RESCALE_CHECK  # about the face, not the ears
+    start = replace(frame, scale=scale, centre=frame.from_canonical(mid) - scale * frame.rotation @ mid)
+    other = refine_frame(surface, start)
+    return other if other is not start and other.confidence > frame.confidence else frame
 
 
 @lru_cache(maxsize=1)
