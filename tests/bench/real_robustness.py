@@ -41,14 +41,11 @@ SYNTH_CASES = (("random1", None), ("upside_down", 10_000), ("random2", 5_000))
 DENSE = ("p05_smile", "lee_perry_smith")
 
 
-def _rx(deg: float) -> np.ndarray:
-    c, s = np.cos(np.radians(deg)), np.sin(np.radians(deg))
-    return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
+def _turn(axis: str, deg: float) -> np.ndarray:
+    """Rotation matrix of `deg` degrees about the world axis `axis` ("x" or "y")."""
+    from scipy.spatial.transform import Rotation
 
-
-def _ry(deg: float) -> np.ndarray:
-    c, s = np.cos(np.radians(deg)), np.sin(np.radians(deg))
-    return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
+    return Rotation.from_euler(axis, deg, degrees=True).as_matrix()
 
 
 def orientation(name: str, y_up: bool, seed: int) -> np.ndarray:
@@ -56,14 +53,14 @@ def orientation(name: str, y_up: bool, seed: int) -> np.ndarray:
     a +Y-up file (face towards +Z) is first turned by +90° about x."""
     from real_landmarks import random_rotation
 
-    to_zup = _rx(90.0) if y_up else np.eye(3)
+    to_zup = _turn("x", 90.0) if y_up else np.eye(3)
     if name == "stored":
         return np.eye(3)
     if name == "other_up":
-        return to_zup if y_up else _rx(-90.0)
+        return to_zup if y_up else _turn("x", -90.0)
     if name.startswith("random"):
         return random_rotation(np.random.default_rng([seed, int(name[-1])]))
-    pose = {"on_back": _rx(-90.0), "on_side": _ry(90.0), "upside_down": _rx(180.0)}[name]
+    pose = {"on_back": _turn("x", -90.0), "on_side": _turn("y", 90.0), "upside_down": _turn("x", 180.0)}[name]
     return pose @ to_zup
 
 
