@@ -46,6 +46,8 @@ from .skin_image import WEIGHTS_KIND, WEIGHTS_VERSIONS, Settings, augment, expor
 LONDON_SKIN = np.isin(np.arange(256), [1, 6, 8, 9, 10])
 P_STRONG_SYNTH = 0.5
 P_BACKDROP_GREY, P_BACKDROP_RANDOM = 0.5, 0.25
+#: classes recoloured by the hair augmentation (--hair-colours)
+HAIR_CLASSES = [CLASS_IDS["hair"], CLASS_IDS["facial_hair"]]
 
 
 @dataclass
@@ -61,22 +63,25 @@ class FineTune:
     freeze_classifier: bool = True   # the 1×1 class layer stays the teacher's (see train())
     crown_ignore: bool = True        # London label 0 over the crown carries no target (london_skin.mask_targets)
     group_power: float = 0.0         # London photos drawn ∝ 1 / n_group**power (london_skin.group_balanced_weights)
+    hair_colours: bool = False       # recolour the renders' hair in the strong augmentation (appearance.recolour_hair)
     max_minutes: float = 20.0
     checkpoint_s: float = 120.0
     seed: int = 0
     threads: int = 1
 
 
-def synth_batch(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, crop: int
+def synth_batch(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, crop: int, hair: bool = False
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(teacher input (B, 3, c, c): the light augmentation of `train.skin_image`, student input: half of the
-    views strongly augmented on top of it, int64 labels (B, c, c))."""
+    views strongly augmented on top of it, int64 labels (B, c, c)); `hair`: the strong augmentation recolours the
+    hair and beard pixels too (`appearance.recolour_hair`)."""
     light, y = augment(images, labels, rng, crop)
     strong = light.copy()
     for i in range(len(strong)):
         if rng.random() < P_STRONG_SYNTH:
             img = strong[i].transpose(1, 2, 0)
-            out = augment_appearance(img, np.isin(y[i], HEAD_CLASSES), y[i] == CLASS_IDS["background"], rng)
+            out = augment_appearance(img, np.isin(y[i], HEAD_CLASSES), y[i] == CLASS_IDS["background"], rng,
+                                     hair=np.isin(y[i], HAIR_CLASSES) if hair else None)
             strong[i] = out.transpose(2, 0, 1)
     return light, strong, y
 
@@ -188,7 +193,7 @@ def train(out: Path, ft: FineTune, teacher_path: Path, resume: bool = True, log=
         for g in opt.param_groups:
             g["lr"] = ft.lr * (0.1 if budget.fraction > 0.8 else 1.0)
         idx = rng.choice(len(images), ft.batch_synth, replace=False)
-        light, strong, y = synth_batch(images[idx], labels[idx], rng, ft.crop)
+        light, strong, y = synth_batch(images[idx], labels[idx], rng, ft.crop, hair=ft.hair_colours)
         with torch.no_grad():
             f_teacher = teacher.features(torch.from_numpy(light))
         f_s, logits_s = model(torch.from_numpy(strong))
@@ -227,6 +232,8 @@ def add_arguments(parser) -> None:
                         help="weight of the feature-keeping loss on renders")
     parser.add_argument("--group-power", type=float, default=FineTune.group_power,
                         help="draw London photos ∝ 1 / (people in their group)**P (0: uniformly)")
+    parser.add_argument("--hair-colours", action="store_true",
+                        help="recolour the renders' hair (blonde, brown, red, grey, thin) in the strong augmentation")
     parser.add_argument("--train-classifier", action="store_true",
                         help="let the class layer learn too (round 3; frozen by default)")
     parser.add_argument("--london-crown", action="store_true",
@@ -245,7 +252,8 @@ def run(args) -> int:
     out = out_folder(args)
     ft = FineTune(views=str(views), london=args.london, max_minutes=args.minutes, threads=args.threads,
                   feature_weight=args.feature_weight, freeze_classifier=not args.train_classifier,
-                  crown_ignore=not args.london_crown, group_power=args.group_power)
+                  crown_ignore=not args.london_crown, group_power=args.group_power,
+                  hair_colours=args.hair_colours)
     print(train(out, ft, Path(args.teacher), resume=args.resume, max_steps=args.max_steps))
     return 0
 

@@ -7,7 +7,7 @@ import torch
 
 from face_addon.core.dataset import CLASS_IDS, CLASS_NAMES, HEAD_CLASSES
 from face_addon.core.pipelines.skin_image import TRAINING_BACKGROUND, backdrop_mask, neutralise_backdrop
-from face_addon.train.appearance import augment_appearance, tone_shift
+from face_addon.train.appearance import HAIR_COLOURS, augment_appearance, recolour_hair, tone_shift
 from face_addon.train.london_skin import ALLOWED, IGNORE, mask_targets, set_cross_entropy
 
 
@@ -60,6 +60,26 @@ def test_appearance_augmentation_darkens_skin_keeps_range_and_shape():
     for _ in range(20):
         out = augment_appearance(img, skin, ~skin, rng)
         assert out.shape == img.shape and out.dtype == np.float32 and 0 <= out.min() and out.max() <= 1
+
+
+def test_hair_recolouring_changes_only_the_hair_keeps_its_shading_and_reaches_light_hues():
+    """Dark render hair becomes any of the palette's colours (light blonde included), only on hair pixels, with the
+    strands' relative brightness kept; thin hair pulls towards the skin's colour."""
+    rng = np.random.default_rng(0)
+    img = np.full((16, 16, 3), 0.25)
+    hair, skin = np.zeros((16, 16), bool), np.zeros((16, 16), bool)
+    hair[:6], skin[8:] = True, True
+    img[:6] = (0.12, 0.09, 0.07)
+    img[:3] *= 0.5                                         # shadowed strands
+    img[skin] = (0.8, 0.6, 0.5)
+    brightest = 0.0
+    for _ in range(40):
+        out = recolour_hair(img, hair, skin, rng)
+        assert (out[~hair] == img[~hair]).all()
+        assert out[:3].mean() < out[3:6].mean()            # the shadowed strands stay darker
+        brightest = max(brightest, out[hair].mean())
+    assert brightest > 0.5 > img[hair].max()               # some draws are light (blonde / grey), none were
+    assert HAIR_COLOURS.mean(1).max() > 0.6 and (recolour_hair(img, ~np.ones_like(hair), skin, rng) == img).all()
 
 
 def test_backdrop_mask_finds_a_plain_wall_and_not_clutter():
