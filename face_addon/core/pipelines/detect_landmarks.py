@@ -49,7 +49,8 @@ SIGMA = 0.03        # heatmap spread in standardised units (Eq. 1)
 TOP_T = 12          # t of Eqs. 6-8 (§5.2)
 GAMMA = 5.0         # ball radius factor of Eq. 7 (§5.2)
 MAX_BALL = 20000    # at most this many candidate vertices per landmark in stage 2 (only hit by flat heatmaps)
-#: below these the result gets a warning (calibrated on held-out scans vs. non-face meshes, docs/landmarks.md)
+#: below these 2S-SGCN's result gets a warning (calibrated on held-out scans vs. non-face meshes, docs/landmarks.md;
+#: the view method's points: landmarks_confidence.LOW)
 LOW_CONFIDENCE = 0.25
 METHODS = ("views", "sgcn", "fusion")
 NOT_A_FACE_MEAN_CONFIDENCE = 0.38
@@ -365,12 +366,15 @@ def _models(searched: bool, found, sgcn_ran: bool, weights, model) -> dict[str, 
 
 def _views_result(mesh: Mesh, found, frame) -> LandmarkResult:
     """LandmarkResult of the view-based landmarks (vertex_index: the nearest input vertex)."""
+    from .landmarks_confidence import LOW, WARN_MM
+
     vertex_index = nearest_to(mesh.vertices, found.points)
     warnings = []
-    low = np.flatnonzero(found.confidence < LOW_CONFIDENCE)
+    low = np.flatnonzero(found.confidence < LOW)
     if len(low):
-        warnings.append(f"{len(low)} landmark(s) with low confidence (< {LOW_CONFIDENCE}; the views disagree or "
-                        "do not see them): " + ", ".join(str(i) for i in low[:12]) + (" ..." if len(low) > 12 else ""))
+        warnings.append(f"{len(low)} landmark(s) with low confidence (< {LOW:.2f}: predicted error over {WARN_MM:g} mm; "
+                        "the views disagree or do not see them): " + ", ".join(str(i) for i in low[:12])
+                        + (" ..." if len(low) > 12 else ""))
     return LandmarkResult(landmarks=found.points, landmarks_1s=found.raw, confidence=found.confidence,
                           vertex_index=vertex_index, unit_scale=frame.unit_scale, warnings=warnings,
                           n_points=found.views_used, method="views")

@@ -18,12 +18,10 @@ on some real scans, docs/landmarks.md round 5):
    ITERATIONS rounds instead of Register Head's 15: the jaw's shape is needed, not sub-mm skin.
 2. FaceKit's own 68 landmarks (barycentric surface points in the human convention, docs/facekit.md) on the
    fitted head are snapped onto the scan (closest surface point).
-3. Confidence per point from the fit's residuals: exp(-1/2 (r / RESIDUAL_SPREAD_MM)^2) for the mean
-   point-to-plane residual r of the face region (how well the head model fits this scan: hair or a beard over
-   the face, a face the model cannot express), times exp(-1/2 (d / SNAP_SPREAD_MM)^2) for the point's own
-   distance d to the scan surface (a jaw beyond a face crop's border is the prior's guess, centimetres off).
-   Chosen on the synthetic test scans (docs/landmarks.md round 4): the residual ranks the contour errors (the
-   least-confident 10 % of the points at 2-4 times the error of the rest), the snap distance alone did not.
+3. The two signs of the contour points' error for their confidence (`landmarks_confidence`, calibrated on
+   synthetic train scans): the mean point-to-plane residual of the face region (how well the head model fits
+   this scan: hair or a beard over the face, a face the model cannot express) and each point's distance from
+   the fitted head to the scan surface (a jaw beyond a face crop's border is the prior's guess, centimetres off).
 """
 from __future__ import annotations
 
@@ -42,18 +40,18 @@ ITERATIONS = 6
 REGION_M = 0.12               # scan points this near the inner landmarks' centre are the fit's data
 MAX_POINTS = 4000             # a random subset of larger regions (the normal equations are per model vertex)
 MIN_POINTS = 500              # fewer face-region vertices than this: no fit (Register Head's least skin)
-RESIDUAL_SPREAD_MM = 0.6      # face-region residual at which the confidence is exp(-1/2) (good fits: 0.3-0.4)
-SNAP_SPREAD_MM = 20.0         # a point's distance to the scan at which its confidence is exp(-1/2) more
 
 
 @dataclass
 class HeadFit:
     """FaceKit's 68 landmarks on the head fitted to the scan: points (68, 3) on the scan surface, raw (68, 3) on
-    the fitted head (scan units), confidence (68,)."""
+    the fitted head (scan units), the face region's mean fit residual (mm; inf when nothing matched) and each
+    point's distance from the fitted head to the scan, snap_mm (68,) (module doc step 3)."""
 
     points: np.ndarray
     raw: np.ndarray
-    confidence: np.ndarray
+    residual_mm: float
+    snap_mm: np.ndarray
 
 
 def fit_head(vertices: np.ndarray, faces: np.ndarray, landmarks: np.ndarray, confidence: np.ndarray | None,
@@ -82,5 +80,4 @@ def fit_head(vertices: np.ndarray, faces: np.ndarray, landmarks: np.ndarray, con
     query = query or SurfaceQuery(vertices, faces)
     snapped, dist, _ = query.nearest(raw)
     residual_mm = np.abs(matches.residual).mean() * pose.s * 1e3 if len(matches.vertex) else np.inf
-    conf = np.exp(-0.5 * (residual_mm / RESIDUAL_SPREAD_MM) ** 2 - 0.5 * (dist * unit * 1e3 / SNAP_SPREAD_MM) ** 2)
-    return HeadFit(snapped, raw, conf)
+    return HeadFit(snapped, raw, float(residual_mm), dist * unit * 1e3)

@@ -20,14 +20,17 @@
    snapped to the surface.
 5. The nose tip (30) is moved to the most prominent surface point along the face's forward direction within
    NOSE_TIP_RADIUS_MM: the tip is a geometric point a photo model can only place up to the nose's length.
-6. Confidence per point from the agreement of the views: exp(-½ (rms spread / SPREAD_MM)²), lowered when fewer
-   than MIN_VIEWS views remain; 0 for points no view placed on the scan.
-7. FaceKit is fitted to the scan around the inner points, each weighted by its confidence (`landmarks_contour`).
-   The jaw contour (iBUG 0-16 but the chin 8) is the fitted head's, with the fit's confidence. A point that
-   no view placed, or whose views disagree (confidence < TRUST_MIN) and which lies more than WILD_MM from the
-   fitted head's point, takes the fitted head's point and keeps its low confidence (it is the model's guess).
-   Without a fit (too little scan around the face) FaceKit's mean face, similarity-fitted to the trusted
-   points, stands in for the fitted head.
+6. Agreement per point of the views: exp(-½ (rms spread / SPREAD_MM)²), lowered when fewer than MIN_VIEWS
+   views remain; 0 for points no view placed on the scan. It decides which points the head fit trusts (step 7).
+7. FaceKit is fitted to the scan around the inner points, each weighted by its agreement (`landmarks_contour`).
+   The jaw contour (iBUG 0-16 but the chin 8) is the fitted head's. A point that no view placed, or whose
+   views disagree (agreement < TRUST_MIN) and which lies more than WILD_MM from the fitted head's point, takes
+   the fitted head's point (it is the model's guess). Without a fit (too little scan around the face)
+   FaceKit's mean face, similarity-fitted to the trusted points, stands in for the fitted head.
+8. The confidence reported per point is its predicted error on a common scale (`landmarks_confidence`,
+   calibrated per point type on synthetic train scans) from the signs of its error (`error_signs`): the views'
+   spread; for the nose tip its shift from the views' tip; for the contour the fit's residual and the point's
+   distance from the fitted head to the scan.
 """
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ from ..geometry.similarity import umeyama
 from ..geometry.surface_distance import SurfaceQuery
 from ..progress import Progress
 from .face_orientation import FACE_FILL, FACE_SIZE_M, FaceFrame, frontal_view
+from .landmarks_confidence import confidence as point_confidence
 
 #: (yaw, pitch) degrees of the rig: yaw towards the subject's left, pitch from above. The side views (±45-75°)
 #: see the outer eye corners and the jaw nearly head-on, and the consensus weights each point's views by cos²
@@ -67,7 +71,7 @@ RIGHT_EYE, LEFT_EYE = np.arange(36, 42), np.arange(42, 48)  # the subject's righ
 #: base, whose calibrated 2D blend straddles the depth step between nose and lip, and the eyes, calibrated on
 #: open eyes in photos (scans: closed or untextured eyes); all 15 Artec scans 5.86 -> 5.17 mm (lambert)
 TABLE_ROWS = tuple(range(27, 48))
-SPREAD_MM = 2.5            # spread at which the confidence is exp(-1/2)
+SPREAD_MM = 2.5            # spread at which the agreement is exp(-1/2) (step 6; not the reported confidence)
 MIN_VIEWS = 3
 MIN_PRESENCE = 0.5
 RENDER_CELL_PX = 0.5       # views render a vertex-clustered copy with cells of half a pixel (cost independent
@@ -92,8 +96,9 @@ WILD_MM = 15.0
 @dataclass
 class ViewLandmarks:
     """points (68, 3) on the surface, raw (68, 3) consensus before snapping, confidence (68,), views_used
-    (number of views whose face mesh counted), the face frame, the rendered views (for pictures) and whether
-    FaceKit was fitted to the scan (step 7)."""
+    (number of views whose face mesh counted), the face frame, the rendered views (for pictures), whether
+    FaceKit was fitted to the scan (step 7) and the signs (68, 2) in mm the confidence was predicted from
+    (step 8, `landmarks_confidence.confidence`; what tests/bench/fit_landmark_confidence.py calibrates on)."""
 
     points: np.ndarray
     raw: np.ndarray
@@ -102,6 +107,7 @@ class ViewLandmarks:
     frame: FaceFrame
     views: list[ScanView]
     head_fitted: bool = False
+    error_signs: np.ndarray | None = None
 
 
 def read_view(surface: ScanSurface, frame: FaceFrame, yaw: float, pitch: float, shading: str = SHADING,
@@ -184,7 +190,7 @@ def _median(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
 
 def confidence_from_spread(spread_mm: np.ndarray, n_views: np.ndarray) -> np.ndarray:
-    """Agreement between views -> [0, 1] (module doc, step 5)."""
+    """Agreement between views -> [0, 1] (module doc, step 6)."""
     return np.exp(-0.5 * (spread_mm / SPREAD_MM) ** 2) * np.minimum(1.0, n_views / MIN_VIEWS)
 
 
@@ -267,7 +273,8 @@ def landmarks_from_views(surface: ScanSurface, frame: FaceFrame, rig=RIG, shadin
     found = np.isfinite(raw).all(1)
     if found.sum() < 20:
         return None
-    conf = np.where(found, confidence_from_spread(spread / frame.scale * 1e3, used), 0.0)
+    spread_mm = spread / frame.scale * 1e3
+    conf = np.where(found, confidence_from_spread(spread_mm, used), 0.0)
     mean_face = mean_face_guess(raw, conf)
     raw = np.where(found[:, None], raw, mean_face)
     query = query or SurfaceQuery(surface.vertices, surface.faces)
@@ -276,14 +283,21 @@ def landmarks_from_views(surface: ScanSurface, frame: FaceFrame, rig=RIG, shadin
     if head is not None:
         contour_rows = np.setdiff1d(np.arange(17), KEEP_VIEW_CONTOUR)
         raw[contour_rows], snapped[contour_rows] = head.raw[contour_rows], head.points[contour_rows]
-        conf[contour_rows] = head.confidence[contour_rows]
     guess_raw, guess = (head.raw, head.points) if head is not None else (mean_face, query.nearest(mean_face)[0])
+    signs = np.stack([spread_mm, np.zeros(len(spread_mm))], 1)
+    n_views = np.where(found, used, 0).astype(np.float64)  # a point no view placed gets confidence 0
+    if head is not None:
+        signs[contour_rows] = np.stack([np.full(len(contour_rows), head.residual_mm), head.snap_mm[contour_rows]], 1)
+        n_views[contour_rows] = np.inf  # the fit's points: no views to count
     wild = wild_points(snapped, conf, found, guess, WILD_MM * 1e-3 * frame.scale)
-    raw[wild], snapped[wild] = guess_raw[wild], guess[wild]  # keeps its low confidence: the model's guess
+    raw[wild], snapped[wild] = guess_raw[wild], guess[wild]  # the model's guess
     if NOSE_TIP_RADIUS_MM:
-        snapped[NOSE_TIP] = most_prominent(surface.vertices, snapped[NOSE_TIP], frame.forward,
+        read = snapped[NOSE_TIP].copy()
+        snapped[NOSE_TIP] = most_prominent(surface.vertices, read, frame.forward,
                                            NOSE_TIP_RADIUS_MM * 1e-3 * frame.scale)
-    return ViewLandmarks(snapped, raw, conf, len(views), frame, views, head is not None)
+        signs[NOSE_TIP, 0] = np.linalg.norm(snapped[NOSE_TIP] - read) / frame.scale * 1e3
+    return ViewLandmarks(snapped, raw, point_confidence(signs[:, 0], signs[:, 1], n_views), len(views), frame, views,
+                         head is not None, signs)
 
 
 def _head_fit(surface: ScanSurface, frame: FaceFrame, query: SurfaceQuery, points: np.ndarray, conf: np.ndarray):
