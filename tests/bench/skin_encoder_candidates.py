@@ -2,7 +2,7 @@
 the shipping gate's scans, each candidate with the shipped skin_p2p.pt (not retrained).
 
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python tests/bench/skin_encoder_candidates.py \
-        --encoders shipped=face_addon/models/skin_image.pt r1=out/skin_image_real/skin_image.pt
+        --encoders shipped=face_addon/models/skin_image.pt r1=out/skin_image_real/skin_image.pt [--plain shipped]
 
 Per candidate: `real_skin.london` (held-out odd ids, groups, 10th percentile; the even ids were trained on),
 Segment Skin on Lee Perry-Smith upright textured (head-and-face fraction), fran upright, three Artec faces, and
@@ -10,7 +10,9 @@ the 16 synthetic test scans (`real_skin.synthetic_subset`: mIoU), exactly as `be
 them, but with the candidate placed beside a copy of skin_p2p.pt in a scratch folder (skin_p2p finds its
 encoder by relative name), so the shipped files and real.json are untouched. Results:
 results/skin_encoder_candidates.{json,md}; per candidate a London picture and one of Lee Perry-Smith and fran
-(front and 60°, orange = skin) under out/real_pictures/.
+(front and 60°, orange = skin) under out/real_pictures/. `--plain LABEL...`: those candidates without the mirror
+average of the per-pixel classes (`skin_image.MIRROR_AVERAGE`; the others with it), so an encoder can be compared
+with what shipped before the average.
 """
 from __future__ import annotations
 
@@ -56,11 +58,13 @@ def scan_rows(root: Path) -> tuple[dict, list[np.ndarray]]:
     return out, tiles
 
 
-def evaluate(label: str, encoder: Path, root: Path, scratch: Path) -> dict:
+def evaluate(label: str, encoder: Path, root: Path, scratch: Path, mirror: bool = True) -> dict:
     from PIL import Image
 
     from face_addon.core.capabilities import MODELS_DIR
     from face_addon.core.pipelines import skin_image as si
+
+    si.MIRROR_AVERAGE = mirror
 
     folder = scratch / label
     folder.mkdir(parents=True, exist_ok=True)
@@ -73,7 +77,7 @@ def evaluate(label: str, encoder: Path, root: Path, scratch: Path) -> dict:
     Image.fromarray(np.concatenate(tiles, 0)).save(picture_path(f"skin_encoder_{label}.png"))
     scans, scan_tiles = scan_rows(root)
     Image.fromarray(np.concatenate(scan_tiles, 0)).save(picture_path(f"skin_encoder_{label}_scans.png"))
-    row = {"encoder": str(encoder), "london": lon, "scans": scans}
+    row = {"encoder": str(encoder), "mirror_average": mirror, "london": lon, "scans": scans}
     synth = real_skin.synthetic_subset()
     row["synth"] = {k: synth.get(k) for k in ("n", "miou", "miou_2d")}
     print(label, row["synth"], flush=True)
@@ -81,21 +85,24 @@ def evaluate(label: str, encoder: Path, root: Path, scratch: Path) -> dict:
 
 
 def markdown(rows: dict) -> str:
-    lines = ["| encoder | London held-out (trained even) | p10 | black / east Asian / white | LPS head-face (2D) | "
-             "fran | Artec p02 / p05 / p10 | synthetic mIoU (2D) |", "|---" * 8 + "|"]
+    lines = ["| encoder (mirror average) | London held-out (trained even) | p10 | black / east Asian / white | "
+             "LPS head-face (2D) | fran | Artec p02 / p05 / p10 | synthetic mIoU (2D) |", "|---" * 8 + "|"]
     for label, r in rows.items():
         lo, sc, sy = r["london"], r["scans"], r["synth"]
         g = lo["held_out_by_group"]
         grp = " / ".join(str(g.get(k, {}).get("iou")) for k in ("black", "east_asian", "white"))
-        lines.append(f"| {label} | {lo['held_out_backdrop']} ({lo['tuned_backdrop']}) | {lo['held_out_p10_backdrop']} "
-                     f"| {grp} | {sc['lps_head_face']} ({sc['lps_2d']}) | {sc['fran_fraction']} | "
-                     f"{' / '.join(str(sc[f'artec_{a}']) for a in ARTEC)} | {sy['miou']} ({sy['miou_2d']}) |")
+        mirror = "yes" if r.get("mirror_average", True) else "no"
+        lines.append(f"| {label} ({mirror}) | {lo['held_out_backdrop']} ({lo['tuned_backdrop']}) | "
+                     f"{lo['held_out_p10_backdrop']} | {grp} | {sc['lps_head_face']} ({sc['lps_2d']}) | "
+                     f"{sc['fran_fraction']} | {' / '.join(str(sc[f'artec_{a}']) for a in ARTEC)} | "
+                     f"{sy['miou']} ({sy['miou_2d']}) |")
     return "\n".join(lines)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--encoders", nargs="+", required=True, metavar="LABEL=FILE")
+    ap.add_argument("--plain", nargs="*", default=[], metavar="LABEL", help="measured without the mirror average")
     args = ap.parse_args()
     root = real_root()
     if root is None:
@@ -108,7 +115,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for spec in args.encoders:
             label, path = spec.split("=", 1)
-            rows[label] = evaluate(label, Path(path), root, Path(tmp))
+            rows[label] = evaluate(label, Path(path), root, Path(tmp), mirror=label not in args.plain)
     md = markdown(rows)
     print(md)
     write_results("skin_encoder_candidates", rows, md, " ".join(sys.argv))

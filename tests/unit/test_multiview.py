@@ -137,6 +137,27 @@ def test_image_branch_shapes_and_errors(tmp_path):
         SkinViews(np.full((1, 40, 40, 3), np.nan, np.float32), cams)
 
 
+def test_mirror_average_makes_the_skin_map_mirror_symmetric_and_leaves_the_features():
+    """With the mirror average a view and its mirror image get mirrored skin maps (a random U-Net alone does not);
+    the lifted features stay the plain view's."""
+    import torch
+
+    from face_addon.core.nets.image_encoder import ImageSegmenter, UNet
+    from face_addon.core.pipelines.skin_image import SkinViews, encode_views
+
+    torch.manual_seed(1)
+    decider = ImageSegmenter(UNet(width=4, levels=3, out_channels=4), n_classes=16, feature_channels=4)
+    enc = (ImageSegmenter(UNet(width=4, levels=3, out_channels=4), 16, 4, decider=decider).eval(), {"n_classes": 16})
+    img = np.random.default_rng(2).uniform(0, 1, (1, 32, 32, 3)).astype(np.float32)
+    plain, mirrored = SkinViews(img, [front_camera(32)]), SkinViews(img[:, :, ::-1].copy(), [front_camera(32)])
+    f0, s0 = encode_views(enc, plain, mirror=False)
+    f1, s1 = encode_views(enc, plain, mirror=True)
+    _, s2 = encode_views(enc, mirrored, mirror=True)
+    assert np.array_equal(f0, f1)
+    assert np.allclose(s1, s2[:, :, ::-1], atol=1e-6)
+    assert not np.allclose(s0, encode_views(enc, mirrored, mirror=False)[1][:, :, ::-1], atol=1e-4)
+
+
 def test_views_without_colours_use_the_neutral_skin_tone_and_say_so():
     """No colours at all: the image model reads the scan in the neutral skin tone (its views are rendered in it).
     Colours that do not vary are ignored instead, and then the views cannot be used: geometry-only model."""

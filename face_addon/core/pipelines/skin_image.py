@@ -52,6 +52,10 @@ BACKDROP_HUE_WEIGHT = 3.0
 #: reads LPS's bald crown as non-skin; from behind it is skin (LPS head and face 0.811 -> 0.854, synthetic subset
 #: 0.9224 -> 0.9226: the synthetic backs are hair, seen as hair)
 RIG_TURNS = ((0.0, 0.0), (8.0, 4.0), (-8.0, -4.0), (180.0, 0.0))
+#: the per-pixel classes are averaged with those of the mirrored view (test-time augmentation; the decider runs
+#: twice, the lifted features once): London skin IoU on the even-numbered people, shipped round-10 decider,
+#: 0.8970 -> 0.8989 (docs/skin.md, round 11)
+MIRROR_AVERAGE = True
 #: the rendered rig frames at least a box of this size (metres): the encoder learned faces on renders of heads with
 #: shoulders (the synthetic scans' largest side is 0.43-0.51 m), and a face crop framed to fill the picture shows
 #: the face 2-3 times larger than it ever saw (fran: eyes, nose and cheeks read as non-skin)
@@ -196,14 +200,18 @@ def _build(path: str):
 load_image_encoder = cached_per_file_version(_build)
 
 
-def encode_views(encoder, views: SkinViews, chunk: int = 4) -> tuple[np.ndarray, np.ndarray]:
+def encode_views(encoder, views: SkinViews, chunk: int = 4, mirror: bool | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """(features (V, F, H, W) float32, skin probability (V, H, W) float32) of every view, the encoder on the
-    configured device (core/device.py)."""
+    configured device (core/device.py); `mirror`: the class probabilities averaged with those of the mirrored
+    view (the features, what skin_p2p learned on, are the plain view's; None: MIRROR_AVERAGE)."""
     import torch
 
     from ..device import place
 
     net, meta = encoder
+    mirror = MIRROR_AVERAGE if mirror is None else mirror
+    decider = getattr(net, "decider", None) or net
     head = [i for i in HEAD_CLASSES if i < int(meta["n_classes"])]
     feats, skin = [], []
     device = place(net)
@@ -211,8 +219,11 @@ def encode_views(encoder, views: SkinViews, chunk: int = 4) -> tuple[np.ndarray,
         for i in range(0, len(views.images), chunk):
             x = torch.from_numpy(np.ascontiguousarray(views.images[i:i + chunk].transpose(0, 3, 1, 2))).to(device)
             f, logits = net(x)
+            p = torch.softmax(logits, 1)
+            if mirror:  # the head classes hold both eyes and brows, so their sum needs no left/right swap
+                p = (p + torch.softmax(decider(x.flip(-1))[1], 1).flip(-1)) / 2
             feats.append(f.cpu().numpy().astype(np.float32))
-            skin.append(torch.softmax(logits, 1)[:, head].sum(1).cpu().numpy().astype(np.float32))
+            skin.append(p[:, head].sum(1).cpu().numpy().astype(np.float32))
     return np.concatenate(feats), np.concatenate(skin)
 
 
