@@ -302,12 +302,13 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
             "start": "the renders-only encoder (749 steps, 182 train scans, seeds 500000-500181): its backbone gives "
                      "the lifted features unchanged (what skin_p2p was trained on) and is the teacher of the "
                      "feature-keeping loss; the decider (per-pixel classes) starts from it with its class layer frozen "
-                     "(round 7: 736 steps); round 10 goes on from round 7's decider (`training`: fine_tuned_from, "
-                     "steps) with the hue-weighted backdrop cue",
+                     "(round 7: 736 steps); round 10 went on from round 7's decider with the hue-weighted backdrop cue "
+                     "(604 steps), round 11 from round 10's (`training`: fine_tuned_from, steps)",
         },
         "metrics": {"this": metrics(row), "replaced_encoder_same_run": metrics(before),
-                    "chosen_on": "London even ids (training loss only) and the gate of the task: London held-out up, "
-                                 "Lee Perry-Smith head-and-face and the synthetic subset not down (docs/skin.md)"},
+                    "chosen_on": "London even ids (the export to ship and the mirror average by their skin IoU, never "
+                                 "the odd ids) and the gate of the task: London held-out up, Lee Perry-Smith "
+                                 "head-and-face and the synthetic subset not down (docs/skin.md)"},
         "reproduce": [
             "face synth --out /work/data/synth/train_skin --seed 500000 --count 48 --profile scan --target-verts 30000",
             "python -m face_addon.synth.skin_views --data /work/data/synth/train_skin "
@@ -315,11 +316,15 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
             "git show f8e0769:face_addon/models/skin_image.pt > /tmp/skin_image_renders.pt   # the renders-only start",
             "python -m face_addon.train.skin_image_real --data /work/data/synth/skin_views_train --london ../shared/real "
             "--teacher /tmp/skin_image_renders.pt --out out/skin_image_real_r7 --minutes 20   # round 7",
+            "python -m face_addon.train.skin_image_real --data /work/data/synth/skin_views_train "
+            "--london ../shared/real --teacher out/skin_image_real_r7/skin_image.pt --out out/skin_image_real_r10 "
+            "--minutes 25   # round 10",
             f"python -m face_addon.train.skin_image_real --data /work/data/synth/skin_views_train --london ../shared/real "
-            f"--teacher out/skin_image_real_r7/skin_image.pt --out {run_dir} "
-            f"--minutes {meta['training']['fine_tune']['max_minutes']:g}   # round 10: on from round 7's decider",
-            "python tests/bench/skin_encoder_candidates.py --encoders shipped=/tmp/skin_image_renders.pt "
-            f"run={run_dir}/skin_image.pt",
+            f"--teacher out/skin_image_real_r10/skin_image.pt --out {run_dir} "
+            f"--minutes {meta['training']['fine_tune']['max_minutes']:g} --max-steps {meta['training']['steps']}"
+            "   # round 11: on from round 10's decider, stopped before the rate drop",
+            "python tests/bench/skin_encoder_candidates.py --encoders shipped=out/skin_image_real_r10/skin_image.pt "
+            f"run={run_dir}/skin_image.pt --plain shipped",
             f"python -m face_addon.train.skin_image_real --ship {run_dir}"]})
     tr, held = meta["training"], metrics(row)["london_skin_iou_held_out_odd_ids"]
     write_card(models_dir, "skin_image.pt", card, Row(
