@@ -25,6 +25,11 @@ TRAIN_PARITY = 0
 IGNORE = 255
 #: side (px) the photos are cached at; training crops and shrinks from there
 CACHE_SIZE = 240
+#: CIELAB distances (whole colour, hue and chroma a*b* alone) from the photo's median face-skin colour beyond either
+#: of which an ignored crown pixel is supervised as "not head surface" (`crown_hair_targets`): the 95th percentiles
+#: of the face-skin pixels' own distances, pooled over the even ids (docs/skin.md round 12). Hue alone does not part
+#: light brown or blonde hair from pale skin, the whole colour not black hair from dark skin
+CROWN_HAIR_LAB, CROWN_HAIR_AB = 23.0, 8.0
 
 _HEAD_SKIN = ("skin", "head")
 _NOT_HEAD = ("background", "hair", "facial_hair", "cloth", "accessory")
@@ -63,6 +68,15 @@ def set_cross_entropy(logits, allowed):
     return (torch.logsumexp(logits, dim=1) - inside).mean()
 
 
+def lower_neck(labels: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the rows under the neck label's lowest row (where label 0 is ignored, `mask_targets`)."""
+    below = np.zeros(labels.shape, bool)
+    rows = np.nonzero((labels == 10).any(1))[0]
+    if len(rows):
+        below[rows.max() + 1:] = True
+    return below
+
+
 def mask_targets(labels: np.ndarray, crown: bool = True) -> np.ndarray:
     """(H, W) uint8 London mask → mask values with label 0 under the lowest neck row set to IGNORE, and (`crown`)
     label 0 above the face-skin label's top row, between the face's and ears' outermost columns, too: the masks
@@ -70,11 +84,7 @@ def mask_targets(labels: np.ndarray, crown: bool = True) -> np.ndarray:
     on that, round 3's encoder called Lee Perry-Smith's stubbled crown hair (docs/skin.md). Our renders label the
     crown (hair or scalp) correctly, so London says nothing there."""
     out = labels.astype(np.uint8).copy()
-    rows = np.nonzero((labels == 10).any(1))[0]
-    if len(rows):
-        below = np.zeros_like(out, bool)
-        below[rows.max() + 1:] = True
-        out[below & (labels == 0)] = IGNORE
+    out[lower_neck(labels) & (labels == 0)] = IGNORE
     face_rows = np.nonzero((labels == 1).any(1))[0]
     cols = np.nonzero(np.isin(labels, (1, 8, 9)).any(0))[0]
     if crown and len(face_rows):
@@ -84,10 +94,39 @@ def mask_targets(labels: np.ndarray, crown: bool = True) -> np.ndarray:
     return out
 
 
-def load_london_masks(root: Path, parity: int = TRAIN_PARITY, size: int = CACHE_SIZE, crown: bool = True
-                      ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(images uint8 (N, size, size, 3), mask values uint8 (N, size, size) from `mask_targets(…, crown)`, ids) of
-    the neutral photos of the people whose number has `parity`. FileNotFoundError when the set is absent."""
+def cielab(image: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 sRGB → (H, W, 3) CIELAB L*, a*, b* (D65), where distances follow seen colour difference."""
+    c = image.astype(np.float64) / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    xyz = lin @ np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]).T
+    xyz /= np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1)
+
+
+def crown_hair_targets(image: np.ndarray, labels: np.ndarray, targets: np.ndarray,
+                       threshold: tuple[float, float] = (CROWN_HAIR_LAB, CROWN_HAIR_AB)) -> np.ndarray:
+    """`mask_targets(labels)` with the ignored crown pixels (label 0 there) whose CIELAB colour lies farther than
+    `threshold` (whole colour, a*b*) from the median colour of the photo's own face skin (label 1) given back
+    label 0, "not head
+    surface": hair of any colour but the skin's (blonde included, which the ignored crown never taught, issue 19)
+    is supervised; skin-coloured crown pixels — shaved scalps — stay ignored."""
+    face = labels == 1
+    if not face.any():
+        return targets
+    lab = cielab(image)
+    d = lab - np.median(lab[face], axis=0)
+    far = (np.linalg.norm(d, axis=-1) > threshold[0]) | (np.linalg.norm(d[..., 1:], axis=-1) > threshold[1])
+    out = targets.copy()
+    out[(targets == IGNORE) & (labels == 0) & far & ~lower_neck(labels)] = 0
+    return out
+
+
+def load_london_masks(root: Path, parity: int = TRAIN_PARITY, size: int = CACHE_SIZE, crown: bool = True,
+                      crown_hair: bool = False) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(images uint8 (N, size, size, 3), mask values uint8 (N, size, size) from `mask_targets(…, crown)` — and
+    `crown_hair_targets` with `crown_hair` —, ids) of the neutral photos of the people whose number has `parity`.
+    FileNotFoundError when the set is absent."""
     from PIL import Image
 
     base = Path(root) / "photos" / "london"
@@ -101,8 +140,9 @@ def load_london_masks(root: Path, parity: int = TRAIN_PARITY, size: int = CACHE_
             continue
         photo = Image.open(base / "neutral" / f"{pid:03d}_03.jpg").convert("RGB")
         images.append(np.asarray(photo.resize((size, size), Image.BOX)))
-        labels = np.asarray(Image.open(path))
-        masks.append(mask_targets(np.asarray(Image.fromarray(labels).resize((size, size), Image.NEAREST)), crown))
+        labels = np.asarray(Image.fromarray(np.asarray(Image.open(path))).resize((size, size), Image.NEAREST))
+        targets = mask_targets(labels, crown)
+        masks.append(crown_hair_targets(images[-1], labels, targets) if crown_hair else targets)
         ids.append(f"{pid:03d}")
     return np.stack(images), np.stack(masks), ids
 

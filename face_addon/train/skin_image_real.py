@@ -19,7 +19,8 @@ at once, per step:
   grey (as inference does with photos), some with a random background, all strongly augmented.
 
 The class layer stays the teacher's (frozen) and London's label 0 over the crown carries no target (the masks
-call every head top "not head surface", a shaved scalp too). Adam from the teacher's weights, lr dropping ÷10
+call every head top "not head surface", a shaved scalp too; --crown-hair: except where its colour is far from the
+face skin's, hair; `london_skin.crown_hair_targets`). Adam from the teacher's weights, lr dropping ÷10
 for the last 20 % of --minutes; checkpointed and resumable. The export is a *pair* (`paired`,
 `nets.image_encoder`): the teacher's features, lifted onto scans exactly as before, with the fine-tuned copy as
 the decider of the per-pixel classes; same weights kind, shipped with `--ship` (metrics from
@@ -62,6 +63,7 @@ class FineTune:
     london_weight: float = 1.0
     freeze_classifier: bool = True   # the 1×1 class layer stays the teacher's (see train())
     crown_ignore: bool = True        # London label 0 over the crown carries no target (london_skin.mask_targets)
+    crown_hair: bool = False         # …except where far from the face skin's colour (london_skin.crown_hair_targets)
     group_power: float = 0.0         # London photos drawn ∝ 1 / n_group**power (london_skin.group_balanced_weights)
     hair_colours: bool = False       # recolour the renders' hair in the strong augmentation (appearance.recolour_hair)
     max_minutes: float = 20.0
@@ -155,7 +157,8 @@ def train(out: Path, ft: FineTune, teacher_path: Path, resume: bool = True, log=
     torch.manual_seed(ft.seed)
     out.mkdir(parents=True, exist_ok=True)
     images, labels, seeds = load_train_views(Path(ft.views))
-    l_images, l_masks, l_ids = load_london_masks(Path(ft.london), crown=ft.crown_ignore)
+    l_images, l_masks, l_ids = load_london_masks(Path(ft.london), crown=ft.crown_ignore,
+                                               crown_hair=ft.crown_hair)
     backdrops = [backdrop_mask(im.astype(np.float64) / 255.0) for im in l_images]
     l_prob = group_balanced_weights(Path(ft.london), l_ids, ft.group_power)
     teacher, t_meta = load_image_encoder(teacher_path)
@@ -238,6 +241,9 @@ def add_arguments(parser) -> None:
                         help="let the class layer learn too (round 3; frozen by default)")
     parser.add_argument("--london-crown", action="store_true",
                         help="train on London's label 0 over the crown too (round 3; ignored by default)")
+    parser.add_argument("--crown-hair", action="store_true",
+                        help="train on London's label 0 over the crown where its colour is far from the face skin's "
+                             "(hair, blonde included; skin-coloured scalps stay ignored)")
 
 
 def run(args) -> int:
@@ -252,7 +258,7 @@ def run(args) -> int:
     out = out_folder(args)
     ft = FineTune(views=str(views), london=args.london, max_minutes=args.minutes, threads=args.threads,
                   feature_weight=args.feature_weight, freeze_classifier=not args.train_classifier,
-                  crown_ignore=not args.london_crown, group_power=args.group_power,
+                  crown_ignore=not args.london_crown, crown_hair=args.crown_hair, group_power=args.group_power,
                   hair_colours=args.hair_colours)
     print(train(out, ft, Path(args.teacher), resume=args.resume, max_steps=args.max_steps))
     return 0

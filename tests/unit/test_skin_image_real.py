@@ -37,6 +37,23 @@ def test_crown_background_is_ignored_only_over_the_head_and_on_request():
     assert (mask_targets(labels, crown=False)[:3] == 0).all()
 
 
+def test_crown_hair_supervises_crown_pixels_far_from_the_face_skin_colour_only():
+    from face_addon.train.london_skin import crown_hair_targets
+
+    labels = np.zeros((8, 8), np.uint8)
+    labels[3:6, 2:5], labels[4, 1], labels[4, 5], labels[6, 3] = 1, 8, 9, 10   # face, ears, neck
+    image = np.zeros((8, 8, 3), np.uint8)
+    image[:] = (200, 150, 120)                              # skin everywhere: a shaved scalp
+    image[0, 1:6] = (220, 200, 120)                         # a row of blonde hair (same lightness, other hue)
+    image[1, 1:6] = (40, 30, 25)                            # a row of dark hair
+    t = mask_targets(labels)
+    h = crown_hair_targets(image, labels, t)
+    assert (h[:2, 1:6] == 0).all()                          # hair over the crown: "not head surface"
+    assert (h[2, 1:6] == IGNORE).all()                      # skin-coloured crown: still no target
+    assert (h[2:] == t[2:]).all() and (h[:, [0, 6, 7]] == t[:, [0, 6, 7]]).all()
+    assert (crown_hair_targets(image, labels, t, threshold=(1e3, 1e3)) == t).all()
+
+
 def test_set_cross_entropy_is_zero_inside_the_set_and_large_outside():
     allowed = torch.from_numpy(ALLOWED[np.full((1, 2, 2), 1, np.uint8)])  # face skin everywhere
     logits = torch.full((1, len(CLASS_NAMES), 2, 2), -10.0)
