@@ -303,13 +303,15 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
             "real": "Face Research Lab London Set (DeBruine, L. & Jones, B. (2017), doi:10.6084/m9.figshare.5047666.v5, "
                     "CC BY 4.0): the neutral photos and FRL-template part masks of the 52 even-numbered people; the "
                     "50 odd-numbered people are never trained on and give the held-out numbers. Mask labels become "
-                    "sets of our classes (train/london_skin.py); the lower neck and the crown above the face skin "
-                    "are ignored",
+                    "sets of our classes (train/london_skin.py); the lower neck is ignored, and the crown above the "
+                    "face skin where its colour is close to the face skin's (shaved scalps; round 12: elsewhere it "
+                    "is not head surface)",
             "start": "the renders-only encoder (749 steps, 182 train scans, seeds 500000-500181): its backbone gives "
                      "the lifted features unchanged (what skin_p2p was trained on) and is the teacher of the "
                      "feature-keeping loss; the decider (per-pixel classes) starts from it with its class layer frozen "
                      "(round 7: 736 steps); round 10 went on from round 7's decider with the hue-weighted backdrop cue "
-                     "(604 steps), round 11 from round 10's (`training`: fine_tuned_from, steps)",
+                     "(604 steps), round 11 from round 10's (186 steps), round 12 from round 11's with the crown hair "
+                     "supervised (`training`: fine_tuned_from, steps)",
         },
         "metrics": {"this": metrics(row), "replaced_encoder_same_run": metrics(before),
                     "chosen_on": "London even ids (the export to ship and the mirror average by their skin IoU, never "
@@ -325,12 +327,15 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path) -> Path:
             "python -m face_addon.train.skin_image_real --data /work/data/synth/skin_views_train "
             "--london ../shared/real --teacher out/skin_image_real_r7/skin_image.pt --out out/skin_image_real_r10 "
             "--minutes 25   # round 10",
-            f"python -m face_addon.train.skin_image_real --data /work/data/synth/skin_views_train --london ../shared/real "
-            f"--teacher out/skin_image_real_r10/skin_image.pt --out {run_dir} "
-            f"--minutes {meta['training']['fine_tune']['max_minutes']:g} --max-steps {meta['training']['steps']}"
+            "python -m face_addon.train.skin_image_real --data /work/data/synth/skin_views_train --london ../shared/real "
+            "--teacher out/skin_image_real_r10/skin_image.pt --out out/skin_image_real_r11 --minutes 40 --max-steps 186"
             "   # round 11: on from round 10's decider, stopped before the rate drop",
-            "python tests/bench/skin_encoder_candidates.py --encoders shipped=out/skin_image_real_r10/skin_image.pt "
-            f"run={run_dir}/skin_image.pt --plain shipped",
+            f"python -m face_addon.train.skin_image_real --data /work/data/synth/skin_views_train --london ../shared/real "
+            f"--teacher out/skin_image_real_r11/skin_image.pt --out {run_dir} --crown-hair "
+            f"--minutes {meta['training']['fine_tune']['max_minutes']:g}"
+            "   # round 12: on from round 11's decider, crown hair supervised, the export at the end of the run",
+            "python tests/bench/skin_encoder_candidates.py --encoders shipped=out/skin_image_real_r11/skin_image.pt "
+            f"run={run_dir}/skin_image.pt",
             f"python -m face_addon.train.skin_image_real --ship {run_dir}"]})
     tr, held = meta["training"], metrics(row)["london_skin_iou_held_out_odd_ids"]
     write_card(models_dir, "skin_image.pt", card, Row(
