@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.color import srgb_to_linear
 from ..core.dataset import CLASS_IDS, CLASS_NAMES
 
 #: people whose number has this parity are training data; the others are held out (tests/bench/real_skin.py)
@@ -96,8 +97,7 @@ def mask_targets(labels: np.ndarray, crown: bool = True) -> np.ndarray:
 
 def cielab(image: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 sRGB → (H, W, 3) CIELAB L*, a*, b* (D65), where distances follow seen colour difference."""
-    c = image.astype(np.float64) / 255.0
-    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    lin = srgb_to_linear(image).astype(np.float64)
     xyz = lin @ np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]).T
     xyz /= np.array([0.95047, 1.0, 1.08883])
     f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
@@ -108,9 +108,8 @@ def crown_hair_targets(image: np.ndarray, labels: np.ndarray, targets: np.ndarra
                        threshold: tuple[float, float] = (CROWN_HAIR_LAB, CROWN_HAIR_AB)) -> np.ndarray:
     """`mask_targets(labels)` with the ignored crown pixels (label 0 there) whose CIELAB colour lies farther than
     `threshold` (whole colour, a*b*) from the median colour of the photo's own face skin (label 1) given back
-    label 0, "not head
-    surface": hair of any colour but the skin's (blonde included, which the ignored crown never taught, issue 19)
-    is supervised; skin-coloured crown pixels — shaved scalps — stay ignored."""
+    label 0, "not head surface": hair of any colour but the skin's (blonde included, which the ignored crown never
+    taught, issue 19) is supervised; skin-coloured crown pixels — shaved scalps — stay ignored."""
     face = labels == 1
     if not face.any():
         return targets
@@ -140,7 +139,7 @@ def load_london_masks(root: Path, parity: int = TRAIN_PARITY, size: int = CACHE_
             continue
         photo = Image.open(base / "neutral" / f"{pid:03d}_03.jpg").convert("RGB")
         images.append(np.asarray(photo.resize((size, size), Image.BOX)))
-        labels = np.asarray(Image.fromarray(np.asarray(Image.open(path))).resize((size, size), Image.NEAREST))
+        labels = np.asarray(Image.open(path).resize((size, size), Image.NEAREST))
         targets = mask_targets(labels, crown)
         masks.append(crown_hair_targets(images[-1], labels, targets) if crown_hair else targets)
         ids.append(f"{pid:03d}")
