@@ -32,6 +32,19 @@ def test_half_at_the_half_error_and_falling_with_either_sign():
     assert np.isfinite(base).all()
 
 
+def test_a_replaced_point_is_flagged_whatever_its_type():
+    """A point the fitted head replaced is a guess: below LOW (warned) even for types whose predicted error has
+    no spread term (brows, lids, outer eye corners), where the old confidence gave it its type's level."""
+    zero, views = np.zeros(68), np.full(68, 9.0)
+    replaced = np.zeros(68, bool)
+    replaced[[19, 36, 38, 30, 48]] = True
+    conf = lc.confidence(np.full(68, 20.0), zero, views, replaced=replaced)
+    assert (conf[replaced] < lc.LOW).all()
+    assert conf[replaced] == pytest.approx(lc.confidence(zero, zero, views, replaced=replaced)[replaced])
+    kept = lc.confidence(np.full(68, 20.0), zero, views)  # the same points read by the views
+    assert (kept[[19, 36, 38]] >= lc.LOW).all() and np.array_equal(conf[~replaced], kept[~replaced])
+
+
 def ranks_errors(conf: np.ndarray, err: np.ndarray) -> bool:
     """The issue's check, made strict: the least-confident tenth errs clearly more than the rest (x 1.3) and
     the confidence is rank-correlated with the error (Spearman < -0.2)."""
@@ -61,3 +74,32 @@ def test_least_confident_points_are_the_worse_placed(readings):
     assert ranks_errors(conf, err), (np.sort(err[conf <= np.quantile(conf, 0.1)]), err.mean())
     assert not ranks_errors(np.full_like(conf, 0.7), err)
     assert not ranks_errors(np.random.default_rng(0).random(len(conf)), err)
+
+
+@pytest.fixture(scope="module")
+def occluded_eye(real_data):
+    """Artec p05_smile with a hole cut over the subject's right eye (18 mm around the clicked eye corners, the
+    hand-clicked lm22 points 6 and 8): the views read the brow above the hole in disagreement and the fitted
+    head replaces it. -> (LandmarkResult, the view landmarks it came from)."""
+    from face_addon.core.mesh_files import load_mesh
+    from face_addon.core.pipelines import landmarks_views as lv
+
+    path = real_data / "scans" / "artec_faces" / "p05_smile.obj"
+    mesh = load_mesh(path)
+    clicks = np.loadtxt(path.with_name("p05_smile_lm22.csv"), delimiter=",", skiprows=1, usecols=(3, 4, 5))
+    keep = np.linalg.norm(mesh.vertices[mesh.faces].mean(1) - clicks[[6, 8]].mean(0), axis=1) > 18.0
+    seen, read = [], lv.landmarks_from_views
+    with pytest.MonkeyPatch.context() as mp:  # keep the view landmarks detect_landmarks reads
+        mp.setattr(lv, "landmarks_from_views", lambda *a, **k: seen.append(read(*a, **k)) or seen[-1])
+        result = detect_landmarks(mesh.vertices, mesh.faces[keep])
+    return result, seen[-1]
+
+
+def test_points_replaced_over_an_occluded_eye_are_warned(occluded_eye):
+    result, found = occluded_eye
+    replaced = np.flatnonzero(found.replaced)
+    assert len(replaced) and found.confidence[replaced] == pytest.approx(result.confidence[replaced])
+    assert (result.confidence[replaced] < lc.LOW).all(), result.confidence[replaced]
+    line = next(w for w in result.warnings if "low confidence" in w)
+    named = {int(x) for x in line.split(": ")[-1].replace(" ...", "").split(", ")}
+    assert set(replaced.tolist()) <= named, (line, replaced)

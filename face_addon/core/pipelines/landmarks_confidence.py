@@ -24,6 +24,13 @@ scans (tests/bench/fit_landmark_confidence.py prints the table):
 Without a head fit (too little scan around the face) the contour is the views' and is judged by their spread
 with the contour's coefficients. Training errors are clipped at CLIP_MM (a few gross misreads must not set a
 type's level).
+
+A point the fitted head replaced (landmarks_views step 7: no view placed it, or its views disagree and it lies
+far from the head's point) is the model's guess, not a reading of the scan: its signs describe the views it
+was taken from, and a type without a spread term (brows, lids, outer eye corners) would give it the same
+confidence as a good point. It gets REPLACED_MM instead, a floor above WARN_MM, so it is always warned; not
+fitted, because on synthetic scans the head is FaceKit fitted to FaceKit's own labels (docs/landmarks.md
+round 8).
 """
 from __future__ import annotations
 
@@ -50,24 +57,31 @@ COEFFICIENTS: dict[str, tuple[float, float, float]] = {
 #: a views' point predicted to err more than this gets a warning (detect_landmarks): confidence < LOW
 WARN_MM = 10.0
 LOW = 0.5 ** ((WARN_MM / HALF_MM) ** 2)
+#: predicted error of a point the fitted head replaced (module doc): 1.2 x WARN_MM, confidence 0.018, below
+#: every views' point predicted under 12 mm. A design floor, not fitted: synthetic train scans flatter the
+#: fitted head (their labels are FaceKit's own landmarks), real scans do not (docs/landmarks.md rounds 5 and 8)
+REPLACED_MM = 12.0
 
 
-def predicted_error_mm(spread_mm: np.ndarray, snap_mm: np.ndarray, coefficients: dict | None = None) -> np.ndarray:
+def predicted_error_mm(spread_mm: np.ndarray, snap_mm: np.ndarray, coefficients: dict | None = None,
+                       replaced: np.ndarray | None = None) -> np.ndarray:
     """(68,) rms error in mm predicted from the two signs (68,) each (module doc; inf where a sign is) with
-    `coefficients` per point type (default COEFFICIENTS)."""
+    `coefficients` per point type (default COEFFICIENTS); REPLACED_MM where `replaced` (68,) bool."""
     table = np.zeros((68, 3))
     for name, coefs in (coefficients or COEFFICIENTS).items():
         table[list(GROUPS[name])] = coefs
     base, a, b = table.T
     s, g = np.asarray(spread_mm, np.float64), np.asarray(snap_mm, np.float64)
     with np.errstate(invalid="ignore"):
-        return np.sqrt(base + a * s ** 2 + b * g ** 2)
+        e = np.sqrt(base + a * s ** 2 + b * g ** 2)
+    return e if replaced is None else np.where(replaced, REPLACED_MM, e)
 
 
-def confidence(spread_mm: np.ndarray, snap_mm: np.ndarray, n_views: np.ndarray, coefficients: dict | None = None
-               ) -> np.ndarray:
+def confidence(spread_mm: np.ndarray, snap_mm: np.ndarray, n_views: np.ndarray, coefficients: dict | None = None,
+               replaced: np.ndarray | None = None) -> np.ndarray:
     """(68,) in [0, 1]: 2^-(E / HALF_MM)^2 of the predicted error E, times n / MIN_VIEWS for a point fewer than
-    MIN_VIEWS views place (n_views: inf for points that do not come from the views); 0 where E is undefined."""
-    e = predicted_error_mm(spread_mm, snap_mm, coefficients)
+    MIN_VIEWS views place (n_views: inf for points that do not come from the views); 0 where E is undefined.
+    `replaced` (68,) bool: the points the fitted head replaced (landmarks_views step 7), E = REPLACED_MM."""
+    e = predicted_error_mm(spread_mm, snap_mm, coefficients, replaced)
     conf = 0.5 ** ((e / HALF_MM) ** 2) * np.minimum(1.0, np.asarray(n_views, np.float64) / MIN_VIEWS)
     return np.where(np.isfinite(e), conf, 0.0)

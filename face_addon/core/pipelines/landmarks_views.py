@@ -30,7 +30,8 @@
 8. The confidence reported per point is its predicted error on a common scale (`landmarks_confidence`,
    calibrated per point type on synthetic train scans) from the signs of its error (`error_signs`): the views'
    spread; for the nose tip its shift from the views' tip; for the contour the fit's residual and the point's
-   distance from the fitted head to the scan.
+   distance from the fitted head to the scan. A point replaced in step 7 is a guess: predicted error
+   REPLACED_MM, below the warning level (`replaced`).
 """
 from __future__ import annotations
 
@@ -97,8 +98,9 @@ WILD_MM = 15.0
 class ViewLandmarks:
     """points (68, 3) on the surface, raw (68, 3) consensus before snapping, confidence (68,), views_used
     (number of views whose face mesh counted), the face frame, the rendered views (for pictures), whether
-    FaceKit was fitted to the scan (step 7) and the signs (68, 2) in mm the confidence was predicted from
-    (step 8, `landmarks_confidence.confidence`; what tests/bench/fit_landmark_confidence.py calibrates on)."""
+    FaceKit was fitted to the scan (step 7), the signs (68, 2) in mm the confidence was predicted from
+    (step 8, `landmarks_confidence.confidence`; what tests/bench/fit_landmark_confidence.py calibrates on) and
+    which points the fitted head replaced (68,) bool (step 7; their confidence is a guess's, step 8)."""
 
     points: np.ndarray
     raw: np.ndarray
@@ -108,6 +110,7 @@ class ViewLandmarks:
     views: list[ScanView]
     head_fitted: bool = False
     error_signs: np.ndarray | None = None
+    replaced: np.ndarray | None = None
 
 
 def read_view(surface: ScanSurface, frame: FaceFrame, yaw: float, pitch: float, shading: str = SHADING,
@@ -291,13 +294,14 @@ def landmarks_from_views(surface: ScanSurface, frame: FaceFrame, rig=RIG, shadin
         n_views[contour_rows] = np.inf  # the fit's points: no views to count
     wild = wild_points(snapped, conf, found, guess, WILD_MM * 1e-3 * frame.scale)
     raw[wild], snapped[wild] = guess_raw[wild], guess[wild]  # the model's guess
+    replaced = wild & ~np.isinf(n_views)  # a fitted contour point is the head's in any case
     if NOSE_TIP_RADIUS_MM:
         read = snapped[NOSE_TIP].copy()
         snapped[NOSE_TIP] = most_prominent(surface.vertices, read, frame.forward,
                                            NOSE_TIP_RADIUS_MM * 1e-3 * frame.scale)
         signs[NOSE_TIP, 0] = np.linalg.norm(snapped[NOSE_TIP] - read) / frame.scale * 1e3
-    return ViewLandmarks(snapped, raw, point_confidence(signs[:, 0], signs[:, 1], n_views), len(views), frame, views,
-                         head is not None, signs)
+    conf = point_confidence(signs[:, 0], signs[:, 1], n_views, replaced=replaced)
+    return ViewLandmarks(snapped, raw, conf, len(views), frame, views, head is not None, signs, replaced)
 
 
 def _head_fit(surface: ScanSurface, frame: FaceFrame, query: SurfaceQuery, points: np.ndarray, conf: np.ndarray):
