@@ -30,7 +30,8 @@ from ..core.pipelines import detect_landmarks as dl
 from .budget import Budget
 from .checkpoints import load_checkpoint, run_ship, save_checkpoint, seed_ranges
 from .distributed import Dist
-from .landmarks_data import cached_samples, compute_prototype, make_example, smoke_samples
+from ..core.pipelines.sgcn_frame import FrameCrop, default_crop
+from .landmarks_data import cached_samples, compute_prototype, make_example, mean_face_landmarks, smoke_samples
 from .model_card import About, Row, build_card, picked, run_record, seed_text, write_card
 from .options import add_common, count, data_folders, out_folder, standalone
 
@@ -60,7 +61,10 @@ class Settings:
     seed: int = 0
     threads: int = 1
     augment: bool = True
-    max_rot_deg: float = 30.0
+    max_rot_deg: float = 30.0     # "pca" input only
+    input: str = "face_frame"     # face_frame | pca (the paper's standardisation; train/landmarks_data.py)
+    frame_crop: dict = field(default_factory=dict)  # face_frame: the mask (sgcn_frame.FrameCrop), set at the start
+    init: str = ""                # weights to start from (fine-tuning; the prototype is recomputed)
     extra: dict = field(default_factory=dict)
 
 
@@ -92,6 +96,8 @@ def export(net, s: Settings, info: dict, path: Path) -> Path:
 
     meta = {"arch": net.config, "n_points": s.n_points, "k": s.k, "sigma": s.sigma, "top": dl.TOP_T,
             "gamma": dl.GAMMA, "settings": {k: v for k, v in asdict(s).items() if k != "extra"}, "training": info}
+    if s.input == "face_frame":
+        meta["frame_crop"] = s.frame_crop
     meta = json.loads(json.dumps(meta))  # plain types only (weights_only loading)
     return save_weights(path, dl.WEIGHTS_KIND, 1, net.state_dict(), meta)
 
@@ -110,13 +116,17 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
     torch.set_num_threads(s.threads)
     torch.manual_seed(s.seed)
     out.mkdir(parents=True, exist_ok=True)
-    cache = out / "cache"
+    crop = None
+    if s.input == "face_frame":
+        crop = FrameCrop.from_meta(s.frame_crop) if s.frame_crop else default_crop(mean_face_landmarks())
+        s.frame_crop = crop.to_meta()
+    cache = out / ("cache" if crop is None else "cache_frame")
     cache.mkdir(exist_ok=True)
     rng = np.random.default_rng(s.seed)
     roots = [Path(r) for r in s.data]
 
     def available() -> list[Path]:
-        return sample_source() if sample_source is not None else cached_samples(roots, cache, rng, log)
+        return sample_source() if sample_source is not None else cached_samples(roots, cache, rng, log, crop)
 
     net = SGCN(n_landmarks=68, width=s.width, depth=s.depth, stratified=(s.arch == "sgcn"))
     opt = torch.optim.Adam(net.parameters(), lr=s.lr)
@@ -134,7 +144,12 @@ def train(out: Path, s: Settings, resume: bool = True, max_steps: int | None = N
             log(f"waiting for data: {len(files)} < {s.min_samples} samples")
             time.sleep(30)
             files = available()
-        net.prototype.copy_(torch.from_numpy(compute_prototype(files)).float())
+        if s.init:
+            from ..core.weights import load_weights
+
+            net.load_state_dict(load_weights(Path(s.init), dl.WEIGHTS_KIND, dl.WEIGHTS_VERSIONS)[0])
+            log(f"starting from {s.init}")
+        net.prototype.copy_(torch.from_numpy(compute_prototype(files, crop)).float())
         state["prototype_from"] = [f.stem for f in files]
     if dist is not None:
         dist.sync_parameters(net)
@@ -223,6 +238,10 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path | None = None, gcn_di
     shutil.copyfile(src, dst)
     bench = json.loads(bench_json.read_text()) if bench_json and bench_json.is_file() else {}
     n_train = meta["training"].get("n_train_samples", 0)
+    crop = meta.get("frame_crop", {})
+    frame_input = (f"the face frame (core/pipelines/sgcn_frame.py): canonical metres, the mask of radius "
+                   f"{crop.get('radius')} m around the mean face's landmark centre and in front of y = "
+                   f"{crop.get('back')} m, standardised by that centre and radius")
     about = About(model="2S-SGCN facial landmark detector (68 iBUG points), heatmap regressor + MSE-over-mesh",
                   paper="Burger, Blandano, Facchi, Lanzarotti: 2S-SGCN, CVIU 2025 (shared/seeds/003)",
                   load="face_addon.core.pipelines.detect_landmarks.load_landmark_model (torch.load weights_only=True)")
@@ -232,17 +251,11 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path | None = None, gcn_di
         "data": {"source": "face synth --profile scan (FaceKit subjects, hair/clothes/accessories, expressions, "
                            "holes, noise), train split seeds only (0-999,999)",
                  "folders": list(meta["settings"]["data"]),
-                 "augmentation": "rotation U(-30, 30) deg per axis, 0-2 plane crops outside the landmarks, 0-4 "
-                                 "holes (5-30 mm), 0-0.6 mm normal noise, mm units with p = 0.3"},
+                 "input": frame_input if "frame_crop" in meta else "the paper's standardisation (centre, PCA, scale)",
+                 "augmentation": AUGMENTATION[meta["settings"].get("input", "pca")]},
         "metrics": picked(bench, ("test_n", "test_set", "mean_mm", "std_mm", "region_mm", "time_100k_s",
-                                  "time_1m_s")),
-        "reproduce": ["nice -n 10 python -m face_addon synth --out /work/data/synth/train_lm --seed 500000 "
-                      f"--count {n_train} --profile scan --target-verts 30000",
-                      f"python -m face_addon train landmarks --out {run_dir} --data /work/data/synth/train_lm "
-                      f"--lr-drop-step {meta['settings'].get('lr_drop_step', 0)} --max-steps {meta['training']['steps']} "
-                      "--resume",
-                      f"python -m face_addon train landmarks --ship {run_dir}",
-                      "nice -n 10 python tests/bench/bench_landmarks.py --timing"],
+                                  "time_1m_s", "real_artec_mm", "real_humface_mm", "real_synth_mm")),
+        "reproduce": reproduce(run_dir, meta, n_train),
     })
     st, tr = meta["settings"], meta["training"]
     mean, std, icp = (bench.get(k, {}).get(m) for k, m in (("mean_mm", "2S-SGCN"), ("std_mm", "2S-SGCN"),
@@ -256,6 +269,35 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path | None = None, gcn_di
     return dst
 
 
+#: the model card's augmentation line per input (train/landmarks_data.py)
+AUGMENTATION = {
+    "pca": "rotation U(-30, 30) deg per axis, 0-2 plane crops outside the landmarks, 0-4 holes (5-30 mm), 0-0.6 mm "
+           "normal noise, mm units with p = 0.3",
+    "face_frame": "cached in the canonical frame (similarity of the brow/nose/eye landmarks onto the mean face); "
+                  "a frame error of U(-3, 3) deg per axis, ±4 % scale, 2.5 mm rms shift; the inference mask and with "
+                  "p = 0.6 a tighter one (radius 85-125 mm, back plane -40..-10 mm: face-only crops); 0-2 plane "
+                  "crops and 0-4 holes (5-30 mm) outside the landmarks; a ragged border (normal noise up to 2 mm "
+                  "rms fading over 8 mm); 0-0.6 mm normal noise"}
+
+
+def reproduce(run_dir: Path, meta: dict, n_train: int) -> list[str]:
+    """The model card's commands, from the run's own settings."""
+    st, tr = meta["settings"], meta["training"]
+    seeds = tr.get("train_seeds") or [[500000, 500000 + n_train - 1]]
+    first, count = seeds[0][0], seeds[-1][1] - seeds[0][0] + 1
+    init = f" --init {st['init']}" if st.get("init") else ""
+    start = ([f"# --init {st['init']}: the weights the run started from; when that is models/landmarks.pt, the one "
+              "shipped before this card (git log -- face_addon/models/landmarks.pt)"] if init else [])
+    return start + [f"nice -n 10 python -m face_addon synth --out {st['data'][0] if st['data'] else 'DATA'} --seed {first} "
+            f"--count {count} --profile scan --target-verts 30000",
+            f"python -m face_addon train landmarks --out {run_dir} --data {' '.join(st['data'])} --input "
+            f"{st.get('input', 'pca')}{init} --lr-drop-step {st.get('lr_drop_step', 0)} --max-steps {tr['steps']} "
+            "--resume",
+            f"python -m face_addon train landmarks --ship {run_dir}",
+            "nice -n 10 python tests/bench/bench_landmarks.py --timing",
+            "FACE_REAL_DATA=../shared/real python tests/bench/bench_real.py --part landmarks"]
+
+
 def add_arguments(parser) -> None:
     """`face train landmarks` options (train/options.py adds the shared ones)."""
     add_common(parser, data="synthetic scan dataset folder(s) (`face synth --profile scan`; the train split is used)",
@@ -265,6 +307,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--epochs", type=count, default=Settings.epochs)
     parser.add_argument("--lr", type=float, default=Settings.lr, help="Adam learning rate (also applied on --resume)")
     parser.add_argument("--lr-drop-step", type=int, default=0, help=f"multiply the rate by {LR_DROP} from this step on")
+    parser.add_argument("--input", choices=("face_frame", "pca"), default=Settings.input,
+                        help="face_frame: the face mask in the face frame (default); pca: the paper's standardisation")
+    parser.add_argument("--init", default="", metavar="WEIGHTS", help="start from these weights (fine-tuning)")
 
 
 def run(args) -> int:
@@ -274,14 +319,15 @@ def run(args) -> int:
     out = out_folder(args)
     if args.smoke:
         s = Settings(arch=args.arch, n_points=600, depth=2, width=16, epochs=5, checkpoint_s=1e9, min_samples=1,
-                     threads=args.threads, max_minutes=args.minutes)
+                     threads=args.threads, max_minutes=args.minutes, input=args.input)
         (out / "cache").mkdir(parents=True, exist_ok=True)
         files = smoke_samples(out / "cache")
         steps = args.max_steps or 3
     else:
         data = data_folders(args, "the synthetic scan dataset folder(s) to train on")
         s = Settings(data=tuple(str(d) for d in data), arch=args.arch, epochs=args.epochs, max_minutes=args.minutes,
-                     threads=args.threads, lr=args.lr, lr_drop_step=args.lr_drop_step)
+                     threads=args.threads, lr=args.lr, lr_drop_step=args.lr_drop_step, input=args.input,
+                     init=args.init)
         files, steps = None, args.max_steps
     if args.ray:
         from .ray_train import train_on_ray

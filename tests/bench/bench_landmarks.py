@@ -10,8 +10,10 @@ issue asks the detector to handle; errors are measured in millimetres against th
 
 Methods: 2S-SGCN (the shipped model), 1S-SGCN (same heatmaps, Eq. 6 weighted mean instead of MSE-over-mesh),
 2S-GCN / 1S-GCN (the fine-graph-only network trained with the same script, `--arch gcn`), and a non-learned
-baseline: the FaceKit mean face's facial region (spa mask) placed by the mean landmark layout, then
-rigid + scale ICP (trimmed, Umeyama) onto the scan; its landmarks snapped to the nearest scan vertex.
+baseline: the FaceKit mean face's facial region (spa mask) placed by the face frame (`find_face_frame`; the
+paper's mean landmark layout for weights without one), then rigid + scale ICP (trimmed, Umeyama) onto the
+scan; its landmarks snapped to the nearest scan vertex. Weights trained in the face frame read each scan in the
+frame found on it, as Detect Landmarks does.
 Error statistics pool every landmark of every scan: mean ± std of the Euclidean distances (as Table 1).
 """
 from __future__ import annotations
@@ -51,21 +53,25 @@ def perturbation(seed: int) -> tuple[np.ndarray, float]:
 
 
 class IcpBaseline:
-    """FaceKit mean face (spa region) + its landmarks, placed by the mean layout, rigid+scale ICP to the scan."""
+    """FaceKit mean face (spa region) + its landmarks, placed by the face frame (else by the paper's mean layout
+    in the PCA-standardised scan), rigid+scale ICP to the scan."""
 
-    def __init__(self, prototype: np.ndarray):
+    def __init__(self):
         from face_addon.core.facekit import load_facekit
 
         fk = load_facekit()
         self.face = fk.template[fk.spa]
         self.landmarks = fk.landmarks(fk.template[None])[0]
-        self.prototype = prototype
 
-    def __call__(self, verts: np.ndarray, faces: np.ndarray, iters: int = 40, resampled=None) -> np.ndarray:
+    def __call__(self, verts: np.ndarray, faces: np.ndarray, frame=None, prototype=None, iters: int = 40,
+                 resampled=None) -> np.ndarray:
         rng = np.random.default_rng(0)
-        pts, nrm = resampled if resampled is not None else poisson_disk_mesh(verts, faces, dl.N_POINTS, rng)
-        st = standardize(pts, nrm)
-        s, r, t = umeyama(self.landmarks, st.invert(self.prototype))  # init: the mean layout in this scan
+        if frame is not None:  # the face frame maps FaceKit's canonical frame onto the scan
+            s, r, t = frame.scale, frame.rotation, frame.centre
+        else:
+            pts, nrm = resampled if resampled is not None else poisson_disk_mesh(verts, faces, dl.N_POINTS, rng)
+            st = standardize(pts, nrm)
+            s, r, t = umeyama(self.landmarks, st.invert(prototype))  # init: the mean layout in this scan
         target = verts[rng.choice(len(verts), min(len(verts), 40000), replace=False)]
         tree = cKDTree(target)
         for _ in range(iters):
@@ -78,9 +84,16 @@ class IcpBaseline:
 
 
 def evaluate(max_test: int, weights: dict[str, Path], log=print, shard: tuple[int, int] = (0, 1)) -> dict:
+    """Errors per method; weights trained in the face frame read each scan in the frame `find_face_frame`
+    finds (as Detect Landmarks does), the paper's weights read it as it lies."""
+    from face_addon.core.mesh import Mesh
+    from face_addon.core.pipelines.face_orientation import find_face_frame
+
     seeds = [s for s in complete_seeds(TEST_ROOT) if split_of(s) == "test"][:max_test][shard[0]::shard[1]]
     models = {k: dl.load_landmark_model(p) for k, p in weights.items() if p and Path(p).is_file()}
-    icp = IcpBaseline(models["SGCN"][0].prototype.numpy().astype(np.float64))
+    pca_prototype = next((net.prototype.numpy().astype(np.float64) for net, meta in models.values()
+                          if "frame_crop" not in meta), None)
+    icp = IcpBaseline()
     errors = {m: [] for m in METHODS}
     t0 = time.time()
     for n, seed in enumerate(seeds):
@@ -89,16 +102,22 @@ def evaluate(max_test: int, weights: dict[str, Path], log=print, shard: tuple[in
         verts = s.scan_vertices.astype(np.float64) @ rot.T * unit
         truth = s.landmarks.astype(np.float64) @ rot.T * unit
         to_mm = 1000.0 / unit
+        frame = find_face_frame(verts, s.scan_faces)
         # stage 0 resampling is model-independent (same seed): done once, then each network + stage 2
         pts, nrm = dl.resample(verts, s.scan_faces, dl.N_POINTS, np.random.default_rng(seed))
         for arch, (net, meta) in models.items():
-            prep = dl.prepare(pts, nrm, net.prototype.numpy().astype(np.float64))
-            heat = dl.predict_heatmaps(net, prep)
-            lm2, lm1, _, _ = dl.refine(verts, prep, heat)
+            if "frame_crop" in meta:
+                r = dl.detect_landmarks_sgcn(Mesh(verts, s.scan_faces), model=(net, meta), seed=seed, frame=frame)
+                lm2, lm1 = r.landmarks, r.landmarks_1s
+            else:
+                prep = dl.prepare(pts, nrm, net.prototype.numpy().astype(np.float64))
+                heat = dl.predict_heatmaps(net, prep)
+                lm2, lm1, _, _ = dl.refine(verts, prep, heat)
             errors.setdefault(f"2S-{arch}", []).append(np.linalg.norm(lm2 - truth, axis=1) * to_mm)
             errors.setdefault(f"1S-{arch}", []).append(np.linalg.norm(lm1 - truth, axis=1) * to_mm)
-        errors["icp_baseline"].append(np.linalg.norm(icp(verts, s.scan_faces, resampled=(pts, nrm)) - truth, axis=1)
-                                      * to_mm)
+        if frame is not None or pca_prototype is not None:
+            errors["icp_baseline"].append(np.linalg.norm(
+                icp(verts, s.scan_faces, frame, pca_prototype, resampled=(pts, nrm)) - truth, axis=1) * to_mm)
         if n % 10 == 0:
             log(f"{n + 1}/{len(seeds)} seed {seed}: " + ", ".join(
                 f"{m} {np.mean(e[-1]):.2f}" for m, e in errors.items() if e) + f" mm ({time.time() - t0:.0f} s)")

@@ -38,6 +38,7 @@ from ..geometry.poisson_disk import poisson_disk_mesh, poisson_disk_subset
 from ..geometry.similarity import umeyama
 from ..mesh import Mesh, MeshError, guess_unit_scale
 from ..progress import Cancel, Progress, reporter, within
+from .sgcn_frame import FrameCrop, crop_mesh, frame_from_landmarks, guessed_frame
 
 WEIGHTS_KIND = "landmarks_2s_sgcn"
 WEIGHTS_VERSIONS = (1,)
@@ -118,10 +119,11 @@ def resample(vertices: np.ndarray, faces: np.ndarray | None, n_points: int, rng:
     return pts, estimate_normals(pts, K_NEIGHBOURS)
 
 
-def prepare(points: np.ndarray, normals: np.ndarray, prototype: np.ndarray, k: int = K_NEIGHBOURS
-            ) -> PreparedInput:
-    """Standardise resampled points and build the fine and coarse graphs."""
-    st = standardize(points, normals)
+def prepare(points: np.ndarray, normals: np.ndarray, prototype: np.ndarray, k: int = K_NEIGHBOURS,
+            standardization: Standardization | None = None) -> PreparedInput:
+    """Standardise resampled points (the paper's PCA standardisation unless one is given) and build the fine
+    and coarse graphs."""
+    st = standardization if standardization is not None else standardize(points, normals)
     p = st.apply(points)
     nrm = st.apply_vectors(normals)
     nrm /= np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-12)
@@ -230,57 +232,99 @@ def refine(vertices: np.ndarray, prepared: PreparedInput, heat: np.ndarray, top:
 
 
 def detect_landmarks_sgcn(mesh: Mesh, weights: Path | str | None = None, *, model=None, seed: int = 0,
-                          top: int | None = None, gamma: float | None = None) -> LandmarkResult:
-    """2S-SGCN's 68 iBUG landmarks on a validated mesh or point cloud in any unit, as it lies.
+                          top: int | None = None, gamma: float | None = None, frame=None) -> LandmarkResult:
+    """2S-SGCN's 68 iBUG landmarks on a validated mesh or point cloud in any unit.
 
-    The input should be roughly upright (+Z up, face towards -Y, within ~±30°; a face looking +Y is turned
-    around automatically). `model` = (net, meta) from `load_landmark_model` overrides `weights`.
+    Weights trained in the face frame (meta "frame_crop", `sgcn_frame`) read the scan turned into `frame` and
+    cut to the face mask; without a frame a guessed one is re-fitted to a first reading (two passes). The
+    paper's weights (PCA standardisation) read the input as it lies, which should then be roughly upright (+Z
+    up, face towards -Y, within ~±30°; a face looking +Y is turned around automatically). `model` = (net, meta)
+    from `load_landmark_model` overrides `weights`.
     """
     t0 = time.perf_counter()
     net, meta = model if model is not None else load_landmark_model(weights)
+    faces = mesh.faces if not mesh.is_point_cloud else None
+    unit = guess_unit_scale(mesh)
+    if "frame_crop" not in meta:
+        run = _run_sgcn(mesh.vertices, faces, net, meta, seed, top, gamma, None)
+        index = np.arange(mesh.n_vertices)
+    else:
+        crop = FrameCrop.from_meta(meta["frame_crop"])
+        mean_landmarks = net.prototype.cpu().numpy().astype(np.float64) * crop.radius + crop.centre
+        used = frame if frame is not None else guessed_frame(mesh.vertices, unit, mean_landmarks)
+        for reading in range(1 if frame is not None else 2):  # no frame: the second reading in the first's
+            if reading:
+                used = frame_from_landmarks(run.landmarks, mean_landmarks)
+            canonical = used.to_canonical(mesh.vertices)
+            cut, cropped_faces = crop_mesh(canonical, faces, crop)
+            if len(cut) < K_NEIGHBOURS + 1 or (cropped_faces is not None and not len(cropped_faces)):
+                if reading:  # the first reading was too far off to place the face: keep it
+                    break
+                raise MeshError("2S-SGCN found no surface where the face should be (the face frame may be wrong)")
+            index = cut
+            run = _run_sgcn(canonical[index], cropped_faces, net, meta, seed, top, gamma, crop.standardization())
+            run.landmarks, run.landmarks_1s = used.from_canonical(run.landmarks), used.from_canonical(run.landmarks_1s)
+    warnings = []
+    if unit != 1.0 and frame is None:
+        warnings.append(f"the mesh looks like it is in {'millimetres' if unit == 0.001 else 'centimetres' if unit == 0.01 else 'decimetres'} "
+                        f"(size {mesh.extent():.4g}); landmarks are returned in the same units")
+    conf = run.confidence
+    if conf.mean() < NOT_A_FACE_MEAN_CONFIDENCE or run.shape_residual > NOT_A_FACE_SHAPE_RESIDUAL:
+        warnings.append(f"this does not look like a face (mean confidence {conf.mean():.2f}, landmark layout "
+                        f"residual {run.shape_residual:.3f}): the landmarks are probably wrong")
+    low = np.flatnonzero(conf < LOW_CONFIDENCE)
+    if len(low):
+        warnings.append(f"{len(low)} landmark(s) with very low confidence (< {LOW_CONFIDENCE}): "
+                        + ", ".join(str(i) for i in low[:12]) + (" ..." if len(low) > 12 else ""))
+    vertex_index = np.where(run.vertex_index >= 0, index[np.maximum(run.vertex_index, 0)], -1)
+    return LandmarkResult(
+        landmarks=run.landmarks, landmarks_1s=run.landmarks_1s, confidence=conf, vertex_index=vertex_index,
+        unit_scale=frame.unit_scale if frame is not None else unit, warnings=warnings, n_points=run.n_points,
+        shape_residual=run.shape_residual, timings={**run.timings, "total_s": time.perf_counter() - t0})
+
+
+@dataclass
+class _SgcnRun:
+    """One reading of 2S-SGCN, in the coordinates it was given."""
+
+    landmarks: np.ndarray
+    landmarks_1s: np.ndarray
+    vertex_index: np.ndarray
+    confidence: np.ndarray
+    shape_residual: float
+    n_points: int
+    timings: dict
+
+
+def _run_sgcn(vertices: np.ndarray, faces: np.ndarray | None, net, meta: dict, seed: int, top: int | None,
+              gamma: float | None, standardization: Standardization | None) -> _SgcnRun:
+    """Stages 0-2 on vertices (+ faces, None for a point cloud); `standardization` None: the paper's (PCA)."""
+    t0 = time.perf_counter()
     n_points = int(meta.get("n_points", N_POINTS))
     sigma = float(meta.get("sigma", SIGMA))
     top = int(top if top is not None else meta.get("top", TOP_T))
     gamma = float(gamma if gamma is not None else meta.get("gamma", GAMMA))
     prototype = net.prototype.cpu().numpy().astype(np.float64)  # the net may sit on a GPU (core/device.py)
-    rng = np.random.default_rng(seed)
-    v = mesh.vertices
-
-    pts, nrm = resample(v, mesh.faces if not mesh.is_point_cloud else None, n_points, rng)
-    prepared = prepare(pts, nrm, prototype, int(meta.get("k", K_NEIGHBOURS)))
+    pts, nrm = resample(vertices, faces, n_points, np.random.default_rng(seed))
+    prepared = prepare(pts, nrm, prototype, int(meta.get("k", K_NEIGHBOURS)), standardization)
     t1 = time.perf_counter()
     heat = predict_heatmaps(net, prepared)
     t2 = time.perf_counter()
-
-    landmarks, landmarks_1s, vertex_index, m = refine(v, prepared, heat, top, gamma, sigma)
+    landmarks, landmarks_1s, vertex_index, m = refine(vertices, prepared, heat, top, gamma, sigma)
     t3 = time.perf_counter()
-
-    conf = np.clip(heat.max(axis=0), 0.0, 1.0)
-    resid = shape_residual(m, prototype)
-    warnings = []
-    unit = guess_unit_scale(mesh)
-    if unit != 1.0:
-        warnings.append(f"the mesh looks like it is in {'millimetres' if unit == 0.001 else 'centimetres' if unit == 0.01 else 'decimetres'} "
-                        f"(size {mesh.extent():.4g}); landmarks are returned in the same units")
-    if conf.mean() < NOT_A_FACE_MEAN_CONFIDENCE or resid > NOT_A_FACE_SHAPE_RESIDUAL:
-        warnings.append(f"this does not look like a face (mean confidence {conf.mean():.2f}, landmark layout "
-                        f"residual {resid:.3f}): the landmarks are probably wrong")
-    low = np.flatnonzero(conf < LOW_CONFIDENCE)
-    if len(low):
-        warnings.append(f"{len(low)} landmark(s) with very low confidence (< {LOW_CONFIDENCE}): "
-                        + ", ".join(str(i) for i in low[:12]) + (" ..." if len(low) > 12 else ""))
-    return LandmarkResult(
-        landmarks=landmarks, landmarks_1s=landmarks_1s, confidence=conf, vertex_index=vertex_index,
-        unit_scale=unit, warnings=warnings, n_points=len(pts), shape_residual=resid,
-        timings={"resample_s": t1 - t0, "network_s": t2 - t1, "stage2_s": t3 - t2, "total_s": t3 - t0})
+    return _SgcnRun(landmarks, landmarks_1s, vertex_index, np.clip(heat.max(axis=0), 0.0, 1.0),
+                    shape_residual(m, prototype), len(pts),
+                    {"resample_s": t1 - t0, "network_s": t2 - t1, "stage2_s": t3 - t2})
 
 
 def _sgcn_in_frame(mesh: Mesh, frame, weights, model, seed: int) -> LandmarkResult:
-    """2S-SGCN on the scan turned into the face frame (metres, +Z up), landmarks turned back."""
-    if frame is None:
-        return detect_landmarks_sgcn(mesh, weights, model=model, seed=seed)
+    """2S-SGCN in the face frame: face-frame weights read the face mask (`sgcn_frame`); the paper's weights read
+    the scan turned upright (metres, +Z up), the landmarks turned back."""
+    net, meta = model if model is not None else load_landmark_model(weights)
+    if frame is None or "frame_crop" in meta:
+        return detect_landmarks_sgcn(mesh, model=(net, meta), seed=seed, frame=frame)
     upright = mesh.with_vertices(frame.to_canonical(mesh.vertices))
-    r = detect_landmarks_sgcn(upright, weights, model=model, seed=seed)
+    r = detect_landmarks_sgcn(upright, model=(net, meta), seed=seed)
     r.landmarks, r.landmarks_1s = frame.from_canonical(r.landmarks), frame.from_canonical(r.landmarks_1s)
     r.unit_scale = frame.unit_scale
     r.warnings = [w for w in r.warnings if "looks like it is in" not in w]  # the unit is in `orientation`

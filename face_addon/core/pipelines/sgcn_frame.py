@@ -1,0 +1,93 @@
+"""Where a face-frame 2S-SGCN looks: the scan turned into FaceKit's canonical frame and cut to the face's mask.
+
+Why: the paper's standardisation (centre, PCA-align, scale into [-1, 1]) puts a full synthetic head with shoulders
+and a real face-only crop in different places of the network's input space: the PCA axes and the scale of a
+face mask are not those of a bust, and the shipped network, trained on busts, put the Artec scans' points ~50 mm
+off (docs/landmarks.md). The face frame (`face_orientation`) already says where the face is, which way it looks
+and how big it is, so a network trained in that frame sees every scan the same way:
+
+- the scan's vertices go to canonical metres (FaceKit's axes: +Z up, the face looking along -Y, origin between
+  the ears, scaled to FaceKit's mean face);
+- everything outside a ball of `radius` around the mean face's landmark centre, or behind the plane y = `back`
+  (the ears and the back of the head), is dropped: a bust and an Artec face mask both become a face mask;
+- the standardisation is that fixed centre and 1/radius, no rotation.
+
+The crop and the centre are stored in the weights' meta ("input": "face_frame"), so inference and training
+agree. Without a face frame (point clouds: nothing to render) `guessed_frame` stands in for it: the input taken
+as upright (+Z up, looking along -Y), its unit guessed from its size, the nose tip the most forward point of
+the top of the head; `frame_from_landmarks` then re-fits the frame to a first reading (two passes).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..geometry.pca_align import Standardization
+from ..geometry.similarity import umeyama
+from .face_orientation import FaceFrame
+
+CROP_RADIUS_M = 0.125   # Artec face masks reach 0.12-0.13 m from the landmark centre (15 scans, their frames)
+CROP_BACK_M = -0.01     # canonical y: the Artec masks end at -0.03..0.0 (the ears are at 0)
+HEAD_TOP_M = 0.22       # no-frame guess: the nose tip is searched this far below the top of the input
+
+
+@dataclass(frozen=True)
+class FrameCrop:
+    """The face mask (canonical metres) a face-frame network reads, and its standardisation."""
+
+    centre: np.ndarray      # (3,) the mean face's landmark centroid
+    radius: float
+    back: float
+
+    def keep(self, canonical: np.ndarray) -> np.ndarray:
+        """(n,) bool: canonical points inside the mask."""
+        c = np.asarray(canonical, np.float64)
+        return (((c - self.centre) ** 2).sum(1) <= self.radius ** 2) & (c[:, 1] <= self.back)
+
+    def standardization(self) -> Standardization:
+        return Standardization(np.asarray(self.centre, np.float64), np.eye(3), 1.0 / self.radius)
+
+    def to_meta(self) -> dict:
+        return {"centre": [float(x) for x in self.centre], "radius": float(self.radius), "back": float(self.back)}
+
+    @classmethod
+    def from_meta(cls, meta: dict) -> "FrameCrop":
+        return cls(np.asarray(meta["centre"], np.float64), float(meta["radius"]), float(meta["back"]))
+
+
+def default_crop(mean_landmarks: np.ndarray) -> FrameCrop:
+    """The mask around FaceKit's mean face landmarks (68, 3) in canonical metres."""
+    return FrameCrop(np.asarray(mean_landmarks, np.float64).mean(0), CROP_RADIUS_M, CROP_BACK_M)
+
+
+def crop_mesh(canonical: np.ndarray, faces: np.ndarray | None, crop: FrameCrop
+              ) -> tuple[np.ndarray, np.ndarray | None]:
+    """(kept vertex indices, faces of the kept triangles renumbered into them, or None for a point cloud)."""
+    keep = crop.keep(canonical)
+    index = np.flatnonzero(keep)
+    if faces is None or not len(faces):
+        return index, None
+    inside = keep[faces].all(axis=1)
+    renumber = np.full(len(canonical), -1, np.int64)
+    renumber[index] = np.arange(len(index))
+    return index, renumber[faces[inside]]
+
+
+def frame_from_landmarks(landmarks: np.ndarray, mean_landmarks: np.ndarray, confidence: float = 0.0) -> FaceFrame:
+    """The similarity that takes FaceKit's mean landmarks onto `landmarks` (scan coordinates), as a FaceFrame."""
+    s, rot, t = umeyama(np.asarray(mean_landmarks, np.float64), np.asarray(landmarks, np.float64))
+    resid = np.linalg.norm(s * mean_landmarks @ rot.T + t - landmarks, axis=1)
+    return FaceFrame(rotation=rot, centre=t, scale=s, confidence=confidence,
+                     residual_mm=float(np.sqrt((resid ** 2).mean()) / s * 1000.0), score=0.0)
+
+
+def guessed_frame(vertices: np.ndarray, unit_to_m: float, mean_landmarks: np.ndarray) -> FaceFrame:
+    """A first frame for an input without one (module doc): upright as stored, `unit_to_m` its unit, the mean
+    face's nose tip (iBUG 30) on the most forward (-Y) vertex within HEAD_TOP_M of its top."""
+    v = np.asarray(vertices, np.float64)
+    top = v[:, 2] >= v[:, 2].max() - HEAD_TOP_M / unit_to_m
+    nose = v[top][np.argmin(v[top, 1])]
+    scale = 1.0 / unit_to_m
+    return FaceFrame(rotation=np.eye(3), centre=nose - scale * np.asarray(mean_landmarks[30], np.float64),
+                     scale=scale, confidence=0.0, residual_mm=0.0, score=0.0)
