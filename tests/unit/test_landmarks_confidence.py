@@ -1,6 +1,7 @@
 """The view landmarks' confidence (core/pipelines/landmarks_confidence.py): a predicted error on one scale for
 every point type, and on FaceKit heads the least-confident tenth of the points is the worse-placed one (a
-constant or a random confidence fails the same check)."""
+constant or a random confidence fails the same check); a point the fitted head replaced is warned, also on a
+real Artec scan with a hole over one eye (skipped without ../shared/real)."""
 from __future__ import annotations
 
 import numpy as np
