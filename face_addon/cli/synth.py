@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .args import check_output_folder, check_outputs, int_range
+from .args import check_output_folder, check_outputs, finite_float, int_range
 from ..blender.operator_base import FaceAddonError
 from ..core.dataset import SAMPLE_DIGITS
 from ..core.errors import UsageError
@@ -52,7 +52,7 @@ def _cmd(args: argparse.Namespace) -> int:
     from ..synth.generate import SynthConfig, run_shard
 
     cfg = SynthConfig(profile=args.profile, views=args.views, resolution=args.res, samples=args.samples,
-                      target_vertices=args.target_verts)
+                      target_vertices=args.target_verts, closed_eyes=args.closed_eyes)
     if args.ray:
         from ..synth.ray_synth import run_ray
 
@@ -97,6 +97,8 @@ def add_subcommands(subparsers) -> None:
                         "photo: --views random portrait renders, no scan")
     p.add_argument("--target-verts", type=int_range(1_000, 5_000_000), default=150_000,
                    help="approximate scan vertex count (1000-5000000)")
+    p.add_argument("--closed-eyes", type=finite_float(0.0, 1.0), default=0.0, metavar="P",
+                   help="probability that a subject's eyes are shut (default 0; real scans often have them shut)")
     p.add_argument("--ray", metavar="ADDRESS", help="run the samples as tasks on the Ray cluster at ADDRESS "
                    "(host:port, or auto); --out must be a folder every node sees (docs/scale.md)")
     p.add_argument("--retries", type=int_range(0, 10), default=2,

@@ -43,6 +43,7 @@ class SynthConfig:
     denoise: bool | None = None
     target_vertices: int = 150_000
     strand_children: int = 6
+    closed_eyes: float = 0.0  # probability that a subject's eyes are shut (make_subject); 0 keeps older sets' samples
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -61,10 +62,10 @@ def _models() -> tuple[FaceKit, FaceKit]:
     return fk, fk.subdivided()
 
 
-def build_parts(seed: int) -> tuple[list[ScenePart], list, dict, object]:
+def build_parts(seed: int, closed_eyes: float = 0.0) -> tuple[list[ScenePart], list, dict, object]:
     """Every piece of geometry of sample `seed` -> (parts, strands, choices, subject)."""
     fk, fk_sub = _models()
-    s = make_subject(fk, fk_sub, seed)
+    s = make_subject(fk, fk_sub, seed, closed_eyes)
     hair_parts, strands, hair_choice = build_hair(s)
     face_parts, face_choice = build_facial_hair(s, np.asarray(hair_choice["color"]))
     cloth_parts, cloth_choice = build_clothing(s)
@@ -107,7 +108,7 @@ def generate_sample(seed: int, root: Path, cfg: SynthConfig) -> Path:
         return generate_photo_sample(seed, root, cfg)
     t0 = time.perf_counter()
     fk, fk_sub = _models()
-    parts, strands, choices, s = build_parts(seed)
+    parts, strands, choices, s = build_parts(seed, cfg.closed_eyes)
     cams = rig_cameras(cfg.resolution, stream(seed, "cameras"), cfg.views)
     scan = simulate_scan(parts, cams, stream(seed, "scan"), ScanConfig(target_vertices=cfg.target_vertices))
     t_scan = time.perf_counter()
@@ -158,7 +159,7 @@ def generate_photo_sample(seed: int, root: Path, cfg: SynthConfig) -> Path:
 
     t0 = time.perf_counter()
     fk, _ = _models()
-    parts, strands, choices, s = build_parts(seed)
+    parts, strands, choices, s = build_parts(seed, cfg.closed_eyes)
     cams = photo_cameras(cfg.resolution, stream(seed, "photo_cameras"), cfg.views)
     writer = SampleWriter(root, seed)
     try:

@@ -82,8 +82,9 @@ def head_regions(v: np.ndarray, lm: np.ndarray, rng: np.random.Generator, recedi
     return {"scalp": scalp, "ears": ears, "beard": beard, "moustache": moustache, "lips": lips}
 
 
-def make_subject(fk: FaceKit, fk_sub: FaceKit, seed: int) -> Subject:
-    """Sample identity, expression and skin look for `seed`."""
+def make_subject(fk: FaceKit, fk_sub: FaceKit, seed: int, closed_eyes: float = 0.0) -> Subject:
+    """Sample identity, expression and skin look for `seed`; with probability `closed_eyes` (own stream, so the
+    other choices do not change) both eyes are shut (eyeBlink 0.85-1): scanner subjects often close them."""
     rng = stream(seed, "identity")
     a_id, a_exp = fk.sample_prior(rng, 1, ages="adult")
     a_id, a_exp = a_id[0], a_exp[0]
@@ -92,6 +93,10 @@ def make_subject(fk: FaceKit, fk_sub: FaceKit, seed: int) -> Subject:
         a_exp = np.zeros_like(a_exp)
     else:
         a_exp = a_exp * exp_rng.uniform(0.4, 1.0)
+    eyes_rng = stream(seed, "closed_eyes")
+    if closed_eyes > 0 and eyes_rng.random() < closed_eyes:
+        for name in ("eyeBlinkLeft", "eyeBlinkRight"):
+            a_exp[fk.exp_names.index(name)] = eyes_rng.uniform(0.85, 1.0)
     head_v = fk_sub.evaluate(a_id, a_exp)
     head_t = fk.evaluate(a_id, a_exp)
     lm = fk.landmarks(head_t)

@@ -417,8 +417,8 @@ def _views_result(mesh: Mesh, found, frame) -> LandmarkResult:
     low = np.flatnonzero(found.confidence < LOW)
     if len(low):
         warnings.append(f"{len(low)} landmark(s) with low confidence (< {LOW:.2f}: predicted error over {WARN_MM:g} mm; "
-                        "the views disagree or do not see them): " + ", ".join(str(i) for i in low[:12])
-                        + (" ..." if len(low) > 12 else ""))
+                        "the views disagree, do not see them, or the fitted head stood in for them): "
+                        + ", ".join(str(i) for i in low[:12]) + (" ..." if len(low) > 12 else ""))
     return LandmarkResult(landmarks=found.points, landmarks_1s=found.raw, confidence=found.confidence,
                           vertex_index=vertex_index, unit_scale=frame.unit_scale, warnings=warnings,
                           n_points=found.views_used, method="views")
