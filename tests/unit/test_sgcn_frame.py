@@ -10,7 +10,7 @@ from face_addon.core.mesh import Mesh
 from face_addon.core.nets.sgcn import SGCN
 from face_addon.core.pipelines import detect_landmarks as dl
 from face_addon.core.pipelines.face_orientation import FaceFrame
-from face_addon.core.pipelines.sgcn_frame import FrameCrop, crop_mesh, frame_from_landmarks, guessed_frame
+from face_addon.core.pipelines.sgcn_frame import FrameCrop, crop_mesh, frame_from_landmarks, guessed_frames
 
 needs_facekit = pytest.mark.skipif(not capability("facekit").ready(), reason="FaceKit asset not built")
 CROP = FrameCrop(np.array([0.0, -0.08, -0.02]), 0.125, -0.01)
@@ -42,18 +42,26 @@ def test_crop_mesh_renumbers_the_kept_triangles():
     assert index.tolist() == [0, 1, 2] and faces is None
 
 
-def test_frame_from_landmarks_recovers_a_similarity_and_the_guess_finds_the_nose():
+def test_frame_from_landmarks_recovers_a_similarity_and_a_guess_finds_the_nose():
     rng = np.random.default_rng(1)
     mean = rng.normal(0, 0.05, (68, 3))
     rot, scale, centre = _rotation(2), 1000.0, np.array([5.0, -3.0, 40.0])
     frame = frame_from_landmarks(scale * mean @ rot.T + centre, mean)
     assert np.allclose(frame.rotation, rot) and frame.scale == pytest.approx(scale) and np.allclose(frame.centre, centre)
     assert frame.residual_mm == pytest.approx(0.0, abs=1e-6)
-    head = rng.normal(0, 0.04, (500, 3))
-    head[7] = [0.0, -0.3, 0.0]              # the most forward point of the top of the head
-    head[8] = [0.0, -0.5, -0.4]             # further forward but far below (a chest): not the nose
-    guess = guessed_frame(head, 1.0, mean)
-    assert np.allclose(guess.from_canonical(mean[30][None])[0], head[7])
+    d = rng.normal(size=(3000, 3))
+    d[:, 1] = -np.abs(d[:, 1])             # the front half of an ellipsoid shell: a face crop, looking along -y
+    head = d / np.linalg.norm(d, axis=1, keepdims=True) * [0.08, 0.05, 0.25]
+    head[7] = [0.0, -0.3, 0.17]            # a brim near the top, further forward than the nose
+    head[8] = [0.0, -0.2, 0.12]            # the nose, 0.13 m below the top
+    guesses = guessed_frames(head, 1.0, mean)
+    noses = np.array([g.from_canonical(mean[30][None])[0] for g in guesses])
+    assert np.isclose(noses, head[7]).all(axis=1).any() and np.isclose(noses, head[8]).all(axis=1).any()
+    a, b = np.radians(20), np.radians(15)
+    turn = np.array([[np.cos(b), -np.sin(b), 0], [np.sin(b), np.cos(b), 0], [0, 0, 1]]) @ \
+        np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
+    turned = guessed_frames(head @ turn.T, 1.0, mean)  # the principal axes follow a turned input
+    assert np.allclose([g.from_canonical(mean[30][None])[0] for g in turned], noses @ turn.T)
 
 
 def _face_frame_model(seed: int = 0):
@@ -90,7 +98,7 @@ def test_face_frame_reading_turns_with_the_scan_and_reports_input_vertices():
         dl.detect_landmarks_sgcn(Mesh(v, f), model=model, frame=far)
 
 
-def test_face_frame_model_without_a_frame_reads_twice_on_a_point_cloud():
+def test_face_frame_model_without_a_frame_reads_its_guesses_on_a_point_cloud():
     v, _ = _face_like_mesh()
     r = dl.detect_landmarks(v * 1000, None, model=_face_frame_model(), method="sgcn")
     assert r.method == "sgcn" and r.landmarks.shape == (68, 3) and np.isfinite(r.landmarks).all()

@@ -38,7 +38,7 @@ from ..geometry.poisson_disk import poisson_disk_mesh, poisson_disk_subset
 from ..geometry.similarity import umeyama
 from ..mesh import Mesh, MeshError, guess_unit_scale
 from ..progress import Cancel, Progress, reporter, within
-from .sgcn_frame import FrameCrop, crop_mesh, frame_from_landmarks, guessed_frame
+from .sgcn_frame import REFITS, FrameCrop, crop_mesh, frame_from_landmarks, guessed_frames
 
 WEIGHTS_KIND = "landmarks_2s_sgcn"
 WEIGHTS_VERSIONS = (1,)
@@ -236,7 +236,8 @@ def detect_landmarks_sgcn(mesh: Mesh, weights: Path | str | None = None, *, mode
     """2S-SGCN's 68 iBUG landmarks on a validated mesh or point cloud in any unit.
 
     Weights trained in the face frame (meta "frame_crop", `sgcn_frame`) read the scan turned into `frame` and
-    cut to the face mask; without a frame a guessed one is re-fitted to a first reading (two passes). The
+    cut to the face mask; without a frame, guessed frames are read and the most confident reading re-fitted
+    (`sgcn_frame.guessed_frames`, REFITS). The
     paper's weights (PCA standardisation) read the input as it lies, which should then be roughly upright (+Z
     up, face towards -Y, within ~±30°; a face looking +Y is turned around automatically). `model` = (net, meta)
     from `load_landmark_model` overrides `weights`.
@@ -251,19 +252,21 @@ def detect_landmarks_sgcn(mesh: Mesh, weights: Path | str | None = None, *, mode
     else:
         crop = FrameCrop.from_meta(meta["frame_crop"])
         mean_landmarks = net.prototype.cpu().numpy().astype(np.float64) * crop.radius + crop.centre
-        used = frame if frame is not None else guessed_frame(mesh.vertices, unit, mean_landmarks)
-        for reading in range(1 if frame is not None else 2):  # no frame: the second reading in the first's
-            if reading:
-                used = frame_from_landmarks(run.landmarks, mean_landmarks)
-            canonical = used.to_canonical(mesh.vertices)
-            cut, cropped_faces = crop_mesh(canonical, faces, crop)
-            if len(cut) < K_NEIGHBOURS + 1 or (cropped_faces is not None and not len(cropped_faces)):
-                if reading:  # the first reading was too far off to place the face: keep it
-                    break
-                raise MeshError("2S-SGCN found no surface where the face should be (the face frame may be wrong)")
-            index = cut
-            run = _run_sgcn(canonical[index], cropped_faces, net, meta, seed, top, gamma, crop.standardization())
-            run.landmarks, run.landmarks_1s = used.from_canonical(run.landmarks), used.from_canonical(run.landmarks_1s)
+        candidates = [frame] if frame is not None else guessed_frames(mesh.vertices, unit, mean_landmarks)
+        best = None
+        for f in candidates:  # no frame: the guess read most confidently, then re-fitted to its own reading
+            reading = _sgcn_face_mask(mesh, f, faces, crop, net, meta, seed, top, gamma)
+            if reading is not None and (best is None or reading[0].confidence.mean() > best[0].confidence.mean()):
+                best = reading
+        if best is None:
+            raise MeshError("2S-SGCN found no surface where the face should be (the face frame may be wrong)")
+        for _ in range(REFITS if frame is None else 0):
+            refit = _sgcn_face_mask(mesh, frame_from_landmarks(best[0].landmarks, mean_landmarks), faces, crop, net,
+                                    meta, seed, top, gamma)
+            if refit is None:  # the reading was too far off to place the face: keep it
+                break
+            best = refit
+        run, index = best
     warnings = []
     if unit != 1.0 and frame is None:
         warnings.append(f"the mesh looks like it is in {'millimetres' if unit == 0.001 else 'centimetres' if unit == 0.01 else 'decimetres'} "
@@ -281,6 +284,19 @@ def detect_landmarks_sgcn(mesh: Mesh, weights: Path | str | None = None, *, mode
         landmarks=run.landmarks, landmarks_1s=run.landmarks_1s, confidence=conf, vertex_index=vertex_index,
         unit_scale=frame.unit_scale if frame is not None else unit, warnings=warnings, n_points=run.n_points,
         shape_residual=run.shape_residual, timings={**run.timings, "total_s": time.perf_counter() - t0})
+
+
+def _sgcn_face_mask(mesh: Mesh, frame, faces, crop: FrameCrop, net, meta: dict, seed: int, top, gamma
+                    ) -> tuple["_SgcnRun", np.ndarray] | None:
+    """One face-frame reading in `frame` (landmarks back in the input's frame) and the input indices of the mask's
+    vertices; None when the mask holds no surface."""
+    canonical = frame.to_canonical(mesh.vertices)
+    index, cropped_faces = crop_mesh(canonical, faces, crop)
+    if len(index) < K_NEIGHBOURS + 1 or (cropped_faces is not None and not len(cropped_faces)):
+        return None
+    run = _run_sgcn(canonical[index], cropped_faces, net, meta, seed, top, gamma, crop.standardization())
+    run.landmarks, run.landmarks_1s = frame.from_canonical(run.landmarks), frame.from_canonical(run.landmarks_1s)
+    return run, index
 
 
 @dataclass

@@ -13,9 +13,10 @@ and how big it is, so a network trained in that frame sees every scan the same w
 - the standardisation is that fixed centre and 1/radius, no rotation.
 
 The crop and the centre are stored in the weights' meta ("input": "face_frame"), so inference and training
-agree. Without a face frame (point clouds: nothing to render) `guessed_frame` stands in for it: the input taken
-as upright (+Z up, looking along -Y), its unit guessed from its size, the nose tip the most forward point of
-the top of the head; `frame_from_landmarks` then re-fits the frame to a first reading (two passes).
+agree. Without a face frame (point clouds: nothing to render) `guessed_frames` stand in for it: the input's
+principal axes in the upright convention, its unit guessed from its size, the nose tip the most forward point
+of the top of the input; the guess the network reads most confidently is kept and `frame_from_landmarks`
+re-fits the frame to its reading (REFITS times).
 """
 from __future__ import annotations
 
@@ -29,7 +30,9 @@ from .face_orientation import FaceFrame
 
 CROP_RADIUS_M = 0.125   # Artec face masks reach 0.12-0.13 m from the landmark centre (15 scans, their frames)
 CROP_BACK_M = -0.01     # canonical y: the Artec masks end at -0.03..0.0 (the ears are at 0)
-HEAD_TOP_M = 0.22       # no-frame guess: the nose tip is searched this far below the top of the input
+REFITS = 2               # no-frame readings re-fitted to their own landmarks this many times
+NOSE_SLICE_M = 0.04      # no-frame guesses: the most forward point of each horizontal slice this thick ...
+NOSE_SLICES_M = tuple(np.arange(0.06, 0.34, 0.04))  # ... starting this far below the top of the input
 
 
 @dataclass(frozen=True)
@@ -82,12 +85,25 @@ def frame_from_landmarks(landmarks: np.ndarray, mean_landmarks: np.ndarray, conf
                      residual_mm=float(np.sqrt((resid ** 2).mean()) / s * 1000.0), score=0.0)
 
 
-def guessed_frame(vertices: np.ndarray, unit_to_m: float, mean_landmarks: np.ndarray) -> FaceFrame:
-    """A first frame for an input without one (module doc): upright as stored, `unit_to_m` its unit, the mean
-    face's nose tip (iBUG 30) on the most forward (-Y) vertex within HEAD_TOP_M of its top."""
+def guessed_frames(vertices: np.ndarray, unit_to_m: float, mean_landmarks: np.ndarray) -> list[FaceFrame]:
+    """First frames for an input without one (module doc): its principal axes snapped to the upright convention
+    (`pca_align`, as the paper's standardisation reads a roughly upright scan), `unit_to_m` its unit, and the
+    mean face's nose tip (iBUG 30) on the most forward vertex of a horizontal slice, one guess per slice (a fringe
+    or a hat brim can stand further forward than the nose: the reading decides)."""
+    from ..geometry.knn_graph import estimate_normals
+    from ..geometry.pca_align import pca_rotation
+
     v = np.asarray(vertices, np.float64)
-    top = v[:, 2] >= v[:, 2].max() - HEAD_TOP_M / unit_to_m
-    nose = v[top][np.argmin(v[top, 1])]
-    scale = 1.0 / unit_to_m
-    return FaceFrame(rotation=np.eye(3), centre=nose - scale * np.asarray(mean_landmarks[30], np.float64),
-                     scale=scale, confidence=0.0, residual_mm=0.0, score=0.0)
+    sample = v[np.random.default_rng(0).choice(len(v), min(len(v), 4000), replace=False)]
+    rot = pca_rotation(sample, estimate_normals(sample, 16)).T   # columns: the input's up-right axes
+    upright = (v - v.mean(0)) @ rot
+    frames = []
+    z = upright[:, 2].max() - upright[:, 2]
+    for lo in NOSE_SLICES_M:
+        inside = np.flatnonzero((z >= lo / unit_to_m) & (z < (lo + NOSE_SLICE_M) / unit_to_m))
+        if not len(inside):
+            continue
+        nose = v[inside[np.argmin(upright[inside, 1])]]
+        frames.append(FaceFrame(rotation=rot, centre=nose - rot @ mean_landmarks[30] / unit_to_m,
+                                scale=1.0 / unit_to_m, confidence=0.0, residual_mm=0.0, score=0.0))
+    return frames
