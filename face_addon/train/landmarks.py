@@ -253,8 +253,8 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path | None = None, gcn_di
                  "folders": list(meta["settings"]["data"]),
                  "input": frame_input if "frame_crop" in meta else "the paper's standardisation (centre, PCA, scale)",
                  "augmentation": AUGMENTATION[meta["settings"].get("input", "pca")]},
-        "metrics": picked(bench, ("test_n", "test_set", "mean_mm", "std_mm", "region_mm", "time_100k_s",
-                                  "time_1m_s", "real_artec_mm", "real_humface_mm", "real_synth_mm")),
+        "metrics": {**picked(bench, ("test_n", "test_set", "mean_mm", "std_mm", "region_mm", "time_100k_s",
+                                     "time_1m_s")), **real_metrics(bench_json)},
         "reproduce": reproduce(run_dir, meta, n_train),
     })
     st, tr = meta["settings"], meta["training"]
@@ -265,7 +265,9 @@ def ship(run_dir: Path, models_dir: Path, bench_json: Path | None = None, gcn_di
         trained_on=f"{n_train} synthetic scans (train seeds {seed_text(tr.get('train_seeds'))}), {tr['steps']} steps "
                    f"of batch {st['batch']} (lr {st['lr']:g}{drop})",
         held_out=(f"{bench['test_n']} scans: {mean:.2f} ± {std:.2f} mm mean (ICP baseline {icp:.2f} mm)"
-                  if mean is not None and icp is not None else "not measured")))
+                  if mean is not None and icp is not None else "not measured")
+        + (f"; real Artec scans, 10 points: {artec['sgcn']['mean']:.2f} mm (views {artec['views']['mean']:.2f})"
+           if (artec := card["metrics"].get("real_artec_10_points_mm", {})).keys() >= {"sgcn", "views"} else "")))
     return dst
 
 
@@ -280,22 +282,52 @@ AUGMENTATION = {
                   "rms fading over 8 mm); 0-0.6 mm normal noise"}
 
 
+def real_metrics(bench_json: Path | None) -> dict:
+    """The real-scan rows of this model (2S-SGCN and its fusion with the views) from results/real.json beside the
+    synthetic benchmark's file, when bench_real.py has measured them."""
+    real = bench_json.with_name("real.json") if bench_json else None
+    if real is None or not real.is_file():
+        return {}
+    r = json.loads(real.read_text())
+    rows = {"real_artec_10_points_mm": r.get("landmarks_artec_mm", {}),
+            "real_humface_7_points_mm": r.get("landmarks_humface_mm", {})}
+    return {k: {m: v[m] for m in ("sgcn", "fusion", "views") if m in v} for k, v in rows.items() if v}
+
+
 def reproduce(run_dir: Path, meta: dict, n_train: int) -> list[str]:
     """The model card's commands, from the run's own settings."""
     st, tr = meta["settings"], meta["training"]
-    seeds = tr.get("train_seeds") or [[500000, 500000 + n_train - 1]]
-    first, count = seeds[0][0], seeds[-1][1] - seeds[0][0] + 1
     init = f" --init {st['init']}" if st.get("init") else ""
     start = ([f"# --init {st['init']}: the weights the run started from; when that is models/landmarks.pt, the one "
               "shipped before this card (git log -- face_addon/models/landmarks.pt)"] if init else [])
-    return start + [f"nice -n 10 python -m face_addon synth --out {st['data'][0] if st['data'] else 'DATA'} --seed {first} "
-            f"--count {count} --profile scan --target-verts 30000",
-            f"python -m face_addon train landmarks --out {run_dir} --data {' '.join(st['data'])} --input "
-            f"{st.get('input', 'pca')}{init} --lr-drop-step {st.get('lr_drop_step', 0)} --max-steps {tr['steps']} "
-            "--resume",
-            f"python -m face_addon train landmarks --ship {run_dir}",
-            "nice -n 10 python tests/bench/bench_landmarks.py --timing",
-            "FACE_REAL_DATA=../shared/real python tests/bench/bench_real.py --part landmarks"]
+    return start + synth_lines(st["data"], tr.get("train_seeds") or [[500000, 500000 + n_train - 1]]) + [
+        f"python -m face_addon train landmarks --out {run_dir} --data {' '.join(st['data'])} --input "
+        f"{st.get('input', 'pca')}{init} --lr-drop-step {st.get('lr_drop_step', 0)} --max-steps {tr['steps']} --resume",
+        f"python -m face_addon train landmarks --ship {run_dir}",
+        "nice -n 10 python tests/bench/bench_landmarks.py --timing",
+        "FACE_REAL_DATA=../shared/real python tests/bench/bench_real.py --part landmarks"]
+
+
+def synth_lines(folders: list[str], seed_ranges: list[list[int]]) -> list[str]:
+    """`face synth` lines that make the training folders again: seeds and options from each folder's samples
+    where the folder is on this machine, else the run's seed ranges into its first folder."""
+    from ..core.dataset import complete_seeds
+
+    lines = []
+    for folder in folders:
+        runs: list[list] = []  # [first seed, last seed, options] per run of seeds made with the same options
+        for seed in complete_seeds(Path(folder)) if Path(folder).is_dir() else []:
+            config = json.loads((Path(folder) / f"{seed:07d}" / "meta.json").read_text())["config"]
+            options = f"--target-verts {config['target_vertices']}" + (
+                f" --closed-eyes {config['closed_eyes']:g}" if config.get("closed_eyes") else "")
+            if runs and runs[-1][2] == options and runs[-1][1] == seed - 1:
+                runs[-1][1] = seed
+            else:
+                runs.append([seed, seed, options])
+        lines += [f"nice -n 10 python -m face_addon synth --out {folder} --seed {a} --count {b - a + 1} --profile scan "
+                  f"{options}" for a, b, options in runs]
+    return lines or [f"nice -n 10 python -m face_addon synth --out {folders[0] if folders else 'DATA'} --seed {a} "
+                     f"--count {b - a + 1} --profile scan --target-verts 30000" for a, b in seed_ranges]
 
 
 def add_arguments(parser) -> None:
