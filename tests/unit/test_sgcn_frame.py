@@ -124,3 +124,23 @@ def test_face_frame_examples_are_masked_standardised_and_peak_at_the_landmarks(t
         inner = list(range(17, 68))  # inner points: on the surface the mask keeps, the heat peaks near them
         peak = feats[heat[:, inner].argmax(0), :3]
         assert np.linalg.norm(peak - lm_std[inner], axis=1).max() < 0.07  # 800 points: ~7 mm apart
+
+
+def test_shipped_face_frame_model_warns_on_a_box_not_on_a_head():
+    import trimesh
+
+    from face_addon.core.facekit import load_facekit
+
+    if not capability("facekit").ready():
+        pytest.skip("FaceKit asset not built")
+    net, meta = dl.load_landmark_model()
+    if "frame_crop" not in meta:
+        pytest.skip("the shipped 2S-SGCN weights are not face-frame weights")
+    box = trimesh.creation.box(extents=(0.2, 0.25, 0.3)).subdivide().subdivide().subdivide()
+    r = dl.detect_landmarks_sgcn(Mesh(np.asarray(box.vertices), np.asarray(box.faces)))
+    assert any("does not look like a face" in w for w in r.warnings)
+    fk = load_facekit()
+    head = fk.subdivided()
+    r = dl.detect_landmarks(head.template, head.faces, method="sgcn")  # read in the face frame found on it
+    assert r.orientation is not None and not any("does not look like a face" in w for w in r.warnings)
+    assert np.median(np.linalg.norm(r.landmarks - fk.landmarks(fk.template), axis=1)) < 0.005

@@ -38,6 +38,7 @@ from ..geometry.poisson_disk import poisson_disk_mesh, poisson_disk_subset
 from ..geometry.similarity import umeyama
 from ..mesh import Mesh, MeshError, guess_unit_scale
 from ..progress import Cancel, Progress, reporter, within
+from . import sgcn_frame
 from .sgcn_frame import REFITS, FrameCrop, crop_mesh, frame_from_landmarks, guessed_frames
 
 WEIGHTS_KIND = "landmarks_2s_sgcn"
@@ -50,8 +51,8 @@ SIGMA = 0.03        # heatmap spread in standardised units (Eq. 1)
 TOP_T = 12          # t of Eqs. 6-8 (§5.2)
 GAMMA = 5.0         # ball radius factor of Eq. 7 (§5.2)
 MAX_BALL = 20000    # at most this many candidate vertices per landmark in stage 2 (only hit by flat heatmaps)
-#: below these 2S-SGCN's result gets a warning (calibrated on held-out scans vs. non-face meshes, docs/landmarks.md;
-#: the view method's points: landmarks_confidence.LOW)
+#: below these 2S-SGCN's result gets a warning (the paper-input weights: calibrated on held-out scans vs. non-face
+#: meshes, docs/landmarks.md; face-frame weights: sgcn_frame's; the view method's points: landmarks_confidence.LOW)
 LOW_CONFIDENCE = 0.25
 METHODS = ("views", "sgcn", "fusion")
 NOT_A_FACE_MEAN_CONFIDENCE = 0.38
@@ -237,10 +238,10 @@ def detect_landmarks_sgcn(mesh: Mesh, weights: Path | str | None = None, *, mode
 
     Weights trained in the face frame (meta "frame_crop", `sgcn_frame`) read the scan turned into `frame` and
     cut to the face mask; without a frame, guessed frames are read and the most confident reading re-fitted
-    (`sgcn_frame.guessed_frames`, REFITS). The
-    paper's weights (PCA standardisation) read the input as it lies, which should then be roughly upright (+Z
-    up, face towards -Y, within ~±30°; a face looking +Y is turned around automatically). `model` = (net, meta)
-    from `load_landmark_model` overrides `weights`.
+    (`sgcn_frame.guessed_frames`, REFITS). The paper's weights (PCA standardisation) ignore `frame` and read
+    the input as it lies, which should then be roughly upright (+Z up, face towards -Y, within ~±30°; a face
+    looking +Y is turned around automatically). `model` = (net, meta) from `load_landmark_model` overrides
+    `weights`.
     """
     t0 = time.perf_counter()
     net, meta = model if model is not None else load_landmark_model(weights)
@@ -272,7 +273,9 @@ def detect_landmarks_sgcn(mesh: Mesh, weights: Path | str | None = None, *, mode
         warnings.append(f"the mesh looks like it is in {'millimetres' if unit == 0.001 else 'centimetres' if unit == 0.01 else 'decimetres'} "
                         f"(size {mesh.extent():.4g}); landmarks are returned in the same units")
     conf = run.confidence
-    if conf.mean() < NOT_A_FACE_MEAN_CONFIDENCE or run.shape_residual > NOT_A_FACE_SHAPE_RESIDUAL:
+    low_mean, high_residual = ((NOT_A_FACE_MEAN_CONFIDENCE, NOT_A_FACE_SHAPE_RESIDUAL) if "frame_crop" not in meta
+                               else (sgcn_frame.NOT_A_FACE_MEAN_CONFIDENCE, sgcn_frame.NOT_A_FACE_SHAPE_RESIDUAL))
+    if conf.mean() < low_mean or run.shape_residual > high_residual:
         warnings.append(f"this does not look like a face (mean confidence {conf.mean():.2f}, landmark layout "
                         f"residual {run.shape_residual:.3f}): the landmarks are probably wrong")
     low = np.flatnonzero(conf < LOW_CONFIDENCE)

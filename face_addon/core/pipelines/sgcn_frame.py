@@ -30,6 +30,12 @@ from .face_orientation import FaceFrame
 
 CROP_RADIUS_M = 0.125   # Artec face masks reach 0.12-0.13 m from the landmark centre (15 scans, their frames)
 CROP_BACK_M = -0.01     # canonical y: the Artec masks end at -0.03..0.0 (the ears are at 0)
+#: "this does not look like a face" for face-frame weights (the paper's weights keep detect_landmarks' own): the
+#: shipped model's mean heatmap peak / landmark layout residual on the 16 synthetic test scans 0.69-0.81 /
+#: 0.02-0.12, on a sphere and a box (mesh and cloud) 0.15-0.47 / 0.15-0.37; set between, on no real scan (the
+#: Artec scans then read 0.67-0.76 / 0.05-0.16: none warned)
+NOT_A_FACE_MEAN_CONFIDENCE = 0.58
+NOT_A_FACE_SHAPE_RESIDUAL = 0.2
 REFITS = 2               # no-frame readings re-fitted to their own landmarks this many times
 NOSE_SLICE_M = 0.04      # no-frame guesses: the most forward point of each horizontal slice this thick ...
 NOSE_SLICES_M = tuple(np.arange(0.06, 0.34, 0.04))  # ... starting this far below the top of the input
