@@ -13,7 +13,8 @@ Methods: 2S-SGCN (the shipped model), 1S-SGCN (same heatmaps, Eq. 6 weighted mea
 baseline: the FaceKit mean face's facial region (spa mask) placed by the face frame (`find_face_frame`; the
 paper's mean landmark layout for weights without one), then rigid + scale ICP (trimmed, Umeyama) onto the
 scan; its landmarks snapped to the nearest scan vertex. Weights trained in the face frame read each scan in the
-frame found on it, as Detect Landmarks does.
+frame found on it, as Detect Landmarks does, and the same scan's vertices alone as a point cloud (no frame to
+find: `sgcn_frame.guessed_frames`).
 Error statistics pool every landmark of every scan: mean ± std of the Euclidean distances (as Table 1).
 """
 from __future__ import annotations
@@ -115,6 +116,10 @@ def evaluate(max_test: int, weights: dict[str, Path], log=print, shard: tuple[in
                 lm2, lm1, _, _ = dl.refine(verts, prep, heat)
             errors.setdefault(f"2S-{arch}", []).append(np.linalg.norm(lm2 - truth, axis=1) * to_mm)
             errors.setdefault(f"1S-{arch}", []).append(np.linalg.norm(lm1 - truth, axis=1) * to_mm)
+            if arch == "SGCN" and "frame_crop" in meta:  # the same scan as a point cloud: no face frame to find
+                cloud = dl.detect_landmarks_sgcn(Mesh(verts, np.zeros((0, 3), np.int64)), model=(net, meta), seed=seed)
+                errors.setdefault("2S-SGCN, point cloud", []).append(
+                    np.linalg.norm(cloud.landmarks - truth, axis=1) * to_mm)
         if frame is not None or pca_prototype is not None:
             errors["icp_baseline"].append(np.linalg.norm(
                 icp(verts, s.scan_faces, frame, pca_prototype, resampled=(pts, nrm)) - truth, axis=1) * to_mm)
