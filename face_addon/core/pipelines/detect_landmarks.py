@@ -395,7 +395,8 @@ def detect_landmarks(vertices: np.ndarray, faces: np.ndarray | None = None, weig
         result = _sgcn_in_frame(mesh, frame, weights, model, seed)
         if method != "sgcn" and found is None:
             result.warnings.insert(0, f"view-based landmarks are not possible ({why}): these come from 2S-SGCN"
-                                   + (", which expects a roughly upright head (+Z up)" if frame is None else ""))
+                                   + (", read without a face frame (a head lying on its side may be misread)"
+                                      if frame is None else ""))
     if found is not None:
         views_result = _views_result(mesh, found, frame)
         result = views_result if method == "views" else _fuse(mesh, views_result, result)
