@@ -79,8 +79,9 @@ def cache_sample_frame(root: Path, seed: int, cache: Path, rng: np.random.Genera
         v = scale * s.scan_vertices.astype(np.float64) @ rot.T + t
         near = FrameCrop(crop.centre, crop.radius + CACHE_MARGIN_M, crop.back + CACHE_MARGIN_M).keep(v)
         faces = s.scan_faces[near[s.scan_faces].all(axis=1)]
-        pts, nrm, _ = sample_surface(v, faces, N_CANDIDATES, rng)
-        _, area = triangle_normals(v, faces)
+        normals_area = triangle_normals(v, faces)
+        pts, nrm, _ = sample_surface(v, faces, N_CANDIDATES, rng, normals_area)
+        area = normals_area[1]
         tmp = cache / f".{seed:07d}.{os.getpid()}.tmp.npz"
         np.savez(tmp, points=pts.astype(np.float32), normals=nrm.astype(np.float32),
                  landmarks=(scale * lms @ rot.T + t).astype(np.float32), area=np.float64(area.sum()))
@@ -176,11 +177,11 @@ def make_example(npz: Path, prototype: np.ndarray | None, s: Settings, rng: np.r
             keep = crop.keep(pts)
             pts, nrm = pts[keep], nrm[keep]
         area *= len(pts) / n_before
-    elif augmented:
-        pts, nrm, lms = augment(pts, nrm, lms, rng, s.max_rot_deg)
-    keep = poisson_disk_subset(pts, s.n_points, rng, area=area * len(pts) / N_CANDIDATES
-                               * (1.0 if np.abs(pts).max() < 10 else 1e6)) if crop is None else \
-        poisson_disk_subset(pts, s.n_points, rng, area=area)
+    else:
+        if augmented:
+            pts, nrm, lms = augment(pts, nrm, lms, rng, s.max_rot_deg)
+        area *= len(pts) / N_CANDIDATES * (1.0 if np.abs(pts).max() < 10 else 1e6)
+    keep = poisson_disk_subset(pts, s.n_points, rng, area=area)
     p, n = pts[keep], nrm[keep]
     proto = prototype if prototype is not None else np.zeros((len(lms), 3))
     prep = dl.prepare(p, n, proto, s.k, None if crop is None else crop.standardization())

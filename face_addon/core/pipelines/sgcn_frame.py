@@ -12,10 +12,10 @@ and how big it is, so a network trained in that frame sees every scan the same w
   (the ears and the back of the head), is dropped: a bust and an Artec face mask both become a face mask;
 - the standardisation is that fixed centre and 1/radius, no rotation.
 
-The crop and the centre are stored in the weights' meta ("input": "face_frame"), so inference and training
-agree. Without a face frame (point clouds: nothing to render) `guessed_frames` stand in for it: the input's
-principal axes in the upright convention, its unit guessed from its size, the nose tip the most forward point
-of the top of the input; the guess the network reads most confidently is kept and `frame_from_landmarks`
+The crop and the centre are stored in the weights' meta ("frame_crop"), so inference and training agree.
+Without a face frame (point clouds: nothing to render) `guessed_frames` stand in for it: the input's principal
+axes in the upright convention, its unit guessed from its size, the nose tip on the most forward point of one
+horizontal slice per guess; the guess the network reads most confidently is kept and `frame_from_landmarks`
 re-fits the frame to its reading (REFITS times).
 """
 from __future__ import annotations
@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..geometry.pca_align import Standardization
+from ..geometry.knn_graph import estimate_normals
+from ..geometry.pca_align import Standardization, pca_rotation
 from ..geometry.similarity import umeyama
 from .face_orientation import FaceFrame
 
@@ -83,11 +84,11 @@ def crop_mesh(canonical: np.ndarray, faces: np.ndarray | None, crop: FrameCrop
     return index, renumber[faces[inside]]
 
 
-def frame_from_landmarks(landmarks: np.ndarray, mean_landmarks: np.ndarray, confidence: float = 0.0) -> FaceFrame:
+def frame_from_landmarks(landmarks: np.ndarray, mean_landmarks: np.ndarray) -> FaceFrame:
     """The similarity that takes FaceKit's mean landmarks onto `landmarks` (scan coordinates), as a FaceFrame."""
     s, rot, t = umeyama(np.asarray(mean_landmarks, np.float64), np.asarray(landmarks, np.float64))
     resid = np.linalg.norm(s * mean_landmarks @ rot.T + t - landmarks, axis=1)
-    return FaceFrame(rotation=rot, centre=t, scale=s, confidence=confidence,
+    return FaceFrame(rotation=rot, centre=t, scale=s, confidence=0.0,
                      residual_mm=float(np.sqrt((resid ** 2).mean()) / s * 1000.0), score=0.0)
 
 
@@ -96,9 +97,6 @@ def guessed_frames(vertices: np.ndarray, unit_to_m: float, mean_landmarks: np.nd
     (`pca_align`, as the paper's standardisation reads a roughly upright scan), `unit_to_m` its unit, and the
     mean face's nose tip (iBUG 30) on the most forward vertex of a horizontal slice, one guess per slice (a fringe
     or a hat brim can stand further forward than the nose: the reading decides)."""
-    from ..geometry.knn_graph import estimate_normals
-    from ..geometry.pca_align import pca_rotation
-
     v = np.asarray(vertices, np.float64)
     sample = v[np.random.default_rng(0).choice(len(v), min(len(v), 4000), replace=False)]
     rot = pca_rotation(sample, estimate_normals(sample, 16)).T   # columns: the input's up-right axes
