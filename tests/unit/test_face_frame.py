@@ -102,6 +102,27 @@ def test_byte_colours_render_as_colours(head):
     assert as_bytes.max() <= 1.0 and as_bytes.dtype == np.float32
 
 
+def test_colours_that_show_no_face_fall_back_to_its_shape(head):
+    """Colours the detector sees no face in (here noise; the demo's synthetic scan with white painted eyes and a
+    beard read 11 mm off and was not found) no longer lose the face: the shape is searched, the frame is the
+    colourless scan's, and the result says so (JSON and one warning line). Shape-found frames drive the views
+    without colours."""
+    from face_addon.core.pipelines.detect_landmarks import detect_landmarks
+
+    v, f = head
+    noise = np.random.default_rng(0).random((len(v), 3))
+    plain = fo.find_face_frame(v, f)
+    painted = fo.find_face_frame(v, f, noise)
+    assert plain.read_from == "appearance" and plain.warning is None
+    assert painted is not None and painted.read_from == "shape" and painted.to_dict()["read_from"] == "shape"
+    angle = np.degrees(np.arccos(np.clip((np.trace(plain.rotation.T @ painted.rotation) - 1) / 2, -1, 1)))
+    assert angle < 0.5 and "\n" not in painted.warning and "colours show no face" in painted.warning
+    result = detect_landmarks(v, f, colors=noise)
+    assert result.method == "views" and any("colours show no face" in w for w in result.warnings)
+    truth = detect_landmarks(v, f)
+    assert np.abs(result.landmarks - truth.landmarks).max() < 1e-3  # the same views: shape only, same frame
+
+
 def test_low_confidence_frame_warns_in_one_line(head, monkeypatch):
     assert _frame(fo.LOW_CONFIDENCE + 0.01).warning is None
     low = _frame(fo.LOW_CONFIDENCE - 0.05).warning

@@ -380,9 +380,11 @@ def detect_landmarks(vertices: np.ndarray, faces: np.ndarray | None = None, weig
     t1 = time.perf_counter()
     found = None
     if frame is not None and method in ("views", "fusion"):
+        from .face_orientation import shape_only
         from .landmarks_views import landmarks_from_views
 
-        found = landmarks_from_views(surface, frame, progress=within(report, 0.4, 0.85))
+        shown = shape_only(surface) if frame.read_from == "shape" else surface  # the appearance the face read in
+        found = landmarks_from_views(shown, frame, progress=within(report, 0.4, 0.85))
         frame = found.frame if found is not None else frame
     t2 = time.perf_counter()
     why = ("it is a point cloud" if surface is None else "no view of the mesh shows a face" if frame is None

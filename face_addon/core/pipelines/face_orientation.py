@@ -35,6 +35,11 @@ its left; a face detector can. So:
    depends on the surface alone (8 starts 1.5° apart end within 0.02-0.12° on real scans), which makes
    everything downstream independent of the rotation.
 
+5. Colours that show no face (the demo's synthetic scan with white painted eyes and a beard: the face mesh read
+   its coloured face 11 mm off, and no frame was found in 18 CPU-s; a texture mapped wrongly would do the same)
+   do not lose it: when steps 1-4 find nothing in the scan's appearance, they run again on its shape alone
+   (`shape_only`), and the frame says so (`read_from`, a warning). The views then read the shape too.
+
 The similarity's rotation is the frame, its scale the unit (scan units per metre), its translation the centre.
 Confidence combines the face mesh's presence score with the fit residual of step 3.
 """
@@ -93,6 +98,7 @@ class FaceFrame:
     confidence: float
     residual_mm: float
     score: float
+    read_from: str = "appearance"  # or "shape": the scan's colours did not read as a face, its shading did
 
     @property
     def up(self) -> np.ndarray:
@@ -124,11 +130,12 @@ class FaceFrame:
         return {"up": [round(float(x), 4) for x in self.up], "forward": [round(float(x), 4) for x in self.forward],
                 "centre": [float(x) for x in self.centre], "units": UNITS.get(unit, f"{unit:.4g} m"),
                 "unit_scale_to_m": unit, "confidence": round(float(self.confidence), 3),
-                "residual_mm": round(float(self.residual_mm), 2)}
+                "residual_mm": round(float(self.residual_mm), 2), "read_from": self.read_from}
 
     def describe(self) -> str:
         """One line for people: 'face looks along +Z, up +Y, units mm (confidence 0.93)'."""
-        return f"{self._pose_text()} (confidence {self.confidence:.2f})"
+        shape = ", read from its shape: its colours show no face" if self.read_from == "shape" else ""
+        return f"{self._pose_text()} (confidence {self.confidence:.2f}{shape})"
 
     def _pose_text(self) -> str:
         return f"face looks along {axis_name(self.forward)}, up {axis_name(self.up)}, units {self.to_dict()['units']}"
@@ -136,11 +143,16 @@ class FaceFrame:
     @property
     def warning(self) -> str | None:
         """One line when the confidence is below LOW_CONFIDENCE (the face read weakly: the frame and the unit may
-        be off, and so may everything that turns the face upright with it), else None."""
-        if self.confidence >= LOW_CONFIDENCE:
-            return None
-        return (f"the face frame is uncertain (confidence {self.confidence:.2f} < {LOW_CONFIDENCE}): "
-                f"{self._pose_text()}; check the orientation and unit")
+        be off, and so may everything that turns the face upright with it) or the face was found by its shape
+        alone (colours that show no face may not belong to the mesh), else None."""
+        notes = []
+        if self.confidence < LOW_CONFIDENCE:
+            notes.append(f"the face frame is uncertain (confidence {self.confidence:.2f} < {LOW_CONFIDENCE}): "
+                         f"{self._pose_text()}; check the orientation and unit")
+        if self.read_from == "shape":
+            notes.append("the scan's colours show no face, so the face was found by its shape and its landmarks "
+                         "are read without colours; check that the colours belong to this mesh")
+        return "; ".join(notes) or None
 
 
 def axis_name(v: np.ndarray) -> str:
@@ -407,15 +419,29 @@ def find_face_frame(vertices: np.ndarray, faces: np.ndarray, colors: np.ndarray 
     surface = surface or ScanSurface.of(vertices, faces, colors, uv, texture)
     if len(surface.faces) == 0:
         return None
+    frame = _search(surface, progress, "finding the face")
+    if frame is None and surface.has_appearance:  # colours that hide the face: read its shape instead
+        frame = _search(shape_only(surface), progress, "finding the face by its shape")
+        frame = replace(frame, read_from="shape") if frame is not None else None
+    return frame
+
+
+def shape_only(surface: ScanSurface) -> ScanSurface:
+    """`surface` without its colours or texture: rendered in the shading that brings out geometry."""
+    return replace(surface, colors=None, uv=None, texture=None)
+
+
+def _search(surface: ScanSurface, progress: Progress | None, stage: str) -> FaceFrame | None:
+    """Steps 1-4 of the module doc on `surface` as it renders; None when no face reaches MIN_CONFIDENCE."""
     coarse = coarse_copy(surface, SEARCH_CELLS)
     best = None
     passes = ((0.0, "whole"), (45.0, "whole"), (0.0, "tiles"))
     for i, (roll, search) in enumerate(passes):  # later passes only while no frame
         if progress is not None:
-            progress(i / len(passes), "finding the face")
+            progress(i / len(passes), stage)
         for start in _candidates(surface, coarse, roll, search):
             if progress is not None:
-                progress((i + 0.5) / len(passes), "finding the face")
+                progress((i + 0.5) / len(passes), stage)
             if start.score < SEARCH_MIN_PRESENCE:
                 continue
             frame = rescaled_check(surface, refine_frame(surface, start))
