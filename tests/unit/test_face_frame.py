@@ -113,8 +113,8 @@ def test_colours_that_show_no_face_fall_back_to_its_shape(head):
     noise = np.random.default_rng(0).random((len(v), 3))
     plain = fo.find_face_frame(v, f)
     painted = fo.find_face_frame(v, f, noise)
-    assert plain.read_from == "appearance" and plain.warning is None
-    assert painted is not None and painted.read_from == "shape" and painted.to_dict()["read_from"] == "shape"
+    assert not plain.colours_ignored and plain.warning is None
+    assert painted is not None and painted.colours_ignored and painted.to_dict()["colours_ignored"] is True
     angle = np.degrees(np.arccos(np.clip((np.trace(plain.rotation.T @ painted.rotation) - 1) / 2, -1, 1)))
     assert angle < 0.5 and "\n" not in painted.warning and "colours show no face" in painted.warning
     result = detect_landmarks(v, f, colors=noise)

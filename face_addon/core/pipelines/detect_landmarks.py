@@ -383,7 +383,7 @@ def detect_landmarks(vertices: np.ndarray, faces: np.ndarray | None = None, weig
         from .face_orientation import shape_only
         from .landmarks_views import landmarks_from_views
 
-        shown = shape_only(surface) if frame.read_from == "shape" else surface  # the appearance the face read in
+        shown = shape_only(surface) if frame.colours_ignored else surface  # the appearance the face read in
         found = landmarks_from_views(shown, frame, progress=within(report, 0.4, 0.85))
         frame = found.frame if found is not None else frame
     t2 = time.perf_counter()

@@ -38,7 +38,7 @@ its left; a face detector can. So:
 5. Colours that show no face (the demo's synthetic scan with white painted eyes and a beard: the face mesh read
    its coloured face 11 mm off, and no frame was found in 18 CPU-s; a texture mapped wrongly would do the same)
    do not lose it: when steps 1-4 find nothing in the scan's appearance, they run again on its shape alone
-   (`shape_only`), and the frame says so (`read_from`, a warning). The views then read the shape too.
+   (`shape_only`), and the frame says so (`colours_ignored`, a warning). The views then read the shape too.
 
 The similarity's rotation is the frame, its scale the unit (scan units per metre), its translation the centre.
 Confidence combines the face mesh's presence score with the fit residual of step 3.
@@ -98,7 +98,7 @@ class FaceFrame:
     confidence: float
     residual_mm: float
     score: float
-    read_from: str = "appearance"  # or "shape": the scan's colours did not read as a face, its shading did
+    colours_ignored: bool = False  # the scan's colours showed no face, its shape did (step 5 of the module doc)
 
     @property
     def up(self) -> np.ndarray:
@@ -130,11 +130,11 @@ class FaceFrame:
         return {"up": [round(float(x), 4) for x in self.up], "forward": [round(float(x), 4) for x in self.forward],
                 "centre": [float(x) for x in self.centre], "units": UNITS.get(unit, f"{unit:.4g} m"),
                 "unit_scale_to_m": unit, "confidence": round(float(self.confidence), 3),
-                "residual_mm": round(float(self.residual_mm), 2), "read_from": self.read_from}
+                "residual_mm": round(float(self.residual_mm), 2), "colours_ignored": self.colours_ignored}
 
     def describe(self) -> str:
         """One line for people: 'face looks along +Z, up +Y, units mm (confidence 0.93)'."""
-        shape = ", read from its shape: its colours show no face" if self.read_from == "shape" else ""
+        shape = ", read from its shape: its colours show no face" if self.colours_ignored else ""
         return f"{self._pose_text()} (confidence {self.confidence:.2f}{shape})"
 
     def _pose_text(self) -> str:
@@ -149,7 +149,7 @@ class FaceFrame:
         if self.confidence < LOW_CONFIDENCE:
             notes.append(f"the face frame is uncertain (confidence {self.confidence:.2f} < {LOW_CONFIDENCE}): "
                          f"{self._pose_text()}; check the orientation and unit")
-        if self.read_from == "shape":
+        if self.colours_ignored:
             notes.append("the scan's colours show no face, so the face was found by its shape and its landmarks "
                          "are read without colours; check that the colours belong to this mesh")
         return "; ".join(notes) or None
@@ -422,7 +422,7 @@ def find_face_frame(vertices: np.ndarray, faces: np.ndarray, colors: np.ndarray 
     frame = _search(surface, progress, "finding the face")
     if frame is None and surface.has_appearance:  # colours that hide the face: read its shape instead
         frame = _search(shape_only(surface), progress, "finding the face by its shape")
-        frame = replace(frame, read_from="shape") if frame is not None else None
+        frame = replace(frame, colours_ignored=True) if frame is not None else None
     return frame
 
 
