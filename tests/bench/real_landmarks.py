@@ -158,6 +158,7 @@ def run(root: Path) -> tuple[dict, str]:
                                           "rest_mm": round(float(rest.mean()), 2),
                                           "holds": bool(low.mean() > rest.mean())}
     keys["landmarks_humface_mm"] = humface(root)
+    keys["landmarks_artec_point_clouds_mm"] = clouds(root, scans)
     keys["landmarks_real_falloff"] = falloff(root, upright_results)
     keys["landmarks_time_100k_s"] = time_100k(scans[0][1])
     keys["landmarks_time_artec_s"] = {"mean_s": round(float(np.mean([t for _, t in times])), 2),
@@ -330,12 +331,62 @@ def falloff_lines(f: dict) -> list[str]:
     return lines
 
 
-def humface(root: Path) -> dict:
+def clouds(root: Path, scans) -> dict:
+    """The Artec scans' vertices as point clouds (session 13: drawn as splats, read by the views): as stored, turned
+    at random, every fifth point, 0.3 mm noise; against 2S-SGCN without a face frame (what point clouds got
+    before: guessed frames, `sgcn_frame.guessed_frames`). humface as a cloud too."""
+    from face_addon.core.mesh import Mesh, MeshError
+    from face_addon.core.pipelines.detect_landmarks import detect_landmarks, detect_landmarks_sgcn
+
+    rng = np.random.default_rng(13)
+    rows: dict[str, list] = {k: [] for k in ("views", "views_turned", "views_fifth", "views_noise_0.3mm", "sgcn_guessed")}
+    turn_diff, seconds = [], []
+
+    def read(points):
+        try:
+            return detect_landmarks(points, None).landmarks
+        except MeshError:  # no face found: counted as missing
+            return np.full((68, 3), np.nan)
+
+    for name, mesh, lm in scans:
+        p = mesh.vertices
+        t0 = time.process_time()
+        plain = read(p)
+        seconds.append(time.process_time() - t0)
+        rot = random_rotation(rng)
+        turned = read(p @ rot.T) @ rot
+        turn_diff.append(np.linalg.norm(turned - plain, axis=1).mean())
+        readings = {"views": plain, "views_turned": turned,
+                    "views_fifth": read(p[rng.choice(len(p), len(p) // 5, replace=False)]),
+                    "views_noise_0.3mm": read(p + rng.normal(0, 0.3, p.shape)),
+                    "sgcn_guessed": detect_landmarks_sgcn(Mesh(p, np.zeros((0, 3), np.int64))).landmarks}
+        for k, pred in readings.items():
+            rows[k].append(errors_mm(pred, lm, ARTEC_PAIRS))
+        print(f"cloud {name}: " + ", ".join(f"{k} {np.mean(v[-1]):.2f}" for k, v in rows.items()), flush=True)
+    out: dict = {}
+    for k, v in rows.items():
+        err = np.array(v)
+        found = np.isfinite(err).all(1)
+        out[k] = {**summary(err[found], ARTEC_PAIRS), "found": int(found.sum())}  # mean over the scans read
+    out["turned_vs_stored_mm"] = round(float(np.nanmean(turn_diff)), 2)
+    out["cpu_s_per_scan"] = round(float(np.mean(seconds)), 2)
+    hm, truth = humface_scan(root)
+    out["humface_views_mm"] = round(float(errors_mm(read(hm.vertices), truth, HUMFACE_PAIRS).mean()), 2)
+    return out
+
+
+def humface_scan(root: Path):
+    """(humface mesh, its 7 annotated points)."""
     from face_addon.core.mesh_files import load_mesh
+
+    return (load_mesh(root / "scans" / "humface" / "humface.ply"),
+            np.loadtxt(root / "scans" / "humface" / "humface_lm.txt", comments="#", usecols=(2, 3, 4)))
+
+
+def humface(root: Path) -> dict:
     from face_addon.core.pipelines.detect_landmarks import detect_landmarks
 
-    mesh = load_mesh(root / "scans" / "humface" / "humface.ply")
-    truth = np.loadtxt(root / "scans" / "humface" / "humface_lm.txt", comments="#", usecols=(2, 3, 4))
+    mesh, truth = humface_scan(root)
     out = {}
     for method in METHODS:
         r = detect_landmarks(mesh.vertices, mesh.faces, method=method, fallback=True)
@@ -394,6 +445,16 @@ def pictures(root: Path, scans) -> str:
     return "landmarks_real.png"
 
 
+def cloud_line(c: dict) -> str:
+    names = {"views": "as stored", "views_turned": "turned at random", "views_fifth": "every fifth point",
+             "views_noise_0.3mm": "0.3 mm noise", "sgcn_guessed": "2S-SGCN in guessed frames (before session 13)"}
+    return ("Point clouds (the Artec scans' vertices without their faces; views on splats, mean / eyes mm over the "
+            "10 points, scans with a face found): " + "; ".join(
+                f"{names[k]} {c[k]['mean']} / {c[k]['eyes']} ({c[k]['found']}/15)" for k in names)
+            + f". Turned vs stored: {c['turned_vs_stored_mm']} mm over all 68; {c['cpu_s_per_scan']} CPU-s per "
+            f"scan; humface as a cloud {c['humface_views_mm']} mm.")
+
+
 def markdown(keys: dict, rows: list[str], picture: str) -> str:
     a = keys["landmarks_artec_mm"]
     lines = ["## Landmarks on real scans", "",
@@ -420,6 +481,7 @@ def markdown(keys: dict, rows: list[str], picture: str) -> str:
     lines += ["", f"Confidence: least-confident 10 % of points {c['least_confident_10pct_mm']} mm vs the rest "
               f"{c['rest_mm']} mm.", "",
               "humface (7 points, mm): " + ", ".join(f"{m} {v['mean']}" for m, v in h.items()), "",
+              cloud_line(keys["landmarks_artec_point_clouds_mm"]), "",
               frame_search_line(keys["landmarks_artec_frame_search"]), "", synthetic_line(keys["landmarks_synth_mm"]), "",
               *falloff_lines(keys["landmarks_real_falloff"]), "",
               f"Time (views, CPU seconds on one thread): {t['seconds']} s for {t['vertices']} vertices; Artec scans "

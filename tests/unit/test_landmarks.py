@@ -179,8 +179,10 @@ def test_detect_landmarks_end_to_end_mesh_mm_and_point_cloud():
     mm = dl.detect_landmarks(v * 1000, f, model=model, method="sgcn")  # standardisation makes the unit irrelevant
     assert np.allclose(mm.landmarks, r.landmarks * 1000, atol=1e-6)
     assert any("millimetres" in w for w in mm.warnings)
-    pc = dl.detect_landmarks(v, None, model=model, method="fusion")
-    assert pc.landmarks.shape == (68, 3) and np.isfinite(pc.landmarks).all()
+    with pytest.raises(dl.NoFaceError, match="no face found on the point cloud"):  # drawn as splats, searched
+        dl.detect_landmarks(v, None, model=model, method="fusion")
+    pc = dl.detect_landmarks(v, None, model=model, method="fusion", fallback=True)
+    assert pc.landmarks.shape == (68, 3) and np.isfinite(pc.landmarks).all() and pc.method == "sgcn"
     assert any("does not look like a face" in w for w in r.warnings)  # an untrained net on a sphere
     with pytest.raises(dl.MeshError, match="too few"):
         dl.detect_landmarks(v[:50], None, model=model)

@@ -28,9 +28,9 @@ class FACE_OT_detect_landmarks(PipelineOperator, bpy.types.Operator):
     method: bpy.props.EnumProperty(
         name="Method", default="views",
         items=(("views", "Views", "Render the scan around its face, read each view with the MediaPipe face mesh and "
-                "fuse the back-projected points (default; no face seen on a mesh is an error unless Fall Back "
-                "to 2S-SGCN is on)"),
-               ("sgcn", "2S-SGCN", "The graph network on the 3D points (point clouds; trained on synthetic heads)"),
+                "fuse the back-projected points (default; point clouds are drawn as splats; no face seen is an error "
+                "unless Fall Back to 2S-SGCN is on)"),
+               ("sgcn", "2S-SGCN", "The graph network on the 3D points (trained on synthetic heads)"),
                ("fusion", "Fusion", "Both, weighted by their confidences")))
 
     fallback_sgcn: bpy.props.BoolProperty(

@@ -5,10 +5,10 @@
 
 Methods (docs/landmarks.md compares them on real scans):
 - "views" (default): the face frame is found from renders (`face_orientation`), then the MediaPipe face mesh
-  reads a rig of rendered views and the points are back-projected and fused (`landmarks_views`). Needs a
-  surface a face can be seen on: point clouds fall back to "sgcn" with a warning; a mesh on which no face is
-  seen is an error (NoFaceError), unless `fallback=True` asks for 2S-SGCN's answer there (with a warning):
-  on a mesh that is not a face that answer is 68 points somewhere on it.
+  reads a rig of rendered views and the points are back-projected and fused (`landmarks_views`). Point clouds
+  are drawn as splats (`point_splats`) for both. An input on which no face is seen is an error (NoFaceError),
+  unless `fallback=True` asks for 2S-SGCN's answer there (with a warning): on a mesh that is not a face that
+  answer is 68 points somewhere on it.
 - "sgcn": 2S-SGCN (Burger et al., CVIU 2025, below), run in the face frame when one is found (it was trained
   on upright synthetic heads), else on the input as it is (assumed roughly upright, +Z up).
 - "fusion": both; per landmark the confidence-weighted mean of the two, snapped to the surface.
@@ -361,6 +361,7 @@ def detect_landmarks(vertices: np.ndarray, faces: np.ndarray | None = None, weig
     input (empty, NaN, too few points), NoFaceError (a MeshError) for a mesh without a face seen ("views" and
     "fusion" without `fallback`), ValueError for an unknown method, and Cancelled at the next stage or view once
     `cancel()` is true (core/progress.py)."""
+    from ..geometry.point_splats import splat_surface
     from ..geometry.scan_render import ScanSurface
     from .face_orientation import find_face_frame
 
@@ -374,9 +375,9 @@ def detect_landmarks(vertices: np.ndarray, faces: np.ndarray | None = None, weig
     if mesh.n_vertices < 100:
         raise MeshError(f"{mesh.n_vertices} points are too few to find a face (need at least 100).")
     report(0.05, "finding the face")
-    surface = None if mesh.is_point_cloud else ScanSurface.of(mesh.vertices, mesh.faces, colors, uv, texture)
-    frame = (None if surface is None
-             else find_face_frame(mesh.vertices, mesh.faces, surface=surface, progress=within(report, 0.05, 0.4)))
+    surface = (splat_surface(mesh.vertices, mesh.colors, seed) if mesh.is_point_cloud
+               else ScanSurface.of(mesh.vertices, mesh.faces, colors, uv, texture))
+    frame = find_face_frame(surface.vertices, surface.faces, surface=surface, progress=within(report, 0.05, 0.4))
     t1 = time.perf_counter()
     found = None
     if frame is not None and method in ("views", "fusion"):
@@ -387,10 +388,10 @@ def detect_landmarks(vertices: np.ndarray, faces: np.ndarray | None = None, weig
         found = landmarks_from_views(shown, frame, progress=within(report, 0.4, 0.85))
         frame = found.frame if found is not None else frame
     t2 = time.perf_counter()
-    why = ("it is a point cloud" if surface is None else "no view of the mesh shows a face" if frame is None
-           else "the face mesh read none of the views")
-    if found is None and method != "sgcn" and surface is not None and not fallback:
-        raise NoFaceError(f"no face found on the mesh ({why}); method 'sgcn' (or the fallback option) gives "
+    what = "point cloud" if mesh.is_point_cloud else "mesh"
+    why = f"no view of the {what} shows a face" if frame is None else "the face mesh read none of the views"
+    if found is None and method != "sgcn" and not fallback:
+        raise NoFaceError(f"no face found on the {what} ({why}); method 'sgcn' (or the fallback option) gives "
                           "2S-SGCN's landmarks anyway, which are meaningless where there is no face")
     if found is None or method == "fusion":
         report(0.85, "2S-SGCN")
@@ -403,7 +404,7 @@ def detect_landmarks(vertices: np.ndarray, faces: np.ndarray | None = None, weig
         views_result = _views_result(mesh, found, frame)
         result = views_result if method == "views" else _fuse(mesh, views_result, result)
     result.frame = frame
-    result.models = _models(surface is not None, found, result.method != "views", weights, model)
+    result.models = _models(found, result.method != "views", weights, model)
     if frame is not None and frame.warning:  # a weak face read: the frame, the unit and the views may be off
         result.warnings.append(frame.warning)
     result.timings = {**result.timings, "orientation_s": t1 - t0, "views_s": t2 - t1,
@@ -412,19 +413,19 @@ def detect_landmarks(vertices: np.ndarray, faces: np.ndarray | None = None, weig
     return result
 
 
-def _models(searched: bool, found, sgcn_ran: bool, weights, model) -> dict[str, str | None]:
+def _models(found, sgcn_ran: bool, weights, model) -> dict[str, str | None]:
     """Which weights and assets ran, by role (None: not run), like the photo results' `models`: MediaPipe's
-    detector and face mesh in the face search (meshes) and the views, the face frame's mean-face fit, the
-    468 -> 68 map and FaceKit fitted to the scan (views), 2S-SGCN's weights."""
+    detector and face mesh in the face search and the views, the face frame's mean-face fit, the 468 -> 68 map
+    and FaceKit fitted to the scan (views), 2S-SGCN's weights."""
     from ..photo.ibug_map import WEIGHTS_FILES
     from ..photo.mediapipe_assets import default_asset_path
     from .landmarks_views import MESH_MODEL
 
     mediapipe = default_asset_path().name
     sgcn = Path(weights).name if weights else DEFAULT_WEIGHTS.name if model is None else "(model given in the call)"
-    return {"detector": mediapipe if searched else None,
-            "face_mesh": f"{mediapipe}:{MESH_MODEL}" if searched else None,
-            "face_frame": "mediapipe_facekit.npz" if searched else None,
+    return {"detector": mediapipe,
+            "face_mesh": f"{mediapipe}:{MESH_MODEL}",
+            "face_frame": "mediapipe_facekit.npz",
             "ibug_map": WEIGHTS_FILES[MESH_MODEL] if found is not None else None,
             "facekit": "facekit.npz" if found is not None and found.head_fitted else None,
             "sgcn": sgcn if sgcn_ran else None}

@@ -13,7 +13,7 @@ and how big it is, so a network trained in that frame sees every scan the same w
 - the standardisation is that fixed centre and 1/radius, no rotation.
 
 The crop and the centre are stored in the weights' meta ("frame_crop"), so inference and training agree.
-Without a face frame (point clouds: nothing to render) `guessed_frames` stand in for it: the input's principal
+Without a face frame (no face seen in renders of the input) `guessed_frames` stand in for it: the input's principal
 axes in the upright convention, its unit guessed from its size, the nose tip on the most forward point of one
 horizontal slice per guess; the guess the network reads most confidently is kept and `frame_from_landmarks`
 re-fits the frame to its reading (REFITS times).
