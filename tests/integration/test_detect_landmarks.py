@@ -103,9 +103,10 @@ def test_mm_scale_point_cloud_ngons_and_loose_parts(scene):
     cloud = _object("Cloud", v)
     assert bpy.ops.face.detect_landmarks(fallback_sgcn=True) == {"FINISHED"}
     pred = np.array([e.matrix_world.translation for e in _empties(cloud)[1]])
-    # a point cloud has no face frame (guessed frames, docs/landmarks.md); this 20k cloud with long hair over the
-    # face reads 13.9 mm (bpy 5.0.1) / 16.2 mm (bpy 5.3.0) median with the face-frame weights; a wrong frame or
-    # unit puts the points 50+ mm off
+    # a point cloud is drawn as splats (point_splats), but this 20k cloud (vertices the decimation left where the
+    # detail is, long hair over the face) shows no face the search finds, so the asked-for fallback answers:
+    # 2S-SGCN in guessed frames, 13.9 mm (bpy 5.0.1) / 16.2 mm (bpy 5.3.0) median, as before session 13; a wrong
+    # frame or unit puts the points 50+ mm off
     assert np.isfinite(pred).all() and np.median(np.linalg.norm(pred - truth, axis=1)) < 2 * _tolerance_m()
 
     n = len(v)  # a loose hexagon (an n-gon) behind the head
