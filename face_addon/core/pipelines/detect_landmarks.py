@@ -358,12 +358,12 @@ def detect_landmarks(vertices: np.ndarray, faces: np.ndarray | None = None, weig
     unit, by `method` (module doc). colors (n, 3) linear, or uv (m, 3, 2) + texture (h, w, 3): appearance for
     the rendered views. `weights`/`model` select the 2S-SGCN network. `fallback`: 2S-SGCN's landmarks (with a
     warning) where the views find no face on a mesh, instead of NoFaceError. Raises MeshError for unusable
-    input (empty, NaN, too few points), NoFaceError (a MeshError) for a mesh without a face seen ("views" and
+    input (empty, NaN, too few points), NoFaceError (a MeshError) for an input without a face seen ("views" and
     "fusion" without `fallback`), ValueError for an unknown method, and Cancelled at the next stage or view once
     `cancel()` is true (core/progress.py)."""
     from ..geometry.point_splats import splat_surface
     from ..geometry.scan_render import ScanSurface
-    from .face_orientation import find_face_frame
+    from .face_orientation import find_face_frame, shape_only
 
     if method not in METHODS:
         raise ValueError(f"unknown landmark method {method!r}: use one of {', '.join(METHODS)}")
@@ -381,7 +381,6 @@ def detect_landmarks(vertices: np.ndarray, faces: np.ndarray | None = None, weig
     t1 = time.perf_counter()
     found = None
     if frame is not None and method in ("views", "fusion"):
-        from .face_orientation import shape_only
         from .landmarks_views import landmarks_from_views
 
         shown = shape_only(surface) if frame.colours_ignored else surface  # the appearance the face read in
