@@ -15,11 +15,10 @@ from face_addon.core.capabilities import capability  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from real_data import real_root  # noqa: E402
+from real_landmarks import ARTEC_PAIRS  # noqa: E402  eye corners, nose tip, subnasale, mouth corners, upper lip, chin
 
 pytestmark = pytest.mark.skipif(not capability("landmarks").ready(), reason="landmark assets not built")
 
-#: iBUG index <- lm22 row (../shared/real/README.md): eye corners, nose tip, subnasale, mouth corners, upper lip, chin
-PAIRS = {36: 6, 39: 8, 42: 10, 45: 12, 30: 15, 33: 17, 48: 18, 54: 20, 51: 19, 8: 21}
 SCAN = "p06_neutral"  # 3.5 mm mean over the 10 points in tests/bench/results/real.md
 
 
@@ -47,5 +46,5 @@ def test_artec_obj_imported_by_blender_moved_turned_and_scaled(scene):
     pred = {e["landmark_index"]: np.array(e.matrix_world.translation) for e in coll.objects if e.get("face_addon")}
     world = np.array(obj.matrix_world, np.float64)
     truth = (clicks @ axes) @ world[:3, :3].T + world[:3, 3]
-    err_mm = [1000 * np.linalg.norm(pred[i] - truth[j]) for i, j in PAIRS.items()]
+    err_mm = [1000 * np.linalg.norm(pred[i] - truth[j]) for i, j in ARTEC_PAIRS.items()]
     assert np.mean(err_mm) < 7.0, f"mean {np.mean(err_mm):.1f} mm over the 10 clicked points (benchmark: 3.5)"
