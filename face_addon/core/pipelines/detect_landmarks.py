@@ -357,7 +357,7 @@ def detect_landmarks(vertices: np.ndarray, faces: np.ndarray | None = None, weig
     """68 iBUG landmarks on a mesh (faces (m, 3)) or point cloud (faces None/empty) in any orientation and
     unit, by `method` (module doc). colors (n, 3) linear, or uv (m, 3, 2) + texture (h, w, 3): appearance for
     the rendered views. `weights`/`model` select the 2S-SGCN network. `fallback`: 2S-SGCN's landmarks (with a
-    warning) where the views find no face on a mesh, instead of NoFaceError. Raises MeshError for unusable
+    warning) where the views find no face (mesh or point cloud), instead of NoFaceError. Raises MeshError for unusable
     input (empty, NaN, too few points), NoFaceError (a MeshError) for an input without a face seen ("views" and
     "fusion" without `fallback`), ValueError for an unknown method, and Cancelled at the next stage or view once
     `cancel()` is true (core/progress.py)."""
